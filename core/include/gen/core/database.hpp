@@ -1,0 +1,61 @@
+// The database behind the task table and artifact store: SQLite (embedded, default) or
+// PostgreSQL, chosen by DATABASE__URL. Owns a session pool and the schema migrations.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace Poco::Data {
+class Session;
+class SessionPool;
+}  // namespace Poco::Data
+
+namespace gen {
+
+enum class Dialect : int { kSqlite = 1, kPostgres = 2 };
+
+class Database {
+ public:
+  /// Opens (creating the SQLite file and its folder if needed) with up to `max_sessions`
+  /// pooled connections. Throws gen::Error (kDatabaseUnavailable / kInvalidConfiguration).
+  static std::unique_ptr<Database> open(const std::string& url, int max_sessions);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Dialect dialect() const { return dialect_; }
+  const std::string& url() const { return url_; }
+
+  /// A pooled session; returned to the pool when the Session object is destroyed.
+  Poco::Data::Session session();
+
+  /// Runs `fn` inside one write transaction (SQLite: BEGIN IMMEDIATE, so the write lock is
+  /// taken up front and waits under the busy timeout instead of failing with "database is
+  /// locked"; PostgreSQL: BEGIN). Commits when `fn` returns, rolls back when it throws.
+  void write_transaction(const std::function<void(Poco::Data::Session&)>& fn);
+
+  /// Applies pending migrations; returns how many ran. Safe to call from several processes.
+  int migrate();
+  /// Schema version in the database (0 when empty) and the one this build expects.
+  int schema_version();
+  static int latest_schema_version();
+
+  /// The SQL type for binary columns in this dialect ("BLOB" / "BYTEA").
+  const char* blob_type() const { return dialect_ == Dialect::kSqlite ? "BLOB" : "BYTEA"; }
+
+ private:
+  Database(Dialect dialect, std::string url, std::string connector, std::string connect_string,
+           int max_sessions);
+  Dialect dialect_;
+  std::string url_;
+  std::unique_ptr<Poco::Data::SessionPool> pool_;
+};
+
+/// Milliseconds since the Unix epoch.
+std::int64_t now_ms();
+/// A random UUID string.
+std::string new_id();
+
+}  // namespace gen

@@ -1,0 +1,178 @@
+// Jobs, tasks and artifacts in the task table: the state machine both services share.
+//
+// Job:  QUEUED -> RUNNING -> COMPLETED | FAILED;  any non-final state -> CANCELLED.
+// Task: PENDING (waits for the previous step) -> QUEUED -> RUNNING -> COMPLETED | FAILED,
+//       RUNNING -> QUEUED again on a retryable failure or a rescue; CANCELLED with its job.
+//
+// A claim moves tasks to RUNNING under a lease (owner + expiry) and increments `attempt`.
+// Every later write about that run (complete, fail, heartbeat) names the attempt it belongs
+// to and is refused when the task moved on: a stale worker can never overwrite newer state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gen/core/errors.hpp"
+
+namespace gen {
+
+class Database;
+
+struct InputFile {
+  std::string name;
+  std::string media_type;
+  std::string data;
+};
+
+struct StepSpec {
+  std::string generator;
+  nlohmann::json params = nlohmann::json::object();  ///< validated, defaults filled
+  int max_attempts = 3;
+  std::int64_t timeout_ms = 300000;
+};
+
+struct JobSpec {
+  std::vector<StepSpec> steps;
+  std::vector<InputFile> inputs;
+  int priority = 0;
+  std::string tenant;
+};
+
+struct AttemptView {
+  int attempt = 0;
+  std::string worker;
+  std::int64_t started_at_ms = 0;
+  std::optional<std::int64_t> finished_at_ms;
+  std::string outcome;  ///< "", "COMPLETED", "RETRY", "FAILED", "STALE"
+  std::string error;
+  std::string error_code;
+};
+
+struct TaskView {
+  std::string id;
+  int step = 0;
+  std::string generator;
+  std::string state;
+  int attempt = 0;
+  int max_attempts = 0;
+  double progress = 0;
+  std::string error;
+  std::string error_code;
+  std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> queued_at_ms, started_at_ms, finished_at_ms;
+  std::vector<AttemptView> attempts;
+};
+
+struct ArtifactMeta {
+  std::string id;
+  std::string name;
+  std::string media_type;
+  std::int64_t size_bytes = 0;
+  std::string sha256;
+  int step = 0;  ///< -1: a job input
+  std::int64_t created_at_ms = 0;
+};
+
+struct Artifact {
+  ArtifactMeta meta;
+  std::string data;
+};
+
+struct JobView {
+  std::string id;
+  std::string tenant;
+  std::string status;
+  int priority = 0;
+  int step_count = 0;
+  std::string error;
+  std::string error_code;
+  std::int64_t created_at_ms = 0, updated_at_ms = 0;
+  std::optional<std::int64_t> started_at_ms, finished_at_ms;
+  std::vector<TaskView> tasks;          ///< filled by get_job()
+  std::vector<ArtifactMeta> artifacts;  ///< the final step's outputs; filled by get_job()
+};
+
+struct JobPage {
+  std::vector<JobView> jobs;  ///< without tasks and artifacts
+  std::string next;           ///< cursor for the next page; empty at the end
+};
+
+struct ClaimedTask {
+  std::string task_id;
+  std::string job_id;
+  int step = 0;
+  std::string generator;
+  nlohmann::json params;
+  int attempt = 0;
+  int max_attempts = 0;
+  std::int64_t timeout_ms = 0;
+};
+
+struct OutputFile {
+  std::string name;
+  std::string media_type;
+  std::string data;
+};
+
+enum class WriteResult : int {
+  kApplied = 1,  ///< the write took effect
+  kStale = 2,    ///< refused: the task moved on (another attempt, cancelled, deleted)
+};
+
+enum class FailResult : int { kRetrying = 1, kFailed = 2, kStale = 3 };
+
+class JobStore {
+ public:
+  explicit JobStore(Database& db) : db_(db) {}
+
+  // --- client side -------------------------------------------------------------------------
+  /// Stores the job, its tasks and inputs in one transaction; returns the job's id.
+  std::string submit(const JobSpec& spec);
+  std::optional<JobView> get_job(const std::string& id);
+  /// Newest first. `status` empty: all. `limit` in [1, 1000]. `cursor`: a previous `next`.
+  JobPage list_jobs(const std::string& status, int limit, const std::string& cursor);
+  /// Cancels a job that has not ended: queued tasks stop, running ones are signalled.
+  /// Returns the job after the change; nullopt when unknown. Throws kConflict when it ended.
+  std::optional<JobView> cancel_job(const std::string& id);
+  /// Deletes a job with its tasks and artifacts; running tasks are signalled. False: unknown.
+  bool delete_job(const std::string& id);
+  /// Artifacts of a job: the final step's outputs, or with `all`, inputs and every step's.
+  std::vector<ArtifactMeta> list_artifacts(const std::string& job_id, bool all);
+  /// An artifact by name: the final step's outputs first, then earlier steps, then inputs.
+  std::optional<Artifact> read_artifact(const std::string& job_id, const std::string& name);
+
+  // --- worker side -------------------------------------------------------------------------
+  /// Claims up to `max` runnable tasks for `worker` in one short write transaction.
+  std::vector<ClaimedTask> claim(const std::string& worker, int max, std::int64_t lease_ms);
+  /// The inputs of a claimed task: the job's inputs for step 0, else the previous outputs.
+  std::vector<Artifact> load_inputs(const ClaimedTask& task);
+  /// Stores outputs and completes the task, fenced on its attempt; queues the next step or
+  /// completes the job, in one transaction.
+  WriteResult complete(const ClaimedTask& task, const std::vector<OutputFile>& outputs);
+  /// Records a failed attempt, fenced. Retries with exponential backoff and jitter unless
+  /// `permanent` or attempts are exhausted; then the task and its job fail with `message`.
+  FailResult fail(const ClaimedTask& task, ErrorCode code, const std::string& message,
+                  bool permanent);
+  /// Fenced progress write; kStale when the attempt is no longer current.
+  WriteResult progress(const ClaimedTask& task, double fraction);
+  /// Renews the leases of every task `worker` runs. Returns the ids of those whose job was
+  /// cancelled or deleted meanwhile (their runs should stop).
+  std::vector<std::string> heartbeat(const std::string& worker, std::int64_t lease_ms);
+  /// Fails (with retry) every RUNNING task held by `worker`, e.g. after its process died.
+  /// Each task's error is `message` + " while running <generator>".
+  int release_worker(const std::string& worker, ErrorCode code, const std::string& message);
+  /// Rescues RUNNING tasks whose lease expired (their holder stopped heartbeating).
+  int rescue_expired();
+
+  /// Backoff before attempt `next_attempt` (2, 3, ...): 1 s * 2^(n-2), capped at 5 min, +-25%.
+  static std::int64_t backoff_ms(int next_attempt);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace gen

@@ -1,0 +1,69 @@
+// Service settings, read once at start-up from environment variables named SECTION__KEY
+// (and an optional env file), typed and validated. A bad value throws gen::Error with code
+// kInvalidConfiguration whose field names the variable; the services print it and exit.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gen {
+
+/// One documented setting; `catalog()` lists them all (README's table mirrors it).
+struct SettingInfo {
+  std::string name;           ///< e.g. "HOSTING__PORT"
+  std::string type;           ///< "string", "integer", "boolean", "enum", "url", "path"
+  std::string default_value;  ///< as documented; "auto" where computed
+  std::string description;
+};
+
+struct Settings {
+  // HOSTING
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int metrics_port = 9091;  ///< the worker's /metrics and /health port
+  bool enable_metrics = true;
+  int http_threads = 0;  ///< 0: sized to the machine's cores
+  // DATABASE / STORAGE
+  std::string data_dir = "/var/lib/generator";
+  std::string database_url;  ///< resolved: never empty after load()
+  // PLUGINS
+  std::string plugins_path;  ///< resolved: never empty after load()
+  // THREADS (worker)
+  int worker_processes = 1;
+  int worker_threads = 4;
+  // WORKER
+  int poll_interval_ms = 250;
+  int heartbeat_interval_ms = 2000;
+  int missed_heartbeats = 3;
+  int drain_timeout_s = 30;
+  // LIMITS
+  std::int64_t max_request_bytes = 64ll * 1024 * 1024;
+  // LOGGING
+  std::string log_level = "info";
+
+  /// Lease length implied by the heartbeat settings.
+  int lease_ms() const { return heartbeat_interval_ms * missed_heartbeats; }
+
+  /// Loads from `env` (the process environment as a map) over the contents of `env_file`
+  /// (KEY=VALUE lines, '#' comments; empty path: none). `default_plugins_path` is used when
+  /// PLUGINS__PATH is unset. Throws gen::Error naming the variable on any bad value, and on
+  /// unknown variables in Generator's sections (a typo must not pass silently).
+  static Settings load(const std::map<std::string, std::string>& env, const std::string& env_file,
+                       const std::string& default_plugins_path);
+
+  /// Convenience: the real process environment.
+  static Settings from_process(const std::string& env_file, const std::string& default_plugins_path);
+
+  /// Every setting with its type, default and meaning.
+  static const std::vector<SettingInfo>& catalog();
+};
+
+/// Reads an env file into a map. Throws gen::Error (kInvalidConfiguration) on a bad line.
+std::map<std::string, std::string> read_env_file(const std::string& path);
+
+/// The process environment as a map.
+std::map<std::string, std::string> process_environment();
+
+}  // namespace gen

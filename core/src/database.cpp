@@ -1,0 +1,303 @@
+#include "gen/core/database.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <vector>
+
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/SessionPool.h>
+#include <Poco/UUIDGenerator.h>
+
+#include "gen/core/errors.hpp"
+
+using namespace Poco::Data::Keywords;
+
+namespace gen {
+namespace {
+
+void register_connectors() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::PostgreSQL::Connector::registerConnector();
+  });
+}
+
+// Per-connection set-up the pool applies to each new session.
+class Pool final : public Poco::Data::SessionPool {
+ public:
+  Pool(Dialect dialect, const std::string& connector, const std::string& connect, int max)
+      : Poco::Data::SessionPool(connector, connect, 1, max, 60), dialect_(dialect) {}
+
+ protected:
+  void customizeSession(Poco::Data::Session& session) override {
+    if (dialect_ == Dialect::kSqlite) {
+      session << "PRAGMA busy_timeout = 10000", now;
+      session << "PRAGMA synchronous = NORMAL", now;
+      session << "PRAGMA foreign_keys = ON", now;
+    }
+  }
+
+ private:
+  Dialect dialect_;
+};
+
+// Converts postgresql://user:pass@host:port/db?k=v into libpq's key=value form.
+std::string postgres_connect_string(const std::string& url) {
+  std::string rest = url.substr(url.find("://") + 3);
+  std::string params, userinfo, hostport, db;
+  if (auto q = rest.find('?'); q != std::string::npos) {
+    params = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    userinfo = rest.substr(0, at);
+    hostport = rest.substr(at + 1);
+  } else {
+    hostport = rest;
+  }
+  std::string out;
+  auto add = [&](const std::string& k, const std::string& v) {
+    if (v.empty()) return;
+    std::string escaped;
+    for (char c : v) {
+      if (c == '\'' || c == '\\') escaped += '\\';
+      escaped += c;
+    }
+    out += k + "='" + escaped + "' ";
+  };
+  if (auto colon = userinfo.find(':'); colon != std::string::npos) {
+    add("user", userinfo.substr(0, colon));
+    add("password", userinfo.substr(colon + 1));
+  } else {
+    add("user", userinfo);
+  }
+  if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+    add("host", hostport.substr(0, colon));
+    add("port", hostport.substr(colon + 1));
+  } else {
+    add("host", hostport);
+  }
+  add("dbname", db);
+  size_t pos = 0;
+  while (pos < params.size()) {
+    auto amp = params.find('&', pos);
+    std::string kv = params.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    if (auto eq = kv.find('='); eq != std::string::npos) add(kv.substr(0, eq), kv.substr(eq + 1));
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  return out;
+}
+
+struct Migration {
+  int version;
+  std::vector<std::string> statements;  // "{BLOB}" is replaced by the dialect's binary type
+};
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> list = {
+      {1,
+       {
+           "CREATE TABLE jobs ("
+           " id TEXT PRIMARY KEY,"
+           " tenant TEXT NOT NULL DEFAULT '',"
+           " status TEXT NOT NULL,"
+           " priority INTEGER NOT NULL DEFAULT 0,"
+           " step_count INTEGER NOT NULL,"
+           " error TEXT,"
+           " error_code TEXT,"
+           " created_at_ms BIGINT NOT NULL,"
+           " updated_at_ms BIGINT NOT NULL,"
+           " started_at_ms BIGINT,"
+           " finished_at_ms BIGINT)",
+           "CREATE INDEX jobs_by_created ON jobs (created_at_ms, id)",
+           "CREATE INDEX jobs_by_status ON jobs (status, created_at_ms)",
+           "CREATE TABLE tasks ("
+           " id TEXT PRIMARY KEY,"
+           " job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+           " step INTEGER NOT NULL,"
+           " generator TEXT NOT NULL,"
+           " params TEXT NOT NULL,"
+           " state TEXT NOT NULL,"
+           " priority INTEGER NOT NULL DEFAULT 0,"
+           " attempt INTEGER NOT NULL DEFAULT 0,"
+           " max_attempts INTEGER NOT NULL,"
+           " timeout_ms BIGINT NOT NULL,"
+           " run_after_ms BIGINT NOT NULL,"
+           " lease_owner TEXT,"
+           " lease_expires_at_ms BIGINT,"
+           " cancel_requested INTEGER NOT NULL DEFAULT 0,"
+           " progress DOUBLE PRECISION NOT NULL DEFAULT 0,"
+           " error TEXT,"
+           " error_code TEXT,"
+           " created_at_ms BIGINT NOT NULL,"
+           " queued_at_ms BIGINT,"
+           " started_at_ms BIGINT,"
+           " finished_at_ms BIGINT,"
+           " UNIQUE (job_id, step))",
+           "CREATE INDEX tasks_claimable ON tasks (priority DESC, run_after_ms, id)"
+           " WHERE state = 'QUEUED'",
+           "CREATE INDEX tasks_leased ON tasks (lease_owner) WHERE state = 'RUNNING'",
+           "CREATE INDEX tasks_lease_expiry ON tasks (lease_expires_at_ms) WHERE state = 'RUNNING'",
+           "CREATE TABLE task_attempts ("
+           " task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,"
+           " attempt INTEGER NOT NULL,"
+           " worker TEXT NOT NULL,"
+           " started_at_ms BIGINT NOT NULL,"
+           " finished_at_ms BIGINT,"
+           " outcome TEXT,"
+           " error TEXT,"
+           " error_code TEXT,"
+           " PRIMARY KEY (task_id, attempt))",
+           "CREATE TABLE artifacts ("
+           " id TEXT PRIMARY KEY,"
+           " job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+           " step INTEGER NOT NULL,"  // -1: the job's inputs
+           " seq INTEGER NOT NULL,"
+           " name TEXT NOT NULL,"
+           " media_type TEXT NOT NULL,"
+           " size_bytes BIGINT NOT NULL,"
+           " sha256 TEXT NOT NULL,"
+           " data {BLOB} NOT NULL,"
+           " created_at_ms BIGINT NOT NULL,"
+           " UNIQUE (job_id, step, name))",
+       }},
+  };
+  return list;
+}
+
+}  // namespace
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string new_id() { return Poco::UUIDGenerator::defaultGenerator().createRandom().toString(); }
+
+Database::Database(Dialect dialect, std::string url, std::string connector,
+                   std::string connect_string, int max_sessions)
+    : dialect_(dialect),
+      url_(std::move(url)),
+      pool_(std::make_unique<Pool>(dialect, connector, connect_string, max_sessions)) {}
+
+Database::~Database() = default;
+
+std::unique_ptr<Database> Database::open(const std::string& url, int max_sessions) {
+  register_connectors();
+  try {
+    std::unique_ptr<Database> db;
+    if (url.starts_with("sqlite://")) {
+      std::string path = url.substr(std::string("sqlite://").size());
+      if (path.empty() || path.front() != '/') {
+        throw Error(ErrorCode::kInvalidConfiguration,
+                    "DATABASE__URL: sqlite URLs need an absolute path (sqlite:///var/lib/x.db)",
+                    "DATABASE__URL");
+      }
+      std::filesystem::path parent = std::filesystem::path(path).parent_path();
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+      if (ec) {
+        throw Error(ErrorCode::kInvalidConfiguration,
+                    "DATABASE__URL: cannot create directory '" + parent.string() + "': " +
+                        ec.message(),
+                    "DATABASE__URL");
+      }
+      db.reset(new Database(Dialect::kSqlite, url, "SQLite", path, max_sessions));
+      Poco::Data::Session s = db->session();
+      s << "PRAGMA journal_mode = WAL", now;
+    } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+      db.reset(new Database(Dialect::kPostgres, url, "PostgreSQL", postgres_connect_string(url),
+                            max_sessions));
+      Poco::Data::Session s = db->session();
+      s << "SELECT 1", now;
+    } else {
+      throw Error(ErrorCode::kInvalidConfiguration,
+                  "DATABASE__URL: unsupported scheme in '" + url + "'", "DATABASE__URL");
+    }
+    return db;
+  } catch (const Error&) {
+    throw;
+  } catch (const Poco::Exception& e) {
+    throw Error(ErrorCode::kDatabaseUnavailable, "cannot open database: " + e.displayText(),
+                "DATABASE__URL");
+  }
+}
+
+Poco::Data::Session Database::session() { return pool_->get(); }
+
+void Database::write_transaction(const std::function<void(Poco::Data::Session&)>& fn) {
+  Poco::Data::Session s = session();
+  if (dialect_ == Dialect::kSqlite) {
+    s << "BEGIN IMMEDIATE", now;
+  } else {
+    s.begin();
+  }
+  try {
+    fn(s);
+  } catch (...) {
+    try {
+      if (dialect_ == Dialect::kSqlite) {
+        s << "ROLLBACK", now;
+      } else {
+        s.rollback();
+      }
+    } catch (...) {
+    }
+    throw;
+  }
+  if (dialect_ == Dialect::kSqlite) {
+    s << "COMMIT", now;
+  } else {
+    s.commit();
+  }
+}
+
+int Database::latest_schema_version() { return migrations().back().version; }
+
+int Database::schema_version() {
+  Poco::Data::Session s = session();
+  s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+       " applied_at_ms BIGINT NOT NULL)",
+      now;
+  int version = 0;
+  s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(version), now;
+  return version;
+}
+
+int Database::migrate() {
+  schema_version();  // ensures the bookkeeping table exists
+  int applied = 0;
+  for (const Migration& m : migrations()) {
+    bool ran = false;
+    write_transaction([&](Poco::Data::Session& s) {
+      // Re-checked inside the write lock so concurrent starters apply each migration once.
+      if (dialect_ == Dialect::kPostgres) s << "SELECT pg_advisory_xact_lock(727170)", now;
+      int exists = 0;
+      int version = m.version;
+      s << "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", use(version), into(exists),
+          now;
+      if (exists) return;
+      for (std::string sql : m.statements) {
+        if (auto p = sql.find("{BLOB}"); p != std::string::npos) sql.replace(p, 6, blob_type());
+        s << sql, now;
+      }
+      Poco::Int64 at = now_ms();
+      s << "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)", use(version),
+          use(at), now;
+      ran = true;
+    });
+    if (ran) ++applied;
+  }
+  return applied;
+}
+
+}  // namespace gen
