@@ -1,0 +1,595 @@
+#include "gen/core/job_store.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <Poco/Data/LOB.h>
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/DigestEngine.h>
+#include <Poco/SHA2Engine.h>
+
+#include "gen/core/database.hpp"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+namespace gen {
+namespace {
+
+bool is_null(const RecordSet& rs, std::size_t col, std::size_t row) {
+  return rs.value(col, row).isEmpty();
+}
+
+std::string str(const RecordSet& rs, std::size_t col, std::size_t row) {
+  Poco::Dynamic::Var v = rs.value(col, row);
+  return v.isEmpty() ? std::string() : v.convert<std::string>();
+}
+
+std::int64_t i64(const RecordSet& rs, std::size_t col, std::size_t row) {
+  Poco::Dynamic::Var v = rs.value(col, row);
+  return v.isEmpty() ? 0 : v.convert<Poco::Int64>();
+}
+
+std::optional<std::int64_t> opt_i64(const RecordSet& rs, std::size_t col, std::size_t row) {
+  if (is_null(rs, col, row)) return std::nullopt;
+  return i64(rs, col, row);
+}
+
+double dbl(const RecordSet& rs, std::size_t col, std::size_t row) {
+  Poco::Dynamic::Var v = rs.value(col, row);
+  return v.isEmpty() ? 0.0 : v.convert<double>();
+}
+
+std::string sha256_hex(const std::string& data) {
+  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+  engine.update(data.data(), data.size());
+  return Poco::DigestEngine::digestToHex(engine.digest());
+}
+
+bool is_final(const std::string& status) {
+  return status == "COMPLETED" || status == "FAILED" || status == "CANCELLED";
+}
+
+void insert_artifact(Session& s, const std::string& job_id, int step, int seq,
+                     const std::string& name, const std::string& media_type,
+                     const std::string& data) {
+  std::string id = new_id();
+  std::string job = job_id;
+  std::string n = name;
+  std::string mt = media_type;
+  Poco::Int64 size = static_cast<Poco::Int64>(data.size());
+  std::string digest = sha256_hex(data);
+  Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  Poco::Int64 at = now_ms();
+  s << "INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes, sha256, data,"
+       " created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      use(id), use(job), use(step), use(seq), use(n), use(mt), use(size), use(digest), use(blob),
+      use(at), now;
+}
+
+const char* kArtifactColumns =
+    "id, name, media_type, size_bytes, sha256, step, created_at_ms";
+
+ArtifactMeta artifact_meta(const RecordSet& rs, std::size_t row) {
+  ArtifactMeta a;
+  a.id = str(rs, 0, row);
+  a.name = str(rs, 1, row);
+  a.media_type = str(rs, 2, row);
+  a.size_bytes = i64(rs, 3, row);
+  a.sha256 = str(rs, 4, row);
+  a.step = static_cast<int>(i64(rs, 5, row));
+  a.created_at_ms = i64(rs, 6, row);
+  return a;
+}
+
+const char* kJobColumns =
+    "id, tenant, status, priority, step_count, error, error_code, created_at_ms, updated_at_ms,"
+    " started_at_ms, finished_at_ms";
+
+JobView job_view(const RecordSet& rs, std::size_t row) {
+  JobView j;
+  j.id = str(rs, 0, row);
+  j.tenant = str(rs, 1, row);
+  j.status = str(rs, 2, row);
+  j.priority = static_cast<int>(i64(rs, 3, row));
+  j.step_count = static_cast<int>(i64(rs, 4, row));
+  j.error = str(rs, 5, row);
+  j.error_code = str(rs, 6, row);
+  j.created_at_ms = i64(rs, 7, row);
+  j.updated_at_ms = i64(rs, 8, row);
+  j.started_at_ms = opt_i64(rs, 9, row);
+  j.finished_at_ms = opt_i64(rs, 10, row);
+  return j;
+}
+
+}  // namespace
+
+std::int64_t JobStore::backoff_ms(int next_attempt) {
+  int exponent = std::clamp(next_attempt - 2, 0, 20);
+  double base = std::min(1000.0 * std::pow(2.0, exponent), 300000.0);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(0.75, 1.25);
+  return static_cast<std::int64_t>(base * jitter(rng));
+}
+
+std::string JobStore::submit(const JobSpec& spec) {
+  if (spec.steps.empty()) {
+    throw Error(ErrorCode::kValidationFailed, "a job needs at least one step", "steps");
+  }
+  std::string job_id = new_id();
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 at = now_ms();
+    std::string id = job_id;
+    std::string tenant = spec.tenant;
+    std::string status = "QUEUED";
+    int priority = spec.priority;
+    int step_count = static_cast<int>(spec.steps.size());
+    s << "INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
+         " updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        use(id), use(tenant), use(status), use(priority), use(step_count), use(at), use(at), now;
+    for (int i = 0; i < step_count; ++i) {
+      const StepSpec& step = spec.steps[static_cast<std::size_t>(i)];
+      std::string task_id = new_id();
+      std::string generator = step.generator;
+      std::string params = step.params.dump();
+      std::string state = i == 0 ? "QUEUED" : "PENDING";
+      int max_attempts = std::max(1, step.max_attempts);
+      Poco::Int64 timeout = step.timeout_ms;
+      int step_no = i;
+      s << "INSERT INTO tasks (id, job_id, step, generator, params, state, priority, attempt,"
+           " max_attempts, timeout_ms, run_after_ms, created_at_ms, queued_at_ms)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+          use(task_id), use(id), use(step_no), use(generator), use(params), use(state),
+          use(priority), use(max_attempts), use(timeout), use(at), use(at), use(at), now;
+    }
+    int seq = 0;
+    for (const InputFile& in : spec.inputs) {
+      insert_artifact(s, job_id, -1, seq++, in.name, in.media_type, in.data);
+    }
+  });
+  return job_id;
+}
+
+std::optional<JobView> JobStore::get_job(const std::string& id) {
+  Session s = db_.session();
+  std::string job_id = id;
+  Statement js(s);
+  js << "SELECT " << kJobColumns << " FROM jobs WHERE id = ?", use(job_id);
+  js.execute();
+  RecordSet jr(js);
+  if (jr.rowCount() == 0) return std::nullopt;
+  JobView job = job_view(jr, 0);
+
+  Statement ts(s);
+  ts << "SELECT id, step, generator, state, attempt, max_attempts, progress, error, error_code,"
+        " created_at_ms, queued_at_ms, started_at_ms, finished_at_ms"
+        " FROM tasks WHERE job_id = ? ORDER BY step",
+      use(job_id);
+  ts.execute();
+  RecordSet tr(ts);
+  for (std::size_t r = 0; r < tr.rowCount(); ++r) {
+    TaskView t;
+    t.id = str(tr, 0, r);
+    t.step = static_cast<int>(i64(tr, 1, r));
+    t.generator = str(tr, 2, r);
+    t.state = str(tr, 3, r);
+    t.attempt = static_cast<int>(i64(tr, 4, r));
+    t.max_attempts = static_cast<int>(i64(tr, 5, r));
+    t.progress = dbl(tr, 6, r);
+    t.error = str(tr, 7, r);
+    t.error_code = str(tr, 8, r);
+    t.created_at_ms = i64(tr, 9, r);
+    t.queued_at_ms = opt_i64(tr, 10, r);
+    t.started_at_ms = opt_i64(tr, 11, r);
+    t.finished_at_ms = opt_i64(tr, 12, r);
+    job.tasks.push_back(std::move(t));
+  }
+
+  Statement as(s);
+  as << "SELECT a.task_id, a.attempt, a.worker, a.started_at_ms, a.finished_at_ms, a.outcome,"
+        " a.error, a.error_code FROM task_attempts a JOIN tasks t ON t.id = a.task_id"
+        " WHERE t.job_id = ? ORDER BY a.attempt",
+      use(job_id);
+  as.execute();
+  RecordSet ar(as);
+  for (std::size_t r = 0; r < ar.rowCount(); ++r) {
+    std::string task_id = str(ar, 0, r);
+    auto it = std::find_if(job.tasks.begin(), job.tasks.end(),
+                           [&](const TaskView& t) { return t.id == task_id; });
+    if (it == job.tasks.end()) continue;
+    AttemptView a;
+    a.attempt = static_cast<int>(i64(ar, 1, r));
+    a.worker = str(ar, 2, r);
+    a.started_at_ms = i64(ar, 3, r);
+    a.finished_at_ms = opt_i64(ar, 4, r);
+    a.outcome = str(ar, 5, r);
+    a.error = str(ar, 6, r);
+    a.error_code = str(ar, 7, r);
+    it->attempts.push_back(std::move(a));
+  }
+  job.artifacts = list_artifacts(id, false);
+  return job;
+}
+
+JobPage JobStore::list_jobs(const std::string& status, int limit, const std::string& cursor) {
+  limit = std::clamp(limit, 1, 1000);
+  Poco::Int64 cursor_ms = 0;
+  std::string cursor_id;
+  if (!cursor.empty()) {
+    auto sep = cursor.find('_');
+    bool ok = sep != std::string::npos && sep > 0;
+    if (ok) {
+      try {
+        std::size_t used = 0;
+        cursor_ms = std::stoll(cursor.substr(0, sep), &used);
+        ok = used == sep;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    if (!ok) throw Error(ErrorCode::kValidationFailed, "malformed cursor", "cursor");
+    cursor_id = cursor.substr(sep + 1);
+  }
+  std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1 = 1";
+  if (!status.empty()) sql += " AND status = ?";
+  if (!cursor.empty()) sql += " AND (created_at_ms < ? OR (created_at_ms = ? AND id < ?))";
+  sql += " ORDER BY created_at_ms DESC, id DESC LIMIT ?";
+  Session s = db_.session();
+  Statement st(s);
+  st << sql;
+  std::string status_v = status;
+  if (!status.empty()) st, use(status_v);
+  if (!cursor.empty()) st, use(cursor_ms), use(cursor_ms), use(cursor_id);
+  int fetch = limit + 1;
+  st, use(fetch);
+  st.execute();
+  RecordSet rs(st);
+  JobPage page;
+  for (std::size_t r = 0; r < rs.rowCount() && r < static_cast<std::size_t>(limit); ++r) {
+    page.jobs.push_back(job_view(rs, r));
+  }
+  if (rs.rowCount() > static_cast<std::size_t>(limit)) {
+    const JobView& last = page.jobs.back();
+    page.next = std::to_string(last.created_at_ms) + "_" + last.id;
+  }
+  return page;
+}
+
+std::optional<JobView> JobStore::cancel_job(const std::string& id) {
+  bool found = false;
+  db_.write_transaction([&](Session& s) {
+    std::string job_id = id;
+    std::vector<std::string> statuses;
+    s << "SELECT status FROM jobs WHERE id = ?", use(job_id), into(statuses), now;
+    if (statuses.empty()) return;
+    found = true;
+    if (is_final(statuses.front())) {
+      throw Error(ErrorCode::kConflict,
+                  "job " + id + " already ended (" + statuses.front() + "); nothing to cancel");
+    }
+    Poco::Int64 at = now_ms();
+    std::string message = "cancelled by request";
+    std::string code(code_name(ErrorCode::kCancelled));
+    s << "UPDATE jobs SET status = 'CANCELLED', updated_at_ms = ?, finished_at_ms = ?,"
+         " error = ?, error_code = ? WHERE id = ?",
+        use(at), use(at), use(message), use(code), use(job_id), now;
+    s << "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
+         " AND state IN ('PENDING', 'QUEUED')",
+        use(at), use(job_id), now;
+    // Running tasks are marked so the holder's next heartbeat signals them; their later
+    // completion is refused because the task is no longer RUNNING.
+    s << "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ?, cancel_requested = 1"
+         " WHERE job_id = ? AND state = 'RUNNING'",
+        use(at), use(job_id), now;
+    s << "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'CANCELLED' WHERE"
+         " finished_at_ms IS NULL AND task_id IN (SELECT id FROM tasks WHERE job_id = ?)",
+        use(at), use(job_id), now;
+  });
+  if (!found) return std::nullopt;
+  return get_job(id);
+}
+
+bool JobStore::delete_job(const std::string& id) {
+  bool found = false;
+  db_.write_transaction([&](Session& s) {
+    std::string job_id = id;
+    Poco::Int64 count = 0;
+    s << "SELECT COUNT(*) FROM jobs WHERE id = ?", use(job_id), into(count), now;
+    if (count == 0) return;
+    found = true;
+    s << "DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ?)",
+        use(job_id), now;
+    s << "DELETE FROM artifacts WHERE job_id = ?", use(job_id), now;
+    s << "DELETE FROM tasks WHERE job_id = ?", use(job_id), now;
+    s << "DELETE FROM jobs WHERE id = ?", use(job_id), now;
+  });
+  return found;
+}
+
+std::vector<ArtifactMeta> JobStore::list_artifacts(const std::string& job_id, bool all) {
+  Session s = db_.session();
+  std::string id = job_id;
+  Statement st(s);
+  if (all) {
+    st << "SELECT " << kArtifactColumns << " FROM artifacts WHERE job_id = ? ORDER BY step, seq",
+        use(id);
+  } else {
+    st << "SELECT " << kArtifactColumns
+       << " FROM artifacts WHERE job_id = ? AND step = (SELECT step_count - 1 FROM jobs WHERE"
+          " id = ?) ORDER BY seq",
+        use(id), use(id);
+  }
+  st.execute();
+  RecordSet rs(st);
+  std::vector<ArtifactMeta> out;
+  for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(artifact_meta(rs, r));
+  return out;
+}
+
+std::optional<Artifact> JobStore::read_artifact(const std::string& job_id,
+                                                const std::string& name) {
+  Session s = db_.session();
+  std::string id = job_id;
+  std::string n = name;
+  Statement st(s);
+  st << "SELECT " << kArtifactColumns
+     << " FROM artifacts WHERE job_id = ? AND name = ? ORDER BY step DESC LIMIT 1",
+      use(id), use(n);
+  st.execute();
+  RecordSet rs(st);
+  if (rs.rowCount() == 0) return std::nullopt;
+  Artifact a;
+  a.meta = artifact_meta(rs, 0);
+  Poco::Data::BLOB blob;
+  std::string artifact_id = a.meta.id;
+  s << "SELECT data FROM artifacts WHERE id = ?", use(artifact_id), into(blob), now;
+  a.data.assign(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
+  return a;
+}
+
+std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
+                                         std::int64_t lease_ms) {
+  std::vector<ClaimedTask> claimed;
+  if (max <= 0) return claimed;
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 at = now_ms();
+    Poco::Int64 expires = at + lease_ms;
+    std::string owner = worker;
+    int limit = max;
+    std::string lock =
+        db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+    Statement st(s);
+    st << "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
+          " lease_expires_at_ms = ?, started_at_ms = ?, cancel_requested = 0, progress = 0"
+          " WHERE id IN (SELECT id FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ?"
+          " ORDER BY priority DESC, run_after_ms, id LIMIT ?"
+       << lock
+       << ") RETURNING id, job_id, step, generator, params, attempt, max_attempts, timeout_ms",
+        use(owner), use(expires), use(at), use(at), use(limit);
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      ClaimedTask t;
+      t.task_id = str(rs, 0, r);
+      t.job_id = str(rs, 1, r);
+      t.step = static_cast<int>(i64(rs, 2, r));
+      t.generator = str(rs, 3, r);
+      t.params = nlohmann::json::parse(str(rs, 4, r), nullptr, false);
+      t.attempt = static_cast<int>(i64(rs, 5, r));
+      t.max_attempts = static_cast<int>(i64(rs, 6, r));
+      t.timeout_ms = i64(rs, 7, r);
+      claimed.push_back(std::move(t));
+    }
+    for (const ClaimedTask& t : claimed) {
+      std::string task_id = t.task_id;
+      std::string job_id = t.job_id;
+      int attempt = t.attempt;
+      s << "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
+           " VALUES (?, ?, ?, ?)",
+          use(task_id), use(attempt), use(owner), use(at), now;
+      s << "UPDATE jobs SET status = 'RUNNING', started_at_ms = COALESCE(started_at_ms, ?),"
+           " updated_at_ms = ? WHERE id = ? AND status = 'QUEUED'",
+          use(at), use(at), use(job_id), now;
+    }
+  });
+  return claimed;
+}
+
+std::vector<Artifact> JobStore::load_inputs(const ClaimedTask& task) {
+  Session s = db_.session();
+  std::string job_id = task.job_id;
+  int step = task.step - 1;
+  std::vector<std::string> ids, names, media_types, digests;
+  std::vector<Poco::Int64> sizes, created;
+  std::vector<Poco::Data::BLOB> blobs;
+  s << "SELECT id, name, media_type, sha256, size_bytes, created_at_ms, data FROM artifacts"
+       " WHERE job_id = ? AND step = ? ORDER BY seq",
+      use(job_id), use(step), into(ids), into(names), into(media_types), into(digests),
+      into(sizes), into(created), into(blobs), now;
+  std::vector<Artifact> out(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    out[i].meta = {ids[i], names[i], media_types[i], sizes[i], digests[i], step, created[i]};
+    out[i].data.assign(reinterpret_cast<const char*>(blobs[i].rawContent()), blobs[i].size());
+  }
+  return out;
+}
+
+WriteResult JobStore::complete(const ClaimedTask& task, const std::vector<OutputFile>& outputs) {
+  WriteResult result = WriteResult::kStale;
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 at = now_ms();
+    std::string task_id = task.task_id;
+    std::string job_id = task.job_id;
+    int attempt = task.attempt;
+    std::vector<std::string> updated;
+    s << "UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
+         " lease_owner = NULL, lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
+         " WHERE id = ? AND attempt = ? AND state = 'RUNNING' RETURNING id",
+        use(at), use(task_id), use(attempt), into(updated), now;
+    if (updated.empty()) return;  // fenced: another attempt owns the task now
+    result = WriteResult::kApplied;
+    int seq = 0;
+    for (const OutputFile& out : outputs) {
+      insert_artifact(s, job_id, task.step, seq++, out.name, out.media_type, out.data);
+    }
+    s << "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'COMPLETED'"
+         " WHERE task_id = ? AND attempt = ?",
+        use(at), use(task_id), use(attempt), now;
+    int step_count = 0;
+    s << "SELECT step_count FROM jobs WHERE id = ?", use(job_id), into(step_count), now;
+    int next = task.step + 1;
+    if (next < step_count) {
+      s << "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
+           " WHERE job_id = ? AND step = ? AND state = 'PENDING'",
+          use(at), use(at), use(job_id), use(next), now;
+      s << "UPDATE jobs SET updated_at_ms = ? WHERE id = ?", use(at), use(job_id), now;
+    } else {
+      s << "UPDATE jobs SET status = 'COMPLETED', finished_at_ms = ?, updated_at_ms = ?"
+           " WHERE id = ? AND status IN ('QUEUED', 'RUNNING')",
+          use(at), use(at), use(job_id), now;
+    }
+  });
+  return result;
+}
+
+FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::string& message,
+                          bool permanent) {
+  FailResult result = FailResult::kStale;
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 at = now_ms();
+    std::string task_id = task.task_id;
+    std::string job_id = task.job_id;
+    int attempt = task.attempt;
+    std::vector<int> max_attempts;
+    s << "SELECT max_attempts FROM tasks WHERE id = ? AND attempt = ? AND state = 'RUNNING'",
+        use(task_id), use(attempt), into(max_attempts), now;
+    if (max_attempts.empty()) return;
+    std::string msg = message;
+    std::string code_str(code_name(code));
+    bool retry = !permanent && attempt < max_attempts.front();
+    std::string outcome = retry ? "RETRY" : "FAILED";
+    s << "UPDATE task_attempts SET finished_at_ms = ?, outcome = ?, error = ?, error_code = ?"
+         " WHERE task_id = ? AND attempt = ?",
+        use(at), use(outcome), use(msg), use(code_str), use(task_id), use(attempt), now;
+    if (retry) {
+      Poco::Int64 run_after = at + backoff_ms(attempt + 1);
+      s << "UPDATE tasks SET state = 'QUEUED', run_after_ms = ?, queued_at_ms = ?,"
+           " lease_owner = NULL, lease_expires_at_ms = NULL, error = ?, error_code = ?"
+           " WHERE id = ? AND attempt = ?",
+          use(run_after), use(at), use(msg), use(code_str), use(task_id), use(attempt), now;
+      result = FailResult::kRetrying;
+      return;
+    }
+    s << "UPDATE tasks SET state = 'FAILED', finished_at_ms = ?, lease_owner = NULL,"
+         " lease_expires_at_ms = NULL, error = ?, error_code = ? WHERE id = ? AND attempt = ?",
+        use(at), use(msg), use(code_str), use(task_id), use(attempt), now;
+    s << "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
+         " AND state = 'PENDING'",
+        use(at), use(job_id), now;
+    s << "UPDATE jobs SET status = 'FAILED', finished_at_ms = ?, updated_at_ms = ?, error = ?,"
+         " error_code = ? WHERE id = ? AND status IN ('QUEUED', 'RUNNING')",
+        use(at), use(at), use(msg), use(code_str), use(job_id), now;
+    result = FailResult::kFailed;
+  });
+  return result;
+}
+
+WriteResult JobStore::progress(const ClaimedTask& task, double fraction) {
+  double p = std::clamp(fraction, 0.0, 1.0);
+  Session s = db_.session();
+  std::string task_id = task.task_id;
+  int attempt = task.attempt;
+  std::vector<std::string> updated;
+  s << "UPDATE tasks SET progress = ? WHERE id = ? AND attempt = ? AND state = 'RUNNING'"
+       " RETURNING id",
+      use(p), use(task_id), use(attempt), into(updated), now;
+  return updated.empty() ? WriteResult::kStale : WriteResult::kApplied;
+}
+
+std::vector<std::string> JobStore::heartbeat(const std::string& worker, std::int64_t lease_ms) {
+  std::vector<std::string> cancelled;
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 expires = now_ms() + lease_ms;
+    std::string owner = worker;
+    s << "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state = 'RUNNING'",
+        use(expires), use(owner), now;
+    s << "UPDATE tasks SET cancel_requested = 2 WHERE lease_owner = ? AND cancel_requested = 1"
+         " RETURNING id",
+        use(owner), into(cancelled), now;
+  });
+  return cancelled;
+}
+
+int JobStore::release_worker(const std::string& worker, ErrorCode code,
+                             const std::string& message) {
+  std::vector<ClaimedTask> held;
+  {
+    Session s = db_.session();
+    std::string owner = worker;
+    Statement st(s);
+    st << "SELECT id, job_id, step, generator, attempt, max_attempts FROM tasks"
+          " WHERE lease_owner = ? AND state = 'RUNNING'",
+        use(owner);
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      ClaimedTask t;
+      t.task_id = str(rs, 0, r);
+      t.job_id = str(rs, 1, r);
+      t.step = static_cast<int>(i64(rs, 2, r));
+      t.generator = str(rs, 3, r);
+      t.attempt = static_cast<int>(i64(rs, 4, r));
+      t.max_attempts = static_cast<int>(i64(rs, 5, r));
+      held.push_back(std::move(t));
+    }
+  }
+  int released = 0;
+  for (const ClaimedTask& t : held) {
+    if (fail(t, code, message + " while running " + t.generator, false) != FailResult::kStale) {
+      ++released;
+    }
+  }
+  return released;
+}
+
+int JobStore::rescue_expired() {
+  std::vector<ClaimedTask> expired;
+  std::vector<std::string> owners;
+  {
+    Session s = db_.session();
+    Poco::Int64 at = now_ms();
+    Statement st(s);
+    st << "SELECT id, job_id, step, generator, attempt, max_attempts, lease_owner FROM tasks"
+          " WHERE state = 'RUNNING' AND lease_expires_at_ms < ? LIMIT 100",
+        use(at);
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      ClaimedTask t;
+      t.task_id = str(rs, 0, r);
+      t.job_id = str(rs, 1, r);
+      t.step = static_cast<int>(i64(rs, 2, r));
+      t.generator = str(rs, 3, r);
+      t.attempt = static_cast<int>(i64(rs, 4, r));
+      t.max_attempts = static_cast<int>(i64(rs, 5, r));
+      expired.push_back(std::move(t));
+      owners.push_back(str(rs, 6, r));
+    }
+  }
+  int rescued = 0;
+  for (std::size_t i = 0; i < expired.size(); ++i) {
+    std::string message = "lease expired: worker " + owners[i] +
+                          " stopped heartbeating while running " + expired[i].generator;
+    if (fail(expired[i], ErrorCode::kWorkerDied, message, false) != FailResult::kStale) {
+      ++rescued;
+    }
+  }
+  return rescued;
+}
+
+}  // namespace gen

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds everything and runs the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+start=$(date +%s)
+scripts/build.sh
+built=$(date +%s)
+echo "build: $((built - start)) s"
+BUILD_DIR="${BUILD_DIR:-build}"
+status=0
+ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 -j"${JOBS:-2}" || status=$?
+echo "tests: $(($(date +%s) - built)) s"
+exit $status

@@ -1,0 +1,289 @@
+#include "gen/core/job_store.hpp"
+
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <Poco/Data/Session.h>
+#include <gtest/gtest.h>
+
+#include "gen/core/database.hpp"
+
+namespace gen {
+namespace {
+
+using namespace Poco::Data::Keywords;
+
+class JobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("gen-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    db_ = Database::open("sqlite://" + (dir_ / "test.db").string(), 8);
+    db_->migrate();
+    store_ = std::make_unique<JobStore>(*db_);
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static JobSpec two_steps() {
+    JobSpec spec;
+    spec.steps.push_back({"a.first", {{"x", 1}}, 3, 1000});
+    spec.steps.push_back({"a.second", nlohmann::json::object(), 3, 1000});
+    spec.inputs.push_back({"in.txt", "text/plain", "input bytes"});
+    return spec;
+  }
+
+  // Makes a retried task runnable now instead of after its backoff.
+  void skip_backoff() {
+    Poco::Data::Session s = db_->session();
+    s << "UPDATE tasks SET run_after_ms = 0 WHERE state = 'QUEUED'", now;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<JobStore> store_;
+};
+
+TEST_F(JobStoreTest, MigrationsAreVersionedAndIdempotent) {
+  EXPECT_EQ(db_->schema_version(), Database::latest_schema_version());
+  EXPECT_EQ(db_->migrate(), 0);
+  auto again = Database::open(db_->url(), 2);
+  EXPECT_EQ(again->migrate(), 0);
+}
+
+TEST_F(JobStoreTest, StepsRunInOrderAndOutputsFeedTheNextStep) {
+  std::string id = store_->submit(two_steps());
+  auto job = store_->get_job(id);
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->status, "QUEUED");
+  ASSERT_EQ(job->tasks.size(), 2u);
+  EXPECT_EQ(job->tasks[0].state, "QUEUED");
+  EXPECT_EQ(job->tasks[1].state, "PENDING");
+
+  auto claimed = store_->claim("w1", 10, 10000);
+  ASSERT_EQ(claimed.size(), 1u) << "only the first step is runnable";
+  EXPECT_EQ(claimed[0].generator, "a.first");
+  EXPECT_EQ(claimed[0].params["x"], 1);
+  EXPECT_EQ(claimed[0].attempt, 1);
+  EXPECT_EQ(store_->get_job(id)->status, "RUNNING");
+  EXPECT_TRUE(store_->claim("w2", 10, 10000).empty());
+
+  auto inputs = store_->load_inputs(claimed[0]);
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_EQ(inputs[0].data, "input bytes");
+
+  EXPECT_EQ(store_->complete(claimed[0], {{"mid.txt", "text/plain", "middle"}}),
+            WriteResult::kApplied);
+  EXPECT_EQ(store_->get_job(id)->tasks[1].state, "QUEUED");
+
+  auto second = store_->claim("w2", 10, 10000);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].step, 1);
+  auto mid = store_->load_inputs(second[0]);
+  ASSERT_EQ(mid.size(), 1u);
+  EXPECT_EQ(mid[0].meta.name, "mid.txt");
+  EXPECT_EQ(mid[0].data, "middle");
+
+  EXPECT_EQ(store_->complete(second[0], {{"out.txt", "text/plain", "final"}}),
+            WriteResult::kApplied);
+  job = store_->get_job(id);
+  EXPECT_EQ(job->status, "COMPLETED");
+  ASSERT_EQ(job->artifacts.size(), 1u);
+  EXPECT_EQ(job->artifacts[0].name, "out.txt");
+  EXPECT_EQ(job->artifacts[0].size_bytes, 5);
+  EXPECT_EQ(store_->list_artifacts(id, true).size(), 3u);
+  auto bytes = store_->read_artifact(id, "out.txt");
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(bytes->data, "final");
+  EXPECT_EQ(bytes->meta.media_type, "text/plain");
+  EXPECT_EQ(store_->read_artifact(id, "in.txt")->data, "input bytes");
+  EXPECT_FALSE(store_->read_artifact(id, "nope.txt"));
+}
+
+TEST_F(JobStoreTest, StaleAttemptCannotOverwriteNewerState) {
+  JobSpec spec;
+  spec.steps.push_back({"a.first", nlohmann::json::object(), 3, 1000});
+  std::string id = store_->submit(spec);
+  auto first = store_->claim("w1", 1, -1000);  // lease already expired
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(store_->rescue_expired(), 1);
+  skip_backoff();
+  auto second = store_->claim("w2", 1, 10000);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].attempt, 2);
+
+  EXPECT_EQ(store_->complete(first[0], {{"x", "text/plain", "stale"}}), WriteResult::kStale);
+  EXPECT_EQ(store_->progress(first[0], 0.5), WriteResult::kStale);
+  EXPECT_EQ(store_->fail(first[0], ErrorCode::kGeneratorFailed, "late", false), FailResult::kStale);
+  EXPECT_EQ(store_->complete(second[0], {{"x", "text/plain", "fresh"}}), WriteResult::kApplied);
+  EXPECT_EQ(store_->read_artifact(id, "x")->data, "fresh");
+
+  auto job = store_->get_job(id);
+  ASSERT_EQ(job->tasks[0].attempts.size(), 2u);
+  EXPECT_EQ(job->tasks[0].attempts[0].worker, "w1");
+  EXPECT_EQ(job->tasks[0].attempts[0].outcome, "RETRY");
+  EXPECT_NE(job->tasks[0].attempts[0].error.find("stopped heartbeating"), std::string::npos);
+  EXPECT_EQ(job->tasks[0].attempts[1].outcome, "COMPLETED");
+}
+
+TEST_F(JobStoreTest, RetriesThenFailsTheJobWithTheLastError) {
+  JobSpec spec;
+  spec.steps.push_back({"a.first", nlohmann::json::object(), 2, 1000});
+  spec.steps.push_back({"a.second", nlohmann::json::object(), 2, 1000});
+  std::string id = store_->submit(spec);
+  auto t1 = store_->claim("w", 1, 10000);
+  EXPECT_EQ(store_->fail(t1[0], ErrorCode::kGeneratorFailed, "boom 1", false),
+            FailResult::kRetrying);
+  EXPECT_TRUE(store_->claim("w", 1, 10000).empty()) << "backoff must delay the retry";
+  skip_backoff();
+  auto t2 = store_->claim("w", 1, 10000);
+  ASSERT_EQ(t2.size(), 1u);
+  EXPECT_EQ(store_->fail(t2[0], ErrorCode::kGeneratorFailed, "boom 2", false), FailResult::kFailed);
+  auto job = store_->get_job(id);
+  EXPECT_EQ(job->status, "FAILED");
+  EXPECT_EQ(job->error, "boom 2");
+  EXPECT_EQ(job->error_code, "GENERATOR_FAILED");
+  EXPECT_EQ(job->tasks[0].state, "FAILED");
+  EXPECT_EQ(job->tasks[1].state, "CANCELLED");
+}
+
+TEST_F(JobStoreTest, PermanentErrorFailsAtOnce) {
+  JobSpec spec;
+  spec.steps.push_back({"a.first", nlohmann::json::object(), 5, 1000});
+  std::string id = store_->submit(spec);
+  auto t = store_->claim("w", 1, 10000);
+  EXPECT_EQ(store_->fail(t[0], ErrorCode::kGeneratorRejectedInput, "bad input", true),
+            FailResult::kFailed);
+  EXPECT_EQ(store_->get_job(id)->status, "FAILED");
+  EXPECT_EQ(store_->get_job(id)->tasks[0].attempt, 1);
+}
+
+TEST_F(JobStoreTest, ReleasedWorkerTasksAreRetriedWithTheReason) {
+  JobSpec spec;
+  spec.steps.push_back({"fixture.crash", nlohmann::json::object(), 1, 1000});
+  std::string id = store_->submit(spec);
+  ASSERT_EQ(store_->claim("host:42", 1, 10000).size(), 1u);
+  EXPECT_EQ(store_->release_worker("host:42", ErrorCode::kWorkerDied,
+                                   "worker process died (signal 11)"),
+            1);
+  auto job = store_->get_job(id);
+  EXPECT_EQ(job->status, "FAILED");
+  EXPECT_EQ(job->error, "worker process died (signal 11) while running fixture.crash");
+  EXPECT_EQ(store_->release_worker("host:42", ErrorCode::kWorkerDied, "again"), 0);
+}
+
+TEST_F(JobStoreTest, CancelStopsQueuedAndSignalsRunningTasks) {
+  std::string queued = store_->submit(two_steps());
+  auto cancelled = store_->cancel_job(queued);
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->status, "CANCELLED");
+  EXPECT_TRUE(store_->claim("w", 10, 10000).empty());
+  EXPECT_THROW(store_->cancel_job(queued), Error);
+  EXPECT_FALSE(store_->cancel_job("no-such-job"));
+
+  std::string running = store_->submit(two_steps());
+  auto t = store_->claim("w", 10, 10000);
+  ASSERT_EQ(t.size(), 1u);
+  store_->cancel_job(running);
+  auto signalled = store_->heartbeat("w", 10000);
+  ASSERT_EQ(signalled.size(), 1u);
+  EXPECT_EQ(signalled[0], t[0].task_id);
+  EXPECT_TRUE(store_->heartbeat("w", 10000).empty()) << "signalled once";
+  EXPECT_EQ(store_->complete(t[0], {}), WriteResult::kStale);
+  EXPECT_EQ(store_->get_job(running)->status, "CANCELLED");
+}
+
+TEST_F(JobStoreTest, DeleteRemovesEverything) {
+  std::string id = store_->submit(two_steps());
+  EXPECT_TRUE(store_->delete_job(id));
+  EXPECT_FALSE(store_->get_job(id));
+  EXPECT_FALSE(store_->delete_job(id));
+  Poco::Data::Session s = db_->session();
+  Poco::Int64 n = -1;
+  s << "SELECT COUNT(*) FROM artifacts", into(n), now;
+  EXPECT_EQ(n, 0);
+  s << "SELECT COUNT(*) FROM tasks", into(n), now;
+  EXPECT_EQ(n, 0);
+}
+
+TEST_F(JobStoreTest, ListPagesNewestFirstAndFilters) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(store_->submit(two_steps()));
+  store_->cancel_job(ids[0]);
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    JobPage page = store_->list_jobs("", 2, cursor);
+    for (const auto& j : page.jobs) EXPECT_TRUE(seen.insert(j.id).second) << "duplicate " << j.id;
+    cursor = page.next;
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(pages, 3);
+  auto cancelled = store_->list_jobs("CANCELLED", 100, "");
+  ASSERT_EQ(cancelled.jobs.size(), 1u);
+  EXPECT_EQ(cancelled.jobs[0].id, ids[0]);
+  EXPECT_THROW(store_->list_jobs("", 10, "garbage"), Error);
+}
+
+TEST_F(JobStoreTest, HigherPriorityIsClaimedFirst) {
+  JobSpec low;
+  low.steps.push_back({"a.low", nlohmann::json::object(), 1, 1000});
+  JobSpec high = low;
+  high.steps[0].generator = "a.high";
+  high.priority = 10;
+  store_->submit(low);
+  store_->submit(high);
+  auto t = store_->claim("w", 1, 10000);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].generator, "a.high");
+}
+
+// Several connections claim concurrently: every task is claimed exactly once and no claim
+// fails with "database is locked".
+TEST_F(JobStoreTest, ConcurrentClaimsNeverDoubleClaim) {
+  constexpr int kTasks = 400;
+  JobSpec spec;
+  spec.steps.push_back({"a.noop", nlohmann::json::object(), 1, 1000});
+  for (int i = 0; i < kTasks; ++i) store_->submit(spec);
+  std::mutex mu;
+  std::multiset<std::string> claimed;
+  std::vector<std::thread> threads;
+  std::atomic<int> errors{0};
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      JobStore store(*db_);
+      for (;;) {
+        std::vector<ClaimedTask> batch;
+        try {
+          batch = store.claim("w" + std::to_string(w), 7, 10000);
+        } catch (const std::exception&) {
+          ++errors;
+          continue;
+        }
+        if (batch.empty()) return;
+        for (const auto& t : batch) {
+          if (store.complete(t, {}) != WriteResult::kApplied) ++errors;
+          std::lock_guard lock(mu);
+          claimed.insert(t.task_id);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(claimed.size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), claimed.size());
+  EXPECT_EQ(store_->list_jobs("COMPLETED", 1000, "").jobs.size(), static_cast<std::size_t>(kTasks));
+}
+
+}  // namespace
+}  // namespace gen
