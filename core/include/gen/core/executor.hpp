@@ -1,0 +1,67 @@
+// Runs one claimed task to its end: finds the generator, loads the inputs, calls the plugin's
+// `run()` behind a host-side Context, and records the outcome in the job store (complete or
+// fail, fenced on the attempt). Used by every executor thread of generator-worker.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "gen/core/errors.hpp"
+#include "gen/core/job_store.hpp"
+
+namespace gen {
+
+class PluginHost;
+
+/// What became of one execution, for the worker's counters and logs. Zero is not valid.
+enum class TaskOutcome : int {
+  kCompleted = 1,   ///< outputs stored, task completed
+  kRetrying = 2,    ///< failed; the store queued another attempt after a backoff
+  kFailed = 3,      ///< failed for good (permanent error or attempts exhausted)
+  kCancelled = 4,   ///< stopped because its job was cancelled/deleted or the worker is draining
+  kStale = 5,       ///< the result was refused: the attempt is no longer current
+  kUnrecorded = 6,  ///< the outcome could not be written (database down); the lease will expire
+};
+
+/// "COMPLETED", "RETRYING", "FAILED", "CANCELLED", "STALE", "UNRECORDED".
+const char* to_string(TaskOutcome outcome);
+
+struct ExecutionResult {
+  TaskOutcome outcome = TaskOutcome::kCompleted;
+  ErrorCode code = ErrorCode::kUnset;  ///< the error recorded; kUnset when it succeeded
+  std::string message;                 ///< the error message recorded; empty on success
+  std::int64_t duration_ms = 0;        ///< execution time, queue wait excluded
+};
+
+class TaskExecutor {
+ public:
+  /// Both references must outlive the executor. `worker_id` tags logs and error messages.
+  /// One executor may serve many threads at once: `execute()` keeps no state in members.
+  TaskExecutor(JobStore& store, PluginHost& plugins, std::string worker_id);
+
+  /// Runs `task` (already claimed by this worker) and records its outcome. Never throws.
+  ///
+  /// `cancel` is owned by the caller and may be set from any thread: when the job was
+  /// cancelled or deleted, when the worker drains, or when the attempt passed its time limit.
+  /// The generator sees it through `Context::cancelled()`, which also turns true on its own
+  /// once `task.timeout_ms` of execution time has passed. After `run()` returns:
+  ///  * past the time limit            -> fail(kTimeout), retryable;
+  ///  * Status::ok                     -> complete (refused as stale if the job was cancelled);
+  ///  * `cancel` set, not ok           -> nothing is written: the store already cancelled the
+  ///                                      job, or the draining worker releases the task;
+  ///  * Status::permanent              -> fail(kGeneratorRejectedInput), no retry;
+  ///  * Status::retryable or exception -> fail(kGeneratorFailed), retried with backoff.
+  /// Final writes that hit a database error are retried for a while before giving up.
+  ExecutionResult execute(const ClaimedTask& task, std::atomic<bool>& cancel) noexcept;
+
+  /// Minimum spacing of the fenced progress writes a generator triggers.
+  static constexpr std::int64_t kProgressIntervalMs = 500;
+
+ private:
+  JobStore& store_;
+  PluginHost& plugins_;
+  std::string worker_id_;
+};
+
+}  // namespace gen

@@ -1,0 +1,331 @@
+#include "gen/core/executor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gen/sdk/generator.hpp>
+
+#include "gen/core/log.hpp"
+#include "gen/core/plugin_host.hpp"
+
+namespace gen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+log::Level to_log_level(sdk::LogLevel level) {
+  switch (level) {
+    case sdk::LogLevel::kDebug:
+      return log::Level::kDebug;
+    case sdk::LogLevel::kInfo:
+      return log::Level::kInfo;
+    case sdk::LogLevel::kWarning:
+      return log::Level::kWarning;
+    case sdk::LogLevel::kError:
+      return log::Level::kError;
+  }
+  return log::Level::kInfo;
+}
+
+// The Context a generator sees. Lives on the executing thread's stack for one run() call.
+class HostContext final : public sdk::Context {
+ public:
+  HostContext(JobStore& store, const ClaimedTask& task, std::vector<Artifact> inputs,
+              std::atomic<bool>& cancel, Clock::time_point deadline, nlohmann::json log_fields)
+      : store_(store),
+        task_(task),
+        input_data_(std::move(inputs)),
+        cancel_(cancel),
+        deadline_(deadline),
+        log_fields_(std::move(log_fields)) {
+    views_.reserve(input_data_.size());
+    for (const Artifact& a : input_data_) {
+      views_.push_back(sdk::InputArtifact{a.meta.name, a.meta.media_type, a.data});
+    }
+  }
+
+  const nlohmann::json& params() const override { return task_.params; }
+  const std::vector<sdk::InputArtifact>& inputs() const override { return views_; }
+
+  void write_output(std::string_view name, std::string_view media_type,
+                    std::string_view data) override {
+    auto same_name = [&](const OutputFile& f) { return f.name == name; };
+    if (auto it = std::find_if(outputs_.begin(), outputs_.end(), same_name); it != outputs_.end()) {
+      it->media_type = std::string(media_type);
+      it->data = std::string(data);
+      return;
+    }
+    outputs_.push_back(OutputFile{std::string(name), std::string(media_type), std::string(data)});
+  }
+
+  // Batched: at most one fenced write per kProgressIntervalMs. A stale answer means the
+  // attempt is no longer ours (rescued, cancelled, deleted): cancelled() turns true.
+  void progress(double fraction) override {
+    if (std::isnan(fraction)) return;
+    fraction = std::clamp(fraction, 0.0, 1.0);
+    Clock::time_point now = Clock::now();
+    if (written_once_ && (fraction == last_written_ ||
+                          ms_between(last_write_, now) < TaskExecutor::kProgressIntervalMs)) {
+      return;
+    }
+    written_once_ = true;
+    last_write_ = now;
+    last_written_ = fraction;
+    try {
+      if (store_.progress(task_, fraction) == WriteResult::kStale) stale_ = true;
+    } catch (const std::exception& e) {
+      nlohmann::json fields = log_fields_;
+      fields["error"] = e.what();
+      log::warning("progress write failed", fields);
+    }
+  }
+
+  bool cancelled() const override {
+    return cancel_.load() || stale_.load() || Clock::now() >= deadline_;
+  }
+
+  void log(sdk::LogLevel level, std::string_view message) override {
+    log::write(to_log_level(level), message, log_fields_);
+  }
+
+  // For now the process environment; tenant and system overrides come with settings storage.
+  std::optional<std::string> setting(std::string_view name) const override {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr || *value == '\0') return std::nullopt;
+    return std::string(value);
+  }
+
+  std::string_view job_id() const override { return task_.job_id; }
+  std::string_view task_id() const override { return task_.task_id; }
+  int attempt() const override { return task_.attempt; }
+
+  bool stale() const { return stale_.load(); }
+  const std::vector<OutputFile>& outputs() const { return outputs_; }
+
+ private:
+  JobStore& store_;
+  const ClaimedTask& task_;
+  std::vector<Artifact> input_data_;  // owns the bytes the views point into
+  std::vector<sdk::InputArtifact> views_;
+  std::vector<OutputFile> outputs_;
+  std::atomic<bool>& cancel_;
+  std::atomic<bool> stale_{false};
+  Clock::time_point deadline_;
+  nlohmann::json log_fields_;
+  bool written_once_ = false;
+  Clock::time_point last_write_{};
+  double last_written_ = -1;
+};
+
+// Retries a final write (complete / fail) through a database outage: a result is only lost
+// when the database stays away for longer than kFinalWriteBudget.
+constexpr auto kFinalWriteBudget = std::chrono::seconds(60);
+
+template <typename Fn>
+bool write_with_retry(const char* what, const nlohmann::json& log_fields, Fn&& fn) {
+  auto delay = std::chrono::milliseconds(100);
+  const Clock::time_point give_up = Clock::now() + kFinalWriteBudget;
+  for (;;) {
+    std::string error;
+    try {
+      fn();
+      return true;
+    } catch (const Error& e) {
+      if (!is_retryable(e.code())) {
+        nlohmann::json fields = log_fields;
+        fields["error"] = e.what();
+        fields["error_code"] = std::string(code_name(e.code()));
+        log::error(std::string("cannot ") + what, fields);
+        return false;
+      }
+      error = e.what();
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
+    nlohmann::json fields = log_fields;
+    fields["error"] = error;
+    if (Clock::now() + delay > give_up) {
+      log::error(
+          std::string("giving up: cannot ") + what + "; the task is retried once its lease expires",
+          fields);
+      return false;
+    }
+    fields["retry_in_ms"] = delay.count();
+    log::warning(std::string("cannot ") + what + ", retrying", fields);
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+}  // namespace
+
+const char* to_string(TaskOutcome outcome) {
+  switch (outcome) {
+    case TaskOutcome::kCompleted:
+      return "COMPLETED";
+    case TaskOutcome::kRetrying:
+      return "RETRYING";
+    case TaskOutcome::kFailed:
+      return "FAILED";
+    case TaskOutcome::kCancelled:
+      return "CANCELLED";
+    case TaskOutcome::kStale:
+      return "STALE";
+    case TaskOutcome::kUnrecorded:
+      return "UNRECORDED";
+  }
+  return "UNRECORDED";
+}
+
+TaskExecutor::TaskExecutor(JobStore& store, PluginHost& plugins, std::string worker_id)
+    : store_(store), plugins_(plugins), worker_id_(std::move(worker_id)) {}
+
+ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>& cancel) noexcept {
+  const Clock::time_point started = Clock::now();
+  ExecutionResult result;
+  nlohmann::json fields;
+  try {
+    fields = {{"job_id", task.job_id},   {"task_id", task.task_id}, {"generator", task.generator},
+              {"attempt", task.attempt}, {"step", task.step},       {"worker", worker_id_}};
+  } catch (...) {
+    fields = nlohmann::json::object();
+  }
+
+  // Records a failure, fenced on the attempt; fills `result`.
+  auto record_failure = [&](ErrorCode code, const std::string& message, bool permanent) {
+    result.code = code;
+    result.message = message;
+    FailResult fr = FailResult::kStale;
+    bool written = write_with_retry("record the task's failure", fields,
+                                    [&] { fr = store_.fail(task, code, message, permanent); });
+    if (!written) {
+      result.outcome = TaskOutcome::kUnrecorded;
+    } else if (fr == FailResult::kRetrying) {
+      result.outcome = TaskOutcome::kRetrying;
+    } else if (fr == FailResult::kFailed) {
+      result.outcome = TaskOutcome::kFailed;
+    } else {
+      result.outcome = TaskOutcome::kStale;
+    }
+  };
+
+  try {
+    log::debug("task started", fields);
+    sdk::Generator* generator = plugins_.find(task.generator);
+    if (generator == nullptr) {
+      record_failure(ErrorCode::kGeneratorUnavailable,
+                     "generator '" + task.generator + "' is not loaded on worker " + worker_id_,
+                     false);
+    } else {
+      std::vector<Artifact> inputs;
+      bool have_inputs = true;
+      try {
+        inputs = store_.load_inputs(task);
+      } catch (const Error& e) {
+        have_inputs = false;
+        record_failure(e.code() == ErrorCode::kUnset ? ErrorCode::kInternal : e.code(),
+                       std::string("cannot load the task's inputs: ") + e.what(), false);
+      } catch (const std::exception& e) {
+        have_inputs = false;
+        record_failure(ErrorCode::kInternal,
+                       std::string("cannot load the task's inputs: ") + e.what(), false);
+      }
+
+      if (have_inputs) {
+        const Clock::time_point deadline =
+            task.timeout_ms > 0 ? started + std::chrono::milliseconds(task.timeout_ms)
+                                : Clock::time_point::max();
+        HostContext context(store_, task, std::move(inputs), cancel, deadline, fields);
+
+        sdk::Status status = sdk::Status::retryable("generator did not run");
+        try {
+          status = generator->run(context);
+        } catch (const std::exception& e) {
+          status = sdk::Status::retryable(std::string("generator threw: ") + e.what());
+        } catch (...) {
+          status = sdk::Status::retryable("generator threw a non-standard exception");
+        }
+
+        const Clock::time_point finished = Clock::now();
+        if (task.timeout_ms > 0 && finished >= deadline) {
+          record_failure(ErrorCode::kTimeout,
+                         "execution time limit of " + std::to_string(task.timeout_ms) +
+                             " ms exceeded (time spent queued is not counted)",
+                         false);
+        } else if (status.is_ok()) {
+          WriteResult wr = WriteResult::kStale;
+          bool written = write_with_retry("store the task's outputs", fields,
+                                          [&] { wr = store_.complete(task, context.outputs()); });
+          if (!written) {
+            result.outcome = TaskOutcome::kUnrecorded;
+          } else {
+            result.outcome =
+                wr == WriteResult::kApplied ? TaskOutcome::kCompleted : TaskOutcome::kStale;
+          }
+        } else if (context.stale()) {
+          result.outcome = TaskOutcome::kStale;  // someone else owns the task now
+          result.message = status.message();
+        } else if (cancel.load()) {
+          // Job cancelled/deleted (the store already recorded it) or the worker drains and
+          // releases the task itself: nothing to write.
+          result.outcome = TaskOutcome::kCancelled;
+          result.code = ErrorCode::kCancelled;
+          result.message = status.message();
+        } else if (status.kind() == sdk::Status::Kind::kPermanent) {
+          record_failure(ErrorCode::kGeneratorRejectedInput, status.message(), true);
+        } else {
+          record_failure(ErrorCode::kGeneratorFailed, status.message(), false);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    // Only reachable on a host-side bug or allocation failure; the lease expiry covers it.
+    result.outcome = TaskOutcome::kUnrecorded;
+    result.code = ErrorCode::kInternal;
+    result.message = std::string("executor error: ") + e.what();
+  } catch (...) {
+    result.outcome = TaskOutcome::kUnrecorded;
+    result.code = ErrorCode::kInternal;
+    result.message = "executor error";
+  }
+
+  result.duration_ms = ms_between(started, Clock::now());
+  try {
+    fields["outcome"] = to_string(result.outcome);
+    fields["duration_ms"] = result.duration_ms;
+    if (!result.message.empty()) fields["error"] = result.message;
+    if (result.code != ErrorCode::kUnset)
+      fields["error_code"] = std::string(code_name(result.code));
+    switch (result.outcome) {
+      case TaskOutcome::kCompleted:
+      case TaskOutcome::kCancelled:
+      case TaskOutcome::kStale:
+        log::info("task finished", fields);
+        break;
+      case TaskOutcome::kRetrying:
+      case TaskOutcome::kFailed:
+        log::warning("task finished", fields);
+        break;
+      case TaskOutcome::kUnrecorded:
+        log::error("task finished", fields);
+        break;
+    }
+  } catch (...) {
+  }
+  return result;
+}
+
+}  // namespace gen

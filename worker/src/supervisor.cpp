@@ -1,0 +1,354 @@
+#include "supervisor.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gen/core/database.hpp"
+#include "gen/core/errors.hpp"
+#include "gen/core/job_store.hpp"
+#include "gen/core/log.hpp"
+#include "worker_process.hpp"
+
+// The supervisor stays single-threaded and never holds a database connection: every
+// database chore (migrations, releasing a dead child's tasks) runs in a short-lived child
+// process. So nothing but this one thread exists at any fork(), and no pool, timer thread or
+// connection is ever inherited by a worker process.
+
+namespace gen::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kMinRestartDelay{100};
+constexpr milliseconds kMaxRestartDelay{10000};
+// A child that lived at least this long before dying restarts after kMinRestartDelay again.
+constexpr milliseconds kStableRun{10000};
+
+// Exit codes of the helper processes.
+constexpr int kHelperOk = 0;
+constexpr int kHelperRetry = 1;
+constexpr int kHelperConfigError = 2;
+
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+std::string worker_id_of(pid_t pid) {
+  return hostname() + ":" + std::to_string(pid);
+}
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  return "status " + std::to_string(status);
+}
+
+sigset_t supervisor_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGCHLD);
+  return set;
+}
+
+// Forks a process running `body`, which must end with _exit. Returns the pid, or -1.
+pid_t spawn(const std::function<void()>& body) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    body();
+    ::_exit(1);
+  }
+  return pid;
+}
+
+// A helper process: a database chore with SIGTERM at its default action and tied to the
+// supervisor's life.
+[[noreturn]] void helper_main(const std::function<int()>& chore) {
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  sigset_t set = supervisor_signals();
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  int code = kHelperRetry;
+  try {
+    code = chore();
+  } catch (const Error& e) {
+    log::error(e.what(), {{"error_code", std::string(code_name(e.code()))}});
+    code = is_retryable(e.code()) ? kHelperRetry : kHelperConfigError;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    code = kHelperRetry;
+  }
+  std::fflush(stderr);
+  ::_exit(code);
+}
+
+int migrate_chore(const Settings& settings) {
+  auto db = Database::open(settings.database_url, 1);
+  int applied = db->migrate();
+  log::info("database schema ready",
+            {{"migrations_applied", applied}, {"schema_version", db->schema_version()}});
+  return kHelperOk;
+}
+
+int release_chore(const Settings& settings, const std::string& dead_worker,
+                  const std::string& message) {
+  milliseconds pause(200);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto db = Database::open(settings.database_url, 1);
+      JobStore store(*db);
+      int released = store.release_worker(dead_worker, ErrorCode::kWorkerDied, message);
+      log::info("released the dead worker process's tasks for retry",
+                {{"worker", dead_worker}, {"tasks", released}});
+      return kHelperOk;
+    } catch (const std::exception& e) {
+      if (attempt >= 8) {
+        log::error(
+            "cannot release the dead worker process's tasks; they are rescued when "
+            "their lease expires",
+            {{"worker", dead_worker}, {"error", e.what()}});
+        return kHelperRetry;
+      }
+      log::warning("cannot release the dead worker process's tasks, retrying",
+                   {{"worker", dead_worker}, {"error", e.what()}});
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, milliseconds(5000));
+  }
+}
+
+class Supervisor {
+ public:
+  explicit Supervisor(const Settings& settings) : settings_(settings) {}
+
+  int run() {
+    sigset_t set = supervisor_signals();
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    if (std::optional<int> code = prepare_database()) return *code;
+
+    slots_.resize(static_cast<std::size_t>(settings_.worker_processes));
+    for (std::size_t i = 0; i < slots_.size(); ++i) start_child(i);
+    log::info("supervisor started", {{"processes", settings_.worker_processes},
+                                     {"threads_per_process", settings_.worker_threads}});
+    sd_notifyf(0, "READY=1\nSTATUS=%d worker processes x %d threads", settings_.worker_processes,
+               settings_.worker_threads);
+
+    std::uint64_t watchdog_usec = 0;
+    const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    for (;;) {
+      milliseconds wait(1000);
+      if (watchdog) {
+        wait = std::min(wait, milliseconds(std::max<std::uint64_t>(watchdog_usec / 2000, 10)));
+        sd_notify(0, "WATCHDOG=1");
+      }
+      for (const Slot& s : slots_) {
+        if (s.pid <= 0 && s.restart_at && !draining_) {
+          auto until = std::chrono::duration_cast<milliseconds>(*s.restart_at - Clock::now());
+          wait = std::clamp(until, milliseconds(0), wait);
+        }
+      }
+      int sig = wait_signal(wait);
+      if ((sig == SIGTERM || sig == SIGINT) && !draining_) begin_drain(sig);
+      reap();
+      if (draining_) {
+        if (live_children() == 0 && helpers_.empty()) break;
+        continue;
+      }
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (slots_[i].pid <= 0 && slots_[i].restart_at && Clock::now() >= *slots_[i].restart_at) {
+          start_child(i);
+        }
+      }
+    }
+    log::info("supervisor stopped");
+    return 0;
+  }
+
+ private:
+  struct Slot {
+    pid_t pid = 0;
+    std::string id;
+    Clock::time_point started{};
+    milliseconds restart_delay = kMinRestartDelay;
+    std::optional<Clock::time_point> restart_at;
+  };
+
+  static int wait_signal(milliseconds timeout) {
+    sigset_t set = supervisor_signals();
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    ts.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1000000);
+    int sig = sigtimedwait(&set, nullptr, &ts);
+    return sig < 0 ? 0 : sig;
+  }
+
+  // Runs the migrations in a helper process, retrying while the database is unavailable.
+  // Returns an exit code when the supervisor should stop instead of starting workers.
+  std::optional<int> prepare_database() {
+    milliseconds pause(200);
+    for (;;) {
+      const Settings& settings = settings_;
+      pid_t pid = spawn([&settings] { helper_main([&] { return migrate_chore(settings); }); });
+      if (pid < 0) {
+        log::error("cannot fork", {{"error", std::strerror(errno)}});
+        return 1;
+      }
+      int status = 0;
+      bool stop = false;
+      for (;;) {
+        int sig = wait_signal(milliseconds(1000));
+        if (sig == SIGTERM || sig == SIGINT) {
+          stop = true;
+          ::kill(pid, SIGTERM);
+        }
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) break;
+      }
+      if (stop) return 0;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == kHelperOk) return std::nullopt;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == kHelperConfigError) {
+        std::cerr << "generator-worker: configuration error: cannot use the database at "
+                  << settings_.database_url << " (see the log above)\n";
+        return 2;
+      }
+      log::warning("database not ready, retrying the migrations",
+                   {{"retry_in_ms", pause.count()}, {"helper", describe_status(status)}});
+      if (int sig = wait_signal(pause); sig == SIGTERM || sig == SIGINT) return 0;
+      pause = std::min(pause * 2, kMaxRestartDelay);
+    }
+  }
+
+  void start_child(std::size_t index) {
+    Slot& slot = slots_[index];
+    slot.restart_at.reset();
+    const Settings& settings = settings_;
+    pid_t pid = spawn([&settings] { run_worker_process(settings, worker_id_of(::getpid())); });
+    if (pid < 0) {
+      log::error("cannot fork a worker process", {{"error", std::strerror(errno)}});
+      slot.restart_at = Clock::now() + slot.restart_delay;
+      slot.restart_delay = std::min(slot.restart_delay * 2, kMaxRestartDelay);
+      return;
+    }
+    slot.pid = pid;
+    slot.id = worker_id_of(pid);
+    slot.started = Clock::now();
+    log::info("worker process forked", {{"worker", slot.id}, {"slot", index}});
+  }
+
+  void begin_drain(int sig) {
+    draining_ = true;
+    sd_notify(0, "STOPPING=1");
+    log::info("supervisor stopping; draining worker processes",
+              {{"signal", sig}, {"processes", live_children()}});
+    for (const Slot& s : slots_) {
+      if (s.pid > 0) ::kill(s.pid, SIGTERM);
+    }
+  }
+
+  int live_children() const {
+    return static_cast<int>(
+        std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.pid > 0; }));
+  }
+
+  void reap() {
+    for (;;) {
+      int status = 0;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) return;
+      if (auto h = helpers_.find(pid); h != helpers_.end()) {
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != kHelperOk) {
+          log::warning("database helper process failed",
+                       {{"task", h->second}, {"status", describe_status(status)}});
+        }
+        helpers_.erase(h);
+        continue;
+      }
+      auto slot =
+          std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.pid == pid; });
+      if (slot != slots_.end()) on_child_exit(*slot, status);
+    }
+  }
+
+  void on_child_exit(Slot& slot, int status) {
+    const std::string id = slot.id;
+    const auto lived = std::chrono::duration_cast<milliseconds>(Clock::now() - slot.started);
+    slot.pid = 0;
+    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (clean) {
+      log::info("worker process exited", {{"worker", id}, {"uptime_ms", lived.count()}});
+    } else {
+      const std::string message = "worker process died (" + describe_status(status) + ")";
+      nlohmann::json fields = {
+          {"worker", id}, {"status", describe_status(status)}, {"uptime_ms", lived.count()}};
+      if (WIFSIGNALED(status)) fields["signal_name"] = ::strsignal(WTERMSIG(status));
+      log::error(message, fields);
+      // Its tasks are retried now rather than when their leases expire.
+      const Settings& settings = settings_;
+      pid_t helper = spawn([&settings, id, message] {
+        helper_main([&] { return release_chore(settings, id, message); });
+      });
+      if (helper > 0) helpers_[helper] = "release tasks of " + id;
+    }
+    if (draining_) return;
+    // Exiting cleanly without being asked (someone sent it SIGTERM) also gets a restart.
+    slot.restart_delay = lived >= kStableRun ? kMinRestartDelay : slot.restart_delay;
+    slot.restart_at = Clock::now() + slot.restart_delay;
+    log::info("restarting worker process",
+              {{"previous", id}, {"restart_in_ms", slot.restart_delay.count()}});
+    slot.restart_delay = std::min(slot.restart_delay * 2, kMaxRestartDelay);
+  }
+
+  const Settings& settings_;
+  std::vector<Slot> slots_;
+  std::map<pid_t, std::string> helpers_;
+  bool draining_ = false;
+};
+
+}  // namespace
+
+int run_supervisor(const Settings& settings) {
+  return Supervisor(settings).run();
+}
+
+int run_migrations(const Settings& settings) {
+  try {
+    auto db = Database::open(settings.database_url, 1);
+    int before = db->schema_version();
+    int applied = db->migrate();
+    std::cout << "generator-worker: applied " << applied << " migration(s); schema version "
+              << before << " -> " << db->schema_version() << "\n";
+    return 0;
+  } catch (const Error& e) {
+    std::cerr << "generator-worker: " << (is_retryable(e.code()) ? "" : "configuration error: ")
+              << e.what() << "\n";
+    return is_retryable(e.code()) ? 1 : 2;
+  } catch (const std::exception& e) {
+    std::cerr << "generator-worker: migration failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace gen::worker

@@ -1,0 +1,329 @@
+#include "worker_process.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gen/core/database.hpp"
+#include "gen/core/errors.hpp"
+#include "gen/core/executor.hpp"
+#include "gen/core/job_store.hpp"
+#include "gen/core/log.hpp"
+#include "gen/core/plugin_host.hpp"
+
+namespace gen::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Largest batch one claim transaction takes.
+constexpr int kMaxClaimBatch = 32;
+// After the drain timeout the running generators are asked to stop; this is how long they
+// get to return before the process releases what is left and exits.
+constexpr milliseconds kCancelGrace{2000};
+// Pause after a database error in a loop: starts here, doubles up to the maximum.
+constexpr milliseconds kMaxErrorPause{5000};
+
+// Waits up to `timeout` for SIGTERM or SIGINT (blocked in every thread). True when one came.
+bool wait_for_stop_signal(milliseconds timeout) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  ts.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1000000);
+  for (;;) {
+    int sig = sigtimedwait(&set, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) return true;
+    if (sig < 0 && errno == EINTR) continue;  // rare; the remaining time is not tracked
+    return false;
+  }
+}
+
+[[noreturn]] void finish(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::_exit(code);
+}
+
+class WorkerProcess {
+ public:
+  WorkerProcess(const Settings& settings, std::string id)
+      : settings_(settings), id_(std::move(id)) {}
+
+  [[noreturn]] void run() {
+    if (!open_database()) finish(0);  // stopped while waiting for the database
+    plugins_ = std::make_unique<PluginHost>(settings_.plugins_path);
+    plugins_->load_all();  // after fork(): Qt and plugin code never run in the supervisor
+    store_ = std::make_unique<JobStore>(*db_);
+    executor_ = std::make_unique<TaskExecutor>(*store_, *plugins_, id_);
+
+    idle_threads_ = settings_.worker_threads;
+    for (int i = 0; i < settings_.worker_threads; ++i) {
+      std::thread([this] { executor_loop(); }).detach();
+    }
+    std::thread claimer([this] { claim_loop(); });
+    std::thread([this] { heartbeat_loop(); }).detach();
+
+    std::vector<std::string> generators;
+    for (const auto& info : plugins_->generators()) generators.push_back(info.id);
+    log::info("worker process started",
+              {{"worker", id_}, {"threads", settings_.worker_threads}, {"generators", generators}});
+
+    while (!wait_for_stop_signal(milliseconds(1000))) {
+    }
+    drain(claimer);
+  }
+
+ private:
+  struct Running {
+    ClaimedTask task;
+    std::atomic<bool> cancel{false};
+    Clock::time_point started = Clock::now();
+    bool timeout_signalled = false;
+  };
+
+  bool open_database() {
+    milliseconds pause(200);
+    for (;;) {
+      try {
+        db_ = Database::open(settings_.database_url, settings_.worker_threads + 2);
+        return true;
+      } catch (const Error& e) {
+        if (!is_retryable(e.code())) {
+          log::error("cannot open the database", {{"worker", id_}, {"error", e.what()}});
+          finish(2);
+        }
+        log::warning("database unavailable, retrying",
+                     {{"worker", id_}, {"error", e.what()}, {"retry_in_ms", pause.count()}});
+      } catch (const std::exception& e) {
+        log::warning("database unavailable, retrying",
+                     {{"worker", id_}, {"error", e.what()}, {"retry_in_ms", pause.count()}});
+      }
+      if (wait_for_stop_signal(pause)) return false;
+      pause = std::min(pause * 2, kMaxErrorPause);
+    }
+  }
+
+  // Claims as many tasks as there are idle threads (at most kMaxClaimBatch per claim) and
+  // queues them. A full batch loops at once; otherwise it sleeps WORKER__POLL_INTERVAL_MS,
+  // waking early when a finished task may have queued its job's next step.
+  void claim_loop() {
+    milliseconds error_pause(settings_.poll_interval_ms);
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      int wanted = idle_threads_ - static_cast<int>(queue_.size());
+      if (wanted <= 0) {
+        claimer_cv_.wait(
+            lock, [&] { return stopping_ || idle_threads_ - static_cast<int>(queue_.size()) > 0; });
+        continue;
+      }
+      wanted = std::min(wanted, kMaxClaimBatch);
+      kick_ = false;
+      lock.unlock();
+      std::vector<ClaimedTask> claimed;
+      bool failed = false;
+      try {
+        claimed = store_->claim(id_, wanted, settings_.lease_ms());
+        error_pause = milliseconds(settings_.poll_interval_ms);
+      } catch (const std::exception& e) {
+        failed = true;
+        log::warning("claim failed, retrying",
+                     {{"worker", id_}, {"error", e.what()}, {"retry_in_ms", error_pause.count()}});
+      }
+      lock.lock();
+      for (auto& task : claimed) queue_.push_back(std::move(task));
+      if (!claimed.empty()) tasks_cv_.notify_all();
+
+      if (failed) {
+        claimer_cv_.wait_for(lock, error_pause, [&] { return stopping_; });
+        error_pause = std::min(error_pause * 2, kMaxErrorPause);
+      } else if (static_cast<int>(claimed.size()) < wanted) {
+        claimer_cv_.wait_for(lock, milliseconds(settings_.poll_interval_ms),
+                             [&] { return stopping_ || kick_; });
+      }
+    }
+  }
+
+  void executor_loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      tasks_cv_.wait(lock, [&] { return !queue_.empty(); });
+      auto entry = std::make_shared<Running>();
+      entry->task = std::move(queue_.front());
+      queue_.pop_front();
+      --idle_threads_;
+      running_[entry->task.task_id] = entry;
+      lock.unlock();
+
+      ExecutionResult result = executor_->execute(entry->task, entry->cancel);
+
+      lock.lock();
+      running_.erase(entry->task.task_id);
+      ++idle_threads_;
+      ++finished_;
+      // A completed task may have queued its job's next step: look for it now.
+      if (result.outcome == TaskOutcome::kCompleted) kick_ = true;
+      claimer_cv_.notify_one();
+      drained_cv_.notify_all();
+    }
+  }
+
+  // Renews the leases, stops tasks whose job was cancelled or that ran past their time
+  // limit, and rescues tasks of workers that stopped heartbeating. Runs until _exit.
+  void heartbeat_loop() {
+    const milliseconds interval(settings_.heartbeat_interval_ms);
+    for (;;) {
+      std::this_thread::sleep_for(interval);
+      try {
+        std::vector<std::string> cancelled = store_->heartbeat(id_, settings_.lease_ms());
+        std::lock_guard lock(mutex_);
+        for (const std::string& task_id : cancelled) {
+          auto it = running_.find(task_id);
+          if (it == running_.end() || it->second->cancel.exchange(true)) continue;
+          log::info("job cancelled; asking the task to stop",
+                    {{"worker", id_}, {"task_id", task_id}, {"job_id", it->second->task.job_id}});
+        }
+      } catch (const std::exception& e) {
+        log::warning("heartbeat failed", {{"worker", id_}, {"error", e.what()}});
+      }
+      try {
+        int rescued = store_->rescue_expired();
+        if (rescued > 0) {
+          log::warning("rescued tasks whose lease expired", {{"worker", id_}, {"tasks", rescued}});
+        }
+      } catch (const std::exception& e) {
+        log::warning("lease rescue failed", {{"worker", id_}, {"error", e.what()}});
+      }
+      std::lock_guard lock(mutex_);
+      const Clock::time_point now = Clock::now();
+      for (auto& [task_id, entry] : running_) {
+        if (entry->timeout_signalled || entry->task.timeout_ms <= 0) continue;
+        if (now - entry->started < milliseconds(entry->task.timeout_ms)) continue;
+        entry->timeout_signalled = true;
+        entry->cancel = true;
+        log::warning("task ran past its time limit; asking it to stop",
+                     {{"worker", id_},
+                      {"task_id", task_id},
+                      {"job_id", entry->task.job_id},
+                      {"generator", entry->task.generator},
+                      {"timeout_ms", entry->task.timeout_ms}});
+      }
+    }
+  }
+
+  // SIGTERM: stop claiming, let running (and already claimed) tasks finish for up to
+  // WORKER__DRAIN_TIMEOUT_S, then ask the rest to stop, release them for a retry, and exit.
+  [[noreturn]] void drain(std::thread& claimer) {
+    std::unique_lock lock(mutex_);
+    stopping_ = true;
+    claimer_cv_.notify_all();
+    const std::size_t busy = running_.size() + queue_.size();
+    log::info("worker process draining",
+              {{"worker", id_}, {"running", busy}, {"drain_timeout_s", settings_.drain_timeout_s}});
+    lock.unlock();
+    claimer.join();  // a claim in flight finishes first; its tasks are queued and run
+    lock.lock();
+
+    auto idle = [&] { return running_.empty() && queue_.empty(); };
+    const Clock::time_point deadline =
+        Clock::now() + std::chrono::seconds(settings_.drain_timeout_s);
+    drained_cv_.wait_until(lock, deadline, idle);
+    if (!idle()) {
+      std::vector<std::string> ids;
+      for (auto& [task_id, entry] : running_) {
+        entry->cancel = true;
+        ids.push_back(task_id);
+      }
+      for (const auto& task : queue_) ids.push_back(task.task_id);
+      queue_.clear();  // never started; released below with the running ones
+      log::warning("drain timeout reached; stopping the remaining tasks",
+                   {{"worker", id_}, {"tasks", ids}});
+      drained_cv_.wait_for(lock, kCancelGrace, [&] { return running_.empty(); });
+      lock.unlock();
+      release_remaining();
+    }
+    log::info("worker process stopped", {{"worker", id_}, {"tasks_finished", finished_}});
+    finish(0);
+  }
+
+  void release_remaining() {
+    milliseconds pause(200);
+    for (int attempt = 1;; ++attempt) {
+      try {
+        int released = store_->release_worker(
+            id_, ErrorCode::kWorkerDied, "worker stopped before the task finished (drain timeout)");
+        log::info("released unfinished tasks for retry", {{"worker", id_}, {"tasks", released}});
+        return;
+      } catch (const std::exception& e) {
+        if (attempt >= 5) {
+          log::error("cannot release unfinished tasks; they are retried once their lease expires",
+                     {{"worker", id_}, {"error", e.what()}});
+          return;
+        }
+        log::warning("cannot release unfinished tasks, retrying",
+                     {{"worker", id_}, {"error", e.what()}});
+      }
+      std::this_thread::sleep_for(pause);
+      pause *= 2;
+    }
+  }
+
+  const Settings& settings_;
+  const std::string id_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<PluginHost> plugins_;
+  std::unique_ptr<JobStore> store_;
+  std::unique_ptr<TaskExecutor> executor_;
+
+  std::mutex mutex_;
+  std::condition_variable tasks_cv_;    // queue_ gained tasks
+  std::condition_variable claimer_cv_;  // a thread freed up, kick_, or stopping_
+  std::condition_variable drained_cv_;  // a task finished
+  std::deque<ClaimedTask> queue_;
+  std::map<std::string, std::shared_ptr<Running>> running_;
+  int idle_threads_ = 0;
+  bool stopping_ = false;
+  bool kick_ = false;
+  std::int64_t finished_ = 0;
+};
+
+}  // namespace
+
+void run_worker_process(const Settings& settings, const std::string& worker_id) {
+  try {
+    // Drain (not die) when the supervisor goes away without telling us.
+    const pid_t parent = ::getppid();
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::raise(SIGTERM);  // it is already gone: stays pending
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
+
+    // Lives until _exit: destructors of the process state never run, by design.
+    auto* process = new WorkerProcess(settings, worker_id);
+    process->run();
+  } catch (const std::exception& e) {
+    log::error("worker process failed", {{"worker", worker_id}, {"error", e.what()}});
+  } catch (...) {
+    log::error("worker process failed", {{"worker", worker_id}});
+  }
+  finish(1);
+}
+
+}  // namespace gen::worker
