@@ -181,7 +181,9 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string new_id() { return Poco::UUIDGenerator::defaultGenerator().createRandom().toString(); }
+std::string new_id() {
+  return Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+}
 
 Database::Database(Dialect dialect, std::string url, std::string connector,
                    std::string connect_string, int max_sessions)
@@ -206,10 +208,10 @@ std::unique_ptr<Database> Database::open(const std::string& url, int max_session
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
       if (ec) {
-        throw Error(ErrorCode::kInvalidConfiguration,
-                    "DATABASE__URL: cannot create directory '" + parent.string() + "': " +
-                        ec.message(),
-                    "DATABASE__URL");
+        throw Error(
+            ErrorCode::kInvalidConfiguration,
+            "DATABASE__URL: cannot create directory '" + parent.string() + "': " + ec.message(),
+            "DATABASE__URL");
       }
       db.reset(new Database(Dialect::kSqlite, url, "SQLite", path, max_sessions));
       Poco::Data::Session s = db->session();
@@ -232,7 +234,26 @@ std::unique_ptr<Database> Database::open(const std::string& url, int max_session
   }
 }
 
-Poco::Data::Session Database::session() { return pool_->get(); }
+std::string Database::sql(std::string_view text) const {
+  if (dialect_ == Dialect::kSqlite) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + 16);
+  int n = 0;
+  bool quoted = false;
+  for (char c : text) {
+    if (c == '\'') quoted = !quoted;
+    if (c == '?' && !quoted) {
+      out += '$' + std::to_string(++n);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Poco::Data::Session Database::session() {
+  return pool_->get();
+}
 
 void Database::write_transaction(const std::function<void(Poco::Data::Session&)>& fn) {
   Poco::Data::Session s = session();
@@ -261,7 +282,9 @@ void Database::write_transaction(const std::function<void(Poco::Data::Session&)>
   }
 }
 
-int Database::latest_schema_version() { return migrations().back().version; }
+int Database::latest_schema_version() {
+  return migrations().back().version;
+}
 
 int Database::schema_version() {
   Poco::Data::Session s = session();
@@ -283,16 +306,16 @@ int Database::migrate() {
       if (dialect_ == Dialect::kPostgres) s << "SELECT pg_advisory_xact_lock(727170)", now;
       int exists = 0;
       int version = m.version;
-      s << "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", use(version), into(exists),
-          now;
+      s << sql("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), use(version),
+          into(exists), now;
       if (exists) return;
       for (std::string sql : m.statements) {
         if (auto p = sql.find("{BLOB}"); p != std::string::npos) sql.replace(p, 6, blob_type());
         s << sql, now;
       }
       Poco::Int64 at = now_ms();
-      s << "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)", use(version),
-          use(at), now;
+      s << sql("INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)"),
+          use(version), use(at), now;
       ran = true;
     });
     if (ran) ++applied;

@@ -55,7 +55,7 @@ bool is_final(const std::string& status) {
   return status == "COMPLETED" || status == "FAILED" || status == "CANCELLED";
 }
 
-void insert_artifact(Session& s, const std::string& job_id, int step, int seq,
+void insert_artifact(const Database& db, Session& s, const std::string& job_id, int step, int seq,
                      const std::string& name, const std::string& media_type,
                      const std::string& data) {
   std::string id = new_id();
@@ -66,14 +66,14 @@ void insert_artifact(Session& s, const std::string& job_id, int step, int seq,
   std::string digest = sha256_hex(data);
   Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(data.data()), data.size());
   Poco::Int64 at = now_ms();
-  s << "INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes, sha256, data,"
-       " created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  s << db.sql(
+      "INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes, sha256, data,"
+      " created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       use(id), use(job), use(step), use(seq), use(n), use(mt), use(size), use(digest), use(blob),
       use(at), now;
 }
 
-const char* kArtifactColumns =
-    "id, name, media_type, size_bytes, sha256, step, created_at_ms";
+const char* kArtifactColumns = "id, name, media_type, size_bytes, sha256, step, created_at_ms";
 
 ArtifactMeta artifact_meta(const RecordSet& rs, std::size_t row) {
   ArtifactMeta a;
@@ -129,8 +129,9 @@ std::string JobStore::submit(const JobSpec& spec) {
     std::string status = "QUEUED";
     int priority = spec.priority;
     int step_count = static_cast<int>(spec.steps.size());
-    s << "INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
-         " updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    s << db_.sql(
+        "INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
+        " updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"),
         use(id), use(tenant), use(status), use(priority), use(step_count), use(at), use(at), now;
     for (int i = 0; i < step_count; ++i) {
       const StepSpec& step = spec.steps[static_cast<std::size_t>(i)];
@@ -141,15 +142,16 @@ std::string JobStore::submit(const JobSpec& spec) {
       int max_attempts = std::max(1, step.max_attempts);
       Poco::Int64 timeout = step.timeout_ms;
       int step_no = i;
-      s << "INSERT INTO tasks (id, job_id, step, generator, params, state, priority, attempt,"
-           " max_attempts, timeout_ms, run_after_ms, created_at_ms, queued_at_ms)"
-           " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+      s << db_.sql(
+          "INSERT INTO tasks (id, job_id, step, generator, params, state, priority, attempt,"
+          " max_attempts, timeout_ms, run_after_ms, created_at_ms, queued_at_ms)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"),
           use(task_id), use(id), use(step_no), use(generator), use(params), use(state),
           use(priority), use(max_attempts), use(timeout), use(at), use(at), use(at), now;
     }
     int seq = 0;
     for (const InputFile& in : spec.inputs) {
-      insert_artifact(s, job_id, -1, seq++, in.name, in.media_type, in.data);
+      insert_artifact(db_, s, job_id, -1, seq++, in.name, in.media_type, in.data);
     }
   });
   return job_id;
@@ -159,16 +161,17 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
   Session s = db_.session();
   std::string job_id = id;
   Statement js(s);
-  js << "SELECT " << kJobColumns << " FROM jobs WHERE id = ?", use(job_id);
+  js << "SELECT " << kJobColumns << db_.sql(" FROM jobs WHERE id = ?"), use(job_id);
   js.execute();
   RecordSet jr(js);
   if (jr.rowCount() == 0) return std::nullopt;
   JobView job = job_view(jr, 0);
 
   Statement ts(s);
-  ts << "SELECT id, step, generator, state, attempt, max_attempts, progress, error, error_code,"
-        " created_at_ms, queued_at_ms, started_at_ms, finished_at_ms"
-        " FROM tasks WHERE job_id = ? ORDER BY step",
+  ts << db_.sql(
+      "SELECT id, step, generator, state, attempt, max_attempts, progress, error, error_code,"
+      " created_at_ms, queued_at_ms, started_at_ms, finished_at_ms"
+      " FROM tasks WHERE job_id = ? ORDER BY step"),
       use(job_id);
   ts.execute();
   RecordSet tr(ts);
@@ -191,9 +194,10 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
   }
 
   Statement as(s);
-  as << "SELECT a.task_id, a.attempt, a.worker, a.started_at_ms, a.finished_at_ms, a.outcome,"
-        " a.error, a.error_code FROM task_attempts a JOIN tasks t ON t.id = a.task_id"
-        " WHERE t.job_id = ? ORDER BY a.attempt",
+  as << db_.sql(
+      "SELECT a.task_id, a.attempt, a.worker, a.started_at_ms, a.finished_at_ms, a.outcome,"
+      " a.error, a.error_code FROM task_attempts a JOIN tasks t ON t.id = a.task_id"
+      " WHERE t.job_id = ? ORDER BY a.attempt"),
       use(job_id);
   as.execute();
   RecordSet ar(as);
@@ -241,7 +245,7 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
   sql += " ORDER BY created_at_ms DESC, id DESC LIMIT ?";
   Session s = db_.session();
   Statement st(s);
-  st << sql;
+  st << db_.sql(sql);
   std::string status_v = status;
   if (!status.empty()) st, use(status_v);
   if (!cursor.empty()) st, use(cursor_ms), use(cursor_ms), use(cursor_id);
@@ -265,7 +269,7 @@ std::optional<JobView> JobStore::cancel_job(const std::string& id) {
   db_.write_transaction([&](Session& s) {
     std::string job_id = id;
     std::vector<std::string> statuses;
-    s << "SELECT status FROM jobs WHERE id = ?", use(job_id), into(statuses), now;
+    s << db_.sql("SELECT status FROM jobs WHERE id = ?"), use(job_id), into(statuses), now;
     if (statuses.empty()) return;
     found = true;
     if (is_final(statuses.front())) {
@@ -275,19 +279,23 @@ std::optional<JobView> JobStore::cancel_job(const std::string& id) {
     Poco::Int64 at = now_ms();
     std::string message = "cancelled by request";
     std::string code(code_name(ErrorCode::kCancelled));
-    s << "UPDATE jobs SET status = 'CANCELLED', updated_at_ms = ?, finished_at_ms = ?,"
-         " error = ?, error_code = ? WHERE id = ?",
+    s << db_.sql(
+        "UPDATE jobs SET status = 'CANCELLED', updated_at_ms = ?, finished_at_ms = ?,"
+        " error = ?, error_code = ? WHERE id = ?"),
         use(at), use(at), use(message), use(code), use(job_id), now;
-    s << "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
-         " AND state IN ('PENDING', 'QUEUED')",
+    s << db_.sql(
+        "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
+        " AND state IN ('PENDING', 'QUEUED')"),
         use(at), use(job_id), now;
     // Running tasks are marked so the holder's next heartbeat signals them; their later
     // completion is refused because the task is no longer RUNNING.
-    s << "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ?, cancel_requested = 1"
-         " WHERE job_id = ? AND state = 'RUNNING'",
+    s << db_.sql(
+        "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ?, cancel_requested = 1"
+        " WHERE job_id = ? AND state = 'RUNNING'"),
         use(at), use(job_id), now;
-    s << "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'CANCELLED' WHERE"
-         " finished_at_ms IS NULL AND task_id IN (SELECT id FROM tasks WHERE job_id = ?)",
+    s << db_.sql(
+        "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'CANCELLED' WHERE"
+        " finished_at_ms IS NULL AND task_id IN (SELECT id FROM tasks WHERE job_id = ?)"),
         use(at), use(job_id), now;
   });
   if (!found) return std::nullopt;
@@ -299,14 +307,15 @@ bool JobStore::delete_job(const std::string& id) {
   db_.write_transaction([&](Session& s) {
     std::string job_id = id;
     Poco::Int64 count = 0;
-    s << "SELECT COUNT(*) FROM jobs WHERE id = ?", use(job_id), into(count), now;
+    s << db_.sql("SELECT COUNT(*) FROM jobs WHERE id = ?"), use(job_id), into(count), now;
     if (count == 0) return;
     found = true;
-    s << "DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ?)",
+    s << db_.sql(
+        "DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ?)"),
         use(job_id), now;
-    s << "DELETE FROM artifacts WHERE job_id = ?", use(job_id), now;
-    s << "DELETE FROM tasks WHERE job_id = ?", use(job_id), now;
-    s << "DELETE FROM jobs WHERE id = ?", use(job_id), now;
+    s << db_.sql("DELETE FROM artifacts WHERE job_id = ?"), use(job_id), now;
+    s << db_.sql("DELETE FROM tasks WHERE job_id = ?"), use(job_id), now;
+    s << db_.sql("DELETE FROM jobs WHERE id = ?"), use(job_id), now;
   });
   return found;
 }
@@ -316,12 +325,14 @@ std::vector<ArtifactMeta> JobStore::list_artifacts(const std::string& job_id, bo
   std::string id = job_id;
   Statement st(s);
   if (all) {
-    st << "SELECT " << kArtifactColumns << " FROM artifacts WHERE job_id = ? ORDER BY step, seq",
+    st << "SELECT " << kArtifactColumns
+       << db_.sql(" FROM artifacts WHERE job_id = ? ORDER BY step, seq"),
         use(id);
   } else {
     st << "SELECT " << kArtifactColumns
-       << " FROM artifacts WHERE job_id = ? AND step = (SELECT step_count - 1 FROM jobs WHERE"
-          " id = ?) ORDER BY seq",
+       << db_.sql(
+              " FROM artifacts WHERE job_id = ? AND step = (SELECT step_count - 1 FROM jobs WHERE"
+              " id = ?) ORDER BY seq"),
         use(id), use(id);
   }
   st.execute();
@@ -338,7 +349,7 @@ std::optional<Artifact> JobStore::read_artifact(const std::string& job_id,
   std::string n = name;
   Statement st(s);
   st << "SELECT " << kArtifactColumns
-     << " FROM artifacts WHERE job_id = ? AND name = ? ORDER BY step DESC LIMIT 1",
+     << db_.sql(" FROM artifacts WHERE job_id = ? AND name = ? ORDER BY step DESC LIMIT 1"),
       use(id), use(n);
   st.execute();
   RecordSet rs(st);
@@ -347,7 +358,7 @@ std::optional<Artifact> JobStore::read_artifact(const std::string& job_id,
   a.meta = artifact_meta(rs, 0);
   Poco::Data::BLOB blob;
   std::string artifact_id = a.meta.id;
-  s << "SELECT data FROM artifacts WHERE id = ?", use(artifact_id), into(blob), now;
+  s << db_.sql("SELECT data FROM artifacts WHERE id = ?"), use(artifact_id), into(blob), now;
   a.data.assign(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
   return a;
 }
@@ -361,13 +372,13 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     Poco::Int64 expires = at + lease_ms;
     std::string owner = worker;
     int limit = max;
-    std::string lock =
-        db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+    std::string lock = db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
     Statement st(s);
-    st << "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
-          " lease_expires_at_ms = ?, started_at_ms = ?, cancel_requested = 0, progress = 0"
-          " WHERE id IN (SELECT id FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ?"
-          " ORDER BY priority DESC, run_after_ms, id LIMIT ?"
+    st << db_.sql(
+              "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
+              " lease_expires_at_ms = ?, started_at_ms = ?, cancel_requested = 0, progress = 0"
+              " WHERE id IN (SELECT id FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ?"
+              " ORDER BY priority DESC, run_after_ms, id LIMIT ?")
        << lock
        << ") RETURNING id, job_id, step, generator, params, attempt, max_attempts, timeout_ms",
         use(owner), use(expires), use(at), use(at), use(limit);
@@ -389,11 +400,13 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
       std::string task_id = t.task_id;
       std::string job_id = t.job_id;
       int attempt = t.attempt;
-      s << "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
-           " VALUES (?, ?, ?, ?)",
+      s << db_.sql(
+          "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
+          " VALUES (?, ?, ?, ?)"),
           use(task_id), use(attempt), use(owner), use(at), now;
-      s << "UPDATE jobs SET status = 'RUNNING', started_at_ms = COALESCE(started_at_ms, ?),"
-           " updated_at_ms = ? WHERE id = ? AND status = 'QUEUED'",
+      s << db_.sql(
+          "UPDATE jobs SET status = 'RUNNING', started_at_ms = COALESCE(started_at_ms, ?),"
+          " updated_at_ms = ? WHERE id = ? AND status = 'QUEUED'"),
           use(at), use(at), use(job_id), now;
     }
   });
@@ -407,10 +420,11 @@ std::vector<Artifact> JobStore::load_inputs(const ClaimedTask& task) {
   std::vector<std::string> ids, names, media_types, digests;
   std::vector<Poco::Int64> sizes, created;
   std::vector<Poco::Data::BLOB> blobs;
-  s << "SELECT id, name, media_type, sha256, size_bytes, created_at_ms, data FROM artifacts"
-       " WHERE job_id = ? AND step = ? ORDER BY seq",
-      use(job_id), use(step), into(ids), into(names), into(media_types), into(digests),
-      into(sizes), into(created), into(blobs), now;
+  s << db_.sql(
+      "SELECT id, name, media_type, sha256, size_bytes, created_at_ms, data FROM artifacts"
+      " WHERE job_id = ? AND step = ? ORDER BY seq"),
+      use(job_id), use(step), into(ids), into(names), into(media_types), into(digests), into(sizes),
+      into(created), into(blobs), now;
   std::vector<Artifact> out(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     out[i].meta = {ids[i], names[i], media_types[i], sizes[i], digests[i], step, created[i]};
@@ -427,30 +441,34 @@ WriteResult JobStore::complete(const ClaimedTask& task, const std::vector<Output
     std::string job_id = task.job_id;
     int attempt = task.attempt;
     std::vector<std::string> updated;
-    s << "UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
-         " lease_owner = NULL, lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
-         " WHERE id = ? AND attempt = ? AND state = 'RUNNING' RETURNING id",
+    s << db_.sql(
+        "UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
+        " lease_owner = NULL, lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
+        " WHERE id = ? AND attempt = ? AND state = 'RUNNING' RETURNING id"),
         use(at), use(task_id), use(attempt), into(updated), now;
     if (updated.empty()) return;  // fenced: another attempt owns the task now
     result = WriteResult::kApplied;
     int seq = 0;
     for (const OutputFile& out : outputs) {
-      insert_artifact(s, job_id, task.step, seq++, out.name, out.media_type, out.data);
+      insert_artifact(db_, s, job_id, task.step, seq++, out.name, out.media_type, out.data);
     }
-    s << "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'COMPLETED'"
-         " WHERE task_id = ? AND attempt = ?",
+    s << db_.sql(
+        "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'COMPLETED'"
+        " WHERE task_id = ? AND attempt = ?"),
         use(at), use(task_id), use(attempt), now;
     int step_count = 0;
-    s << "SELECT step_count FROM jobs WHERE id = ?", use(job_id), into(step_count), now;
+    s << db_.sql("SELECT step_count FROM jobs WHERE id = ?"), use(job_id), into(step_count), now;
     int next = task.step + 1;
     if (next < step_count) {
-      s << "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
-           " WHERE job_id = ? AND step = ? AND state = 'PENDING'",
+      s << db_.sql(
+          "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
+          " WHERE job_id = ? AND step = ? AND state = 'PENDING'"),
           use(at), use(at), use(job_id), use(next), now;
-      s << "UPDATE jobs SET updated_at_ms = ? WHERE id = ?", use(at), use(job_id), now;
+      s << db_.sql("UPDATE jobs SET updated_at_ms = ? WHERE id = ?"), use(at), use(job_id), now;
     } else {
-      s << "UPDATE jobs SET status = 'COMPLETED', finished_at_ms = ?, updated_at_ms = ?"
-           " WHERE id = ? AND status IN ('QUEUED', 'RUNNING')",
+      s << db_.sql(
+          "UPDATE jobs SET status = 'COMPLETED', finished_at_ms = ?, updated_at_ms = ?"
+          " WHERE id = ? AND status IN ('QUEUED', 'RUNNING')"),
           use(at), use(at), use(job_id), now;
     }
   });
@@ -466,33 +484,39 @@ FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::st
     std::string job_id = task.job_id;
     int attempt = task.attempt;
     std::vector<int> max_attempts;
-    s << "SELECT max_attempts FROM tasks WHERE id = ? AND attempt = ? AND state = 'RUNNING'",
+    s << db_.sql(
+        "SELECT max_attempts FROM tasks WHERE id = ? AND attempt = ? AND state = 'RUNNING'"),
         use(task_id), use(attempt), into(max_attempts), now;
     if (max_attempts.empty()) return;
     std::string msg = message;
     std::string code_str(code_name(code));
     bool retry = !permanent && attempt < max_attempts.front();
     std::string outcome = retry ? "RETRY" : "FAILED";
-    s << "UPDATE task_attempts SET finished_at_ms = ?, outcome = ?, error = ?, error_code = ?"
-         " WHERE task_id = ? AND attempt = ?",
+    s << db_.sql(
+        "UPDATE task_attempts SET finished_at_ms = ?, outcome = ?, error = ?, error_code = ?"
+        " WHERE task_id = ? AND attempt = ?"),
         use(at), use(outcome), use(msg), use(code_str), use(task_id), use(attempt), now;
     if (retry) {
       Poco::Int64 run_after = at + backoff_ms(attempt + 1);
-      s << "UPDATE tasks SET state = 'QUEUED', run_after_ms = ?, queued_at_ms = ?,"
-           " lease_owner = NULL, lease_expires_at_ms = NULL, error = ?, error_code = ?"
-           " WHERE id = ? AND attempt = ?",
+      s << db_.sql(
+          "UPDATE tasks SET state = 'QUEUED', run_after_ms = ?, queued_at_ms = ?,"
+          " lease_owner = NULL, lease_expires_at_ms = NULL, error = ?, error_code = ?"
+          " WHERE id = ? AND attempt = ?"),
           use(run_after), use(at), use(msg), use(code_str), use(task_id), use(attempt), now;
       result = FailResult::kRetrying;
       return;
     }
-    s << "UPDATE tasks SET state = 'FAILED', finished_at_ms = ?, lease_owner = NULL,"
-         " lease_expires_at_ms = NULL, error = ?, error_code = ? WHERE id = ? AND attempt = ?",
+    s << db_.sql(
+        "UPDATE tasks SET state = 'FAILED', finished_at_ms = ?, lease_owner = NULL,"
+        " lease_expires_at_ms = NULL, error = ?, error_code = ? WHERE id = ? AND attempt = ?"),
         use(at), use(msg), use(code_str), use(task_id), use(attempt), now;
-    s << "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
-         " AND state = 'PENDING'",
+    s << db_.sql(
+        "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
+        " AND state = 'PENDING'"),
         use(at), use(job_id), now;
-    s << "UPDATE jobs SET status = 'FAILED', finished_at_ms = ?, updated_at_ms = ?, error = ?,"
-         " error_code = ? WHERE id = ? AND status IN ('QUEUED', 'RUNNING')",
+    s << db_.sql(
+        "UPDATE jobs SET status = 'FAILED', finished_at_ms = ?, updated_at_ms = ?, error = ?,"
+        " error_code = ? WHERE id = ? AND status IN ('QUEUED', 'RUNNING')"),
         use(at), use(at), use(msg), use(code_str), use(job_id), now;
     result = FailResult::kFailed;
   });
@@ -505,8 +529,9 @@ WriteResult JobStore::progress(const ClaimedTask& task, double fraction) {
   std::string task_id = task.task_id;
   int attempt = task.attempt;
   std::vector<std::string> updated;
-  s << "UPDATE tasks SET progress = ? WHERE id = ? AND attempt = ? AND state = 'RUNNING'"
-       " RETURNING id",
+  s << db_.sql(
+      "UPDATE tasks SET progress = ? WHERE id = ? AND attempt = ? AND state = 'RUNNING'"
+      " RETURNING id"),
       use(p), use(task_id), use(attempt), into(updated), now;
   return updated.empty() ? WriteResult::kStale : WriteResult::kApplied;
 }
@@ -516,10 +541,12 @@ std::vector<std::string> JobStore::heartbeat(const std::string& worker, std::int
   db_.write_transaction([&](Session& s) {
     Poco::Int64 expires = now_ms() + lease_ms;
     std::string owner = worker;
-    s << "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state = 'RUNNING'",
+    s << db_.sql(
+        "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state = 'RUNNING'"),
         use(expires), use(owner), now;
-    s << "UPDATE tasks SET cancel_requested = 2 WHERE lease_owner = ? AND cancel_requested = 1"
-         " RETURNING id",
+    s << db_.sql(
+        "UPDATE tasks SET cancel_requested = 2 WHERE lease_owner = ? AND cancel_requested = 1"
+        " RETURNING id"),
         use(owner), into(cancelled), now;
   });
   return cancelled;
@@ -532,8 +559,9 @@ int JobStore::release_worker(const std::string& worker, ErrorCode code,
     Session s = db_.session();
     std::string owner = worker;
     Statement st(s);
-    st << "SELECT id, job_id, step, generator, attempt, max_attempts FROM tasks"
-          " WHERE lease_owner = ? AND state = 'RUNNING'",
+    st << db_.sql(
+        "SELECT id, job_id, step, generator, attempt, max_attempts FROM tasks"
+        " WHERE lease_owner = ? AND state = 'RUNNING'"),
         use(owner);
     st.execute();
     RecordSet rs(st);
@@ -564,8 +592,9 @@ int JobStore::rescue_expired() {
     Session s = db_.session();
     Poco::Int64 at = now_ms();
     Statement st(s);
-    st << "SELECT id, job_id, step, generator, attempt, max_attempts, lease_owner FROM tasks"
-          " WHERE state = 'RUNNING' AND lease_expires_at_ms < ? LIMIT 100",
+    st << db_.sql(
+        "SELECT id, job_id, step, generator, attempt, max_attempts, lease_owner FROM tasks"
+        " WHERE state = 'RUNNING' AND lease_expires_at_ms < ? LIMIT 100"),
         use(at);
     st.execute();
     RecordSet rs(st);

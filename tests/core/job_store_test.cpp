@@ -9,27 +9,26 @@
 #include <gtest/gtest.h>
 
 #include "gen/core/database.hpp"
+#include "test_database.hpp"
 
 namespace gen {
 namespace {
 
 using namespace Poco::Data::Keywords;
 
-class JobStoreTest : public ::testing::Test {
+// Every test runs on SQLite and on PostgreSQL.
+class JobStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("gen-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    db_ = Database::open("sqlite://" + (dir_ / "test.db").string(), 8);
+    test_db_ = std::make_unique<test::TestDatabase>(GetParam());
+    db_ = Database::open(test_db_->url(), 8);
     db_->migrate();
     store_ = std::make_unique<JobStore>(*db_);
   }
   void TearDown() override {
     store_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
+    test_db_.reset();
   }
 
   static JobSpec two_steps() {
@@ -46,19 +45,19 @@ class JobStoreTest : public ::testing::Test {
     s << "UPDATE tasks SET run_after_ms = 0 WHERE state = 'QUEUED'", now;
   }
 
-  std::filesystem::path dir_;
+  std::unique_ptr<test::TestDatabase> test_db_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<JobStore> store_;
 };
 
-TEST_F(JobStoreTest, MigrationsAreVersionedAndIdempotent) {
+TEST_P(JobStoreTest, MigrationsAreVersionedAndIdempotent) {
   EXPECT_EQ(db_->schema_version(), Database::latest_schema_version());
   EXPECT_EQ(db_->migrate(), 0);
   auto again = Database::open(db_->url(), 2);
   EXPECT_EQ(again->migrate(), 0);
 }
 
-TEST_F(JobStoreTest, StepsRunInOrderAndOutputsFeedTheNextStep) {
+TEST_P(JobStoreTest, StepsRunInOrderAndOutputsFeedTheNextStep) {
   std::string id = store_->submit(two_steps());
   auto job = store_->get_job(id);
   ASSERT_TRUE(job);
@@ -107,7 +106,7 @@ TEST_F(JobStoreTest, StepsRunInOrderAndOutputsFeedTheNextStep) {
   EXPECT_FALSE(store_->read_artifact(id, "nope.txt"));
 }
 
-TEST_F(JobStoreTest, StaleAttemptCannotOverwriteNewerState) {
+TEST_P(JobStoreTest, StaleAttemptCannotOverwriteNewerState) {
   JobSpec spec;
   spec.steps.push_back({"a.first", nlohmann::json::object(), 3, 1000});
   std::string id = store_->submit(spec);
@@ -133,7 +132,7 @@ TEST_F(JobStoreTest, StaleAttemptCannotOverwriteNewerState) {
   EXPECT_EQ(job->tasks[0].attempts[1].outcome, "COMPLETED");
 }
 
-TEST_F(JobStoreTest, RetriesThenFailsTheJobWithTheLastError) {
+TEST_P(JobStoreTest, RetriesThenFailsTheJobWithTheLastError) {
   JobSpec spec;
   spec.steps.push_back({"a.first", nlohmann::json::object(), 2, 1000});
   spec.steps.push_back({"a.second", nlohmann::json::object(), 2, 1000});
@@ -154,7 +153,7 @@ TEST_F(JobStoreTest, RetriesThenFailsTheJobWithTheLastError) {
   EXPECT_EQ(job->tasks[1].state, "CANCELLED");
 }
 
-TEST_F(JobStoreTest, PermanentErrorFailsAtOnce) {
+TEST_P(JobStoreTest, PermanentErrorFailsAtOnce) {
   JobSpec spec;
   spec.steps.push_back({"a.first", nlohmann::json::object(), 5, 1000});
   std::string id = store_->submit(spec);
@@ -165,7 +164,7 @@ TEST_F(JobStoreTest, PermanentErrorFailsAtOnce) {
   EXPECT_EQ(store_->get_job(id)->tasks[0].attempt, 1);
 }
 
-TEST_F(JobStoreTest, ReleasedWorkerTasksAreRetriedWithTheReason) {
+TEST_P(JobStoreTest, ReleasedWorkerTasksAreRetriedWithTheReason) {
   JobSpec spec;
   spec.steps.push_back({"fixture.crash", nlohmann::json::object(), 1, 1000});
   std::string id = store_->submit(spec);
@@ -179,7 +178,7 @@ TEST_F(JobStoreTest, ReleasedWorkerTasksAreRetriedWithTheReason) {
   EXPECT_EQ(store_->release_worker("host:42", ErrorCode::kWorkerDied, "again"), 0);
 }
 
-TEST_F(JobStoreTest, CancelStopsQueuedAndSignalsRunningTasks) {
+TEST_P(JobStoreTest, CancelStopsQueuedAndSignalsRunningTasks) {
   std::string queued = store_->submit(two_steps());
   auto cancelled = store_->cancel_job(queued);
   ASSERT_TRUE(cancelled);
@@ -200,7 +199,7 @@ TEST_F(JobStoreTest, CancelStopsQueuedAndSignalsRunningTasks) {
   EXPECT_EQ(store_->get_job(running)->status, "CANCELLED");
 }
 
-TEST_F(JobStoreTest, DeleteRemovesEverything) {
+TEST_P(JobStoreTest, DeleteRemovesEverything) {
   std::string id = store_->submit(two_steps());
   EXPECT_TRUE(store_->delete_job(id));
   EXPECT_FALSE(store_->get_job(id));
@@ -213,7 +212,7 @@ TEST_F(JobStoreTest, DeleteRemovesEverything) {
   EXPECT_EQ(n, 0);
 }
 
-TEST_F(JobStoreTest, ListPagesNewestFirstAndFilters) {
+TEST_P(JobStoreTest, ListPagesNewestFirstAndFilters) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(store_->submit(two_steps()));
   store_->cancel_job(ids[0]);
@@ -234,7 +233,7 @@ TEST_F(JobStoreTest, ListPagesNewestFirstAndFilters) {
   EXPECT_THROW(store_->list_jobs("", 10, "garbage"), Error);
 }
 
-TEST_F(JobStoreTest, HigherPriorityIsClaimedFirst) {
+TEST_P(JobStoreTest, HigherPriorityIsClaimedFirst) {
   JobSpec low;
   low.steps.push_back({"a.low", nlohmann::json::object(), 1, 1000});
   JobSpec high = low;
@@ -249,7 +248,7 @@ TEST_F(JobStoreTest, HigherPriorityIsClaimedFirst) {
 
 // Several connections claim concurrently: every task is claimed exactly once and no claim
 // fails with "database is locked".
-TEST_F(JobStoreTest, ConcurrentClaimsNeverDoubleClaim) {
+TEST_P(JobStoreTest, ConcurrentClaimsNeverDoubleClaim) {
   constexpr int kTasks = 400;
   JobSpec spec;
   spec.steps.push_back({"a.noop", nlohmann::json::object(), 1, 1000});
@@ -284,6 +283,9 @@ TEST_F(JobStoreTest, ConcurrentClaimsNeverDoubleClaim) {
   EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), claimed.size());
   EXPECT_EQ(store_->list_jobs("COMPLETED", 1000, "").jobs.size(), static_cast<std::size_t>(kTasks));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, JobStoreTest, ::testing::ValuesIn(test::all_backends()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace gen

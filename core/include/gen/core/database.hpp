@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace Poco::Data {
 class Session;
@@ -41,6 +42,10 @@ class Database {
   /// Schema version in the database (0 when empty) and the one this build expects.
   int schema_version();
   static int latest_schema_version();
+
+  /// Rewrites '?' placeholders (outside quotes) to PostgreSQL's $1, $2 ... for that dialect;
+  /// SQLite takes the text as is. Every statement with parameters goes through it.
+  std::string sql(std::string_view text) const;
 
   /// The SQL type for binary columns in this dialect ("BLOB" / "BYTEA").
   const char* blob_type() const { return dialect_ == Dialect::kSqlite ? "BLOB" : "BYTEA"; }

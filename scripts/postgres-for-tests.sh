@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Starts Debian's PostgreSQL cluster for the tests, listening on 127.0.0.1 only, with a
+# role that may create the throw-away databases the tests make. Prints the admin URL the
+# tests read from GENERATOR_TEST_POSTGRES_URL. Idempotent.
+set -euo pipefail
+PORT="${GENERATOR_TEST_POSTGRES_PORT:-5432}"
+ver=$(ls /usr/lib/postgresql | sort -V | tail -1)
+if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$ver main$"; then
+  pg_createcluster "$ver" main -p "$PORT" >/dev/null
+fi
+# conf.d is included last by Debian's postgresql.conf, so these win.
+for key in listen_addresses port max_connections; do
+  pg_conftool "$ver" main remove "$key" 2>/dev/null || true
+done
+cat >"/etc/postgresql/$ver/main/conf.d/generator-tests.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+max_connections = 300
+
+CONF
+if ! pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main" {print $4}' | grep -q online; then
+  pg_ctlcluster "$ver" main start
+else
+  pg_ctlcluster "$ver" main restart
+fi
+for _ in $(seq 1 50); do
+  runuser -u postgres -- pg_isready -q -p "$PORT" && break
+  sleep 0.2
+done
+runuser -u postgres -- psql -q -p "$PORT" -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'generator_test') THEN
+    CREATE ROLE generator_test LOGIN CREATEDB PASSWORD 'generator_test';
+  END IF;
+END $$;
+SQL
+echo "postgresql://generator_test:generator_test@127.0.0.1:$PORT/postgres"
