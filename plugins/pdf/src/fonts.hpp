@@ -1,0 +1,98 @@
+// Fonts for pdf.render: the bundled DejaVu faces, shaping with HarfBuzz, and embedding of
+// the glyphs a document used as subset CIDFontType2 fonts.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+class QPDF;
+class QPDFObjectHandle;
+struct hb_face_t;
+struct hb_font_t;
+struct hb_buffer_t;
+
+namespace gen::pdf {
+
+enum class FontStyle : int { kRegular = 0, kBold = 1, kItalic = 2, kBoldItalic = 3, kMono = 4 };
+inline constexpr int kFontStyleCount = 5;
+
+/// One font file, loaded once per process and immutable afterwards (safe to share between
+/// threads). Metrics are in font units; `units_per_em` converts them.
+struct FontFace {
+  std::string postscript_name;
+  std::string file_bytes;
+  int units_per_em = 1000;
+  int ascender = 0;
+  int descender = 0;  ///< negative
+  int cap_height = 0;
+  std::array<int, 4> bbox{};
+  double italic_angle = 0;
+  bool fixed_pitch = false;
+  hb_face_t* hb_face = nullptr;
+  hb_font_t* hb_font = nullptr;
+};
+
+/// The process-wide faces, loaded on first use from `directory` (the DejaVu fonts). Throws
+/// std::runtime_error naming the missing file when a font cannot be loaded.
+const FontFace& font_face(FontStyle style);
+
+/// The directory the fonts are read from: $GENERATOR_PDF_FONT_DIR, else Debian's DejaVu path.
+std::string font_directory();
+
+/// One shaped glyph. Advances are in 1/1000 text-space units (PDF glyph-space), so a run of
+/// size S advances by `advance * S / 1000` points.
+struct Glyph {
+  uint16_t gid = 0;
+  float advance = 0;  ///< shaped advance (includes kerning)
+  float nominal = 0;  ///< the glyph's own width (the /W entry)
+};
+
+struct ShapedText {
+  std::vector<Glyph> glyphs;
+  float width = 0;  ///< sum of advances, 1/1000 units
+};
+
+/// Per-document font state: a shaping cache and the glyphs used (for subsetting and the
+/// ToUnicode map). Not thread-safe; one per render.
+class FontSet {
+ public:
+  FontSet();
+  ~FontSet();
+  FontSet(const FontSet&) = delete;
+  FontSet& operator=(const FontSet&) = delete;
+
+  /// Shapes `text` (UTF-8, no line breaks) in `style`. The result stays valid until the
+  /// FontSet dies. Missing characters become glyph 0 (.notdef).
+  const ShapedText& shape(FontStyle style, std::string_view text);
+
+  /// Width of `text` at `size` points.
+  double width(FontStyle style, std::string_view text, double size) {
+    return shape(style, text).width * size / 1000.0;
+  }
+
+  bool used(FontStyle style) const { return !usage_[static_cast<int>(style)].gids.empty(); }
+
+  /// Builds the Type0 font dictionary (subset font program, /W, ToUnicode) for `style`.
+  QPDFObjectHandle embed(QPDF& pdf, FontStyle style) const;
+
+ private:
+  struct Usage {
+    std::unordered_map<uint16_t, std::u32string> gids;  // gid -> text it stands for
+    std::unordered_map<std::string, ShapedText> cache;
+  };
+  std::array<Usage, kFontStyleCount> usage_;
+  hb_buffer_t* buffer_ = nullptr;
+};
+
+/// Decodes UTF-8 leniently: invalid bytes become U+FFFD.
+std::u32string decode_utf8(std::string_view text);
+
+/// Appends a PDF literal string holding `bytes` (escaping as needed) to `out`.
+void append_pdf_literal(std::string& out, std::string_view bytes);
+
+}  // namespace gen::pdf
