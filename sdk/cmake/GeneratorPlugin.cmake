@@ -13,9 +13,10 @@
 # so the plugin's sources are plain C++ that define GENERATOR_PLUGIN_REGISTER(...).
 include_guard(GLOBAL)
 
-set(_GENERATOR_PLUGIN_TEMPLATE_DIR "${CMAKE_CURRENT_LIST_DIR}")
-
 function(generator_add_plugin target)
+  # The templates sit next to this file. A variable set at include time would not be seen from
+  # sibling directories (in-tree plugins), so take the function's own location.
+  set(_GENERATOR_PLUGIN_TEMPLATE_DIR "${CMAKE_CURRENT_FUNCTION_LIST_DIR}")
   cmake_parse_arguments(PARSE_ARGV 1 arg ""
     "NAME;VERSION;DESCRIPTION;OUTPUT_DIRECTORY;INSTALL_DIRECTORY;MANIFEST_TEMPLATE;SDK_ABI"
     "SOURCES")
@@ -43,10 +44,14 @@ function(generator_add_plugin target)
   string(MAKE_C_IDENTIFIER "${target}" GEN_PLUGIN_IDENT)
   set(GEN_PLUGIN_NAME "${arg_NAME}")
   set(GEN_PLUGIN_VERSION "${arg_VERSION}")
-  string(REPLACE "\"" "\\\"" GEN_PLUGIN_DESCRIPTION "${arg_DESCRIPTION}")
+  # JSON string escaping for the manifest: backslashes first, then quotes.
+  string(REPLACE "\\" "\\\\" GEN_PLUGIN_DESCRIPTION "${arg_DESCRIPTION}")
+  string(REPLACE "\"" "\\\"" GEN_PLUGIN_DESCRIPTION "${GEN_PLUGIN_DESCRIPTION}")
   set(GEN_PLUGIN_SDK_ABI "${arg_SDK_ABI}")
   set(GEN_PLUGIN_SDK_VERSION "${GeneratorSDK_VERSION}")
-  set(GEN_PLUGIN_IID "io.generator.sdk.PluginRoot/${GeneratorSDK_ABI_VERSION}")
+  # The interface id carries the ABI major, so a plugin built for another ABI (or pretending
+  # to, with SDK_ABI) also declares another interface.
+  set(GEN_PLUGIN_IID "io.generator.sdk.PluginRoot/${arg_SDK_ABI}")
   set(GEN_PLUGIN_CXX_ABI "libstdc++")
 
   set(gen_dir "${CMAKE_CURRENT_BINARY_DIR}/${target}_generated")

@@ -1,0 +1,160 @@
+// Validation of a step's params against the generator's declared ParamSpecs.
+//
+// Decisions:
+//  * `params` null counts as an empty object (a step that gives no params).
+//  * Unknown names are reported first: a misspelt name would otherwise surface as the less
+//    helpful "required parameter missing" of the name it was meant to be.
+//  * Integer: a JSON integer, or a float with an integral value in the int64 range (2.0, as
+//    some JSON writers emit), which is normalised to the integer 2; 2.5 is refused.
+//  * An explicit null is a value, not an absence: refused unless the type is `any`.
+//  * Only the first problem is reported (one field per gen::Error).
+#include "gen/core/params.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string_view>
+#include <vector>
+
+#include "gen/core/errors.hpp"
+
+namespace gen {
+namespace {
+
+using nlohmann::json;
+
+std::string field_name(const std::string& prefix, std::string_view name) {
+  if (prefix.empty()) return std::string(name);
+  std::string field = prefix;
+  field += '.';
+  field += name;
+  return field;
+}
+
+std::string json_type_name(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      return "number";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::binary:
+      return "binary";
+    case json::value_t::discarded:
+      break;
+  }
+  return "nothing";
+}
+
+[[noreturn]] void fail(const std::string& field, std::string message) {
+  throw Error(ErrorCode::kValidationFailed, std::move(message), field);
+}
+
+/// Checks `value` against `spec`, normalising integral floats for integer params.
+void check_value(const sdk::ParamSpec& spec, json& value, const std::string& field) {
+  bool ok = false;
+  switch (spec.type) {
+    case sdk::ParamType::kString:
+      ok = value.is_string();
+      break;
+    case sdk::ParamType::kInteger:
+      if (value.is_number_integer()) {
+        ok = true;
+      } else if (value.is_number_float()) {
+        const double d = value.get<double>();
+        // [-2^63, 2^63): the doubles that convert to int64 exactly.
+        if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 &&
+            d < 9223372036854775808.0) {
+          value = static_cast<std::int64_t>(d);
+          ok = true;
+        } else {
+          fail(field, "expected integer, got non-integral number " + value.dump());
+        }
+      }
+      break;
+    case sdk::ParamType::kNumber:
+      ok = value.is_number();
+      break;
+    case sdk::ParamType::kBoolean:
+      ok = value.is_boolean();
+      break;
+    case sdk::ParamType::kObject:
+      ok = value.is_object();
+      break;
+    case sdk::ParamType::kArray:
+      ok = value.is_array();
+      break;
+    case sdk::ParamType::kAny:
+      ok = true;
+      break;
+  }
+  if (!ok) {
+    fail(field,
+         "expected " + std::string(sdk::to_string(spec.type)) + ", got " + json_type_name(value));
+  }
+  if (!spec.allowed_values.empty() && value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    if (std::find(spec.allowed_values.begin(), spec.allowed_values.end(), s) ==
+        spec.allowed_values.end()) {
+      std::string list;
+      for (const auto& allowed : spec.allowed_values) {
+        if (!list.empty()) list += ", ";
+        list += allowed;
+      }
+      fail(field, "must be one of: " + list);
+    }
+  }
+}
+
+}  // namespace
+
+json validate_params(const sdk::GeneratorInfo& info, const json& params,
+                     const std::string& field_prefix) {
+  if (!params.is_null() && !params.is_object()) {
+    fail(field_prefix, "expected object, got " + json_type_name(params));
+  }
+  json out = params.is_null() ? json::object() : params;
+
+  for (auto it = out.begin(); it != out.end(); ++it) {
+    const bool known = std::any_of(info.params.begin(), info.params.end(),
+                                   [&](const sdk::ParamSpec& s) { return s.name == it.key(); });
+    if (known) continue;
+    std::vector<std::string_view> names;
+    for (const auto& spec : info.params) names.push_back(spec.name);
+    std::sort(names.begin(), names.end());
+    std::string message;
+    if (names.empty()) {
+      message = "unknown parameter (" + info.id + " takes no parameters)";
+    } else {
+      message = "unknown parameter (known: ";
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (i > 0) message += ", ";
+        message += names[i];
+      }
+      message += ")";
+    }
+    fail(field_name(field_prefix, it.key()), std::move(message));
+  }
+
+  for (const auto& spec : info.params) {
+    const std::string field = field_name(field_prefix, spec.name);
+    auto it = out.find(spec.name);
+    if (it == out.end()) {
+      if (spec.required) fail(field, "required parameter missing");
+      if (!spec.default_value.is_null()) out[spec.name] = spec.default_value;
+      continue;
+    }
+    check_value(spec, *it, field);
+  }
+  return out;
+}
+
+}  // namespace gen

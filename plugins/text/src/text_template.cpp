@@ -1,0 +1,179 @@
+// text.template: renders a Mustache template with JSON data. See ../README.md.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <gen/sdk/generator.hpp>
+
+#include "json_to_mustache.hpp"
+
+namespace gen::text {
+namespace {
+
+using nlohmann::json;
+using sdk::Status;
+
+constexpr std::string_view kTemplateMediaType = "text/x-mustache";
+constexpr std::string_view kDefaultMediaType = "text/plain; charset=utf-8";
+
+/// "Text/HTML; charset=utf-8" -> "text/html".
+std::string essence(std::string_view media_type) {
+  const auto semicolon = media_type.find(';');
+  std::string_view head = media_type.substr(0, semicolon);
+  while (!head.empty() && (head.back() == ' ' || head.back() == '\t')) head.remove_suffix(1);
+  while (!head.empty() && (head.front() == ' ' || head.front() == '\t')) head.remove_prefix(1);
+  std::string out(head);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+/// Markup output needs `{{x}}` HTML-escaped; plain text and Markdown must not be touched.
+bool needs_html_escape(const std::string& type) {
+  return type == "text/html" || type == "application/xhtml+xml" || type == "text/xml" ||
+         type == "application/xml" || ends_with(type, "+xml");
+}
+
+std::string default_output_name(const std::string& type) {
+  if (type == "text/markdown") return "output.md";
+  if (type == "text/html" || type == "application/xhtml+xml") return "output.html";
+  if (type == "application/json") return "output.json";
+  if (type == "text/csv") return "output.csv";
+  if (type == "text/xml" || type == "application/xml" || ends_with(type, "+xml")) {
+    return "output.xml";
+  }
+  return "output.txt";
+}
+
+bool is_template_input(const sdk::InputArtifact& input) {
+  return essence(input.media_type) == kTemplateMediaType || ends_with(input.name, ".mustache");
+}
+
+class TextTemplate final : public sdk::Generator {
+ public:
+  sdk::GeneratorInfo info() const override {
+    sdk::GeneratorInfo info;
+    info.id = "text.template";
+    info.version = "1.0.0";
+    info.description =
+        "Renders a Mustache template with JSON data into a text artifact (plain text, Markdown, "
+        "HTML...).";
+    info.params = {
+        {.name = "template",
+         .type = sdk::ParamType::kString,
+         .required = false,
+         .description = "The Mustache template. Required unless an input artifact named "
+                        "*.mustache or of media type text/x-mustache provides it."},
+        {.name = "data",
+         .type = sdk::ParamType::kObject,
+         .default_value = json::object(),
+         .description = "The data the template sees; merged over the application/json "
+                        "inputs (params win)."},
+        {.name = "media_type",
+         .type = sdk::ParamType::kString,
+         .default_value = std::string(kDefaultMediaType),
+         .description = "Media type of the output. {{x}} is HTML-escaped only for HTML/XML "
+                        "types."},
+        {.name = "output_name",
+         .type = sdk::ParamType::kString,
+         .description = "Name of the output artifact; default output.txt, or .md, .html, .json, "
+                        ".csv, .xml after the media type."},
+    };
+    info.input_media_types = {"application/json", std::string(kTemplateMediaType), "text/*"};
+    info.output_media_types = {"text/plain", "text/markdown", "text/html", "*/*"};
+    info.timeout_ms = std::chrono::seconds(60);
+    info.max_attempts = 1;  // deterministic: a retry would fail the same way
+    return info;
+  }
+
+  Status run(sdk::Context& ctx) override {
+    const json& params = ctx.params();
+
+    // The template: params.template, else the first template input.
+    std::string_view template_text;
+    std::string template_field = "params.template";
+    if (auto it = params.find("template"); it != params.end() && it->is_string()) {
+      template_text = it->get_ref<const std::string&>();
+    } else {
+      bool found = false;
+      for (const auto& input : ctx.inputs()) {
+        if (is_template_input(input)) {
+          template_text = input.data;
+          template_field = "inputs[" + input.name + "]";
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        return Status::permanent(
+            "params.template: required parameter missing (or give an input artifact named "
+            "*.mustache or of media type text/x-mustache)");
+      }
+    }
+
+    // The data: application/json inputs merged in order, params.data over them.
+    static const json kEmpty = json::object();
+    const json* data = &kEmpty;
+    if (auto it = params.find("data"); it != params.end()) {
+      if (!it->is_object()) return Status::permanent("params.data: expected object");
+      data = &*it;
+    }
+    json merged;  // used only when inputs contribute data
+    for (const auto& input : ctx.inputs()) {
+      if (essence(input.media_type) != "application/json") continue;
+      json parsed = json::parse(input.data, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_discarded()) {
+        return Status::permanent("inputs[" + input.name + "]: not valid JSON");
+      }
+      if (!parsed.is_object()) {
+        return Status::permanent("inputs[" + input.name + "]: expected a JSON object");
+      }
+      if (merged.is_null()) {
+        merged = std::move(parsed);
+      } else {
+        merge_into(merged, parsed);
+      }
+    }
+    if (!merged.is_null()) {
+      merge_into(merged, *data);
+      data = &merged;
+    }
+
+    std::string media_type(kDefaultMediaType);
+    if (auto it = params.find("media_type"); it != params.end() && it->is_string()) {
+      media_type = it->get<std::string>();
+    }
+    const std::string type = essence(media_type);
+    std::string output_name;
+    if (auto it = params.find("output_name"); it != params.end() && it->is_string()) {
+      output_name = it->get<std::string>();
+    }
+    if (output_name.empty()) output_name = default_output_name(type);
+
+    kainjow::mustache::mustache tmpl{std::string(template_text)};
+    if (!tmpl.is_valid()) return Status::permanent(template_field + ": " + tmpl.error_message());
+    if (!needs_html_escape(type)) {
+      tmpl.set_custom_escape([](const std::string& s) { return s; });
+    }
+    const kainjow::mustache::data view = to_mustache(*data);
+    std::string output;
+    output.reserve(template_text.size() * 2);
+    tmpl.render(view, [&output](const std::string& chunk) { output += chunk; });
+    if (!tmpl.is_valid()) return Status::permanent(template_field + ": " + tmpl.error_message());
+
+    ctx.write_output(output_name, media_type, output);
+    return Status::ok();
+  }
+};
+
+}  // namespace
+}  // namespace gen::text
+
+GENERATOR_PLUGIN_REGISTER(registry) {
+  registry.add(std::make_unique<gen::text::TextTemplate>());
+}
