@@ -18,6 +18,8 @@
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 
+#include "flate.hpp"
+
 namespace gen::pdf {
 namespace {
 
@@ -194,7 +196,7 @@ FontSet::~FontSet() {
 
 const ShapedText& FontSet::shape(FontStyle style, std::string_view text) {
   Usage& usage = usage_[static_cast<int>(style)];
-  auto found = usage.cache.find(std::string(text));
+  auto found = usage.cache.find(text);
   if (found != usage.cache.end()) return found->second;
 
   const FontFace& face = font_face(style);
@@ -252,7 +254,7 @@ QPDFObjectHandle FontSet::embed(QPDF& pdf, FontStyle style) const {
   const std::string base_font = subset_tag(gids, style) + "+" + face.postscript_name;
 
   std::string program = subset_font_program(face, gids);
-  QPDFObjectHandle font_file = QPDFObjectHandle::newStream(&pdf, program);
+  QPDFObjectHandle font_file = new_flate_stream(pdf, program);
   font_file.getDict().replaceKey(
       "/Length1", QPDFObjectHandle::newInteger(static_cast<long long>(program.size())));
 
@@ -307,8 +309,7 @@ QPDFObjectHandle FontSet::embed(QPDF& pdf, FontStyle style) const {
   cid_font.replaceKey("/W", widths);
   cid_font.replaceKey("/CIDToGIDMap", QPDFObjectHandle::newName("/Identity"));
 
-  QPDFObjectHandle to_unicode =
-      QPDFObjectHandle::newStream(&pdf, to_unicode_cmap(gids, usage.gids));
+  QPDFObjectHandle to_unicode = new_flate_stream(pdf, to_unicode_cmap(gids, usage.gids));
 
   QPDFObjectHandle type0 = QPDFObjectHandle::newDictionary();
   type0.replaceKey("/Type", QPDFObjectHandle::newName("/Font"));

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -81,9 +82,13 @@ class FontSet {
   QPDFObjectHandle embed(QPDF& pdf, FontStyle style) const;
 
  private:
+  struct StringHash {
+    using is_transparent = void;  // find() by string_view without a temporary string
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
   struct Usage {
     std::unordered_map<uint16_t, std::u32string> gids;  // gid -> text it stands for
-    std::unordered_map<std::string, ShapedText> cache;
+    std::unordered_map<std::string, ShapedText, StringHash, std::equal_to<>> cache;
   };
   std::array<Usage, kFontStyleCount> usage_;
   hb_buffer_t* buffer_ = nullptr;

@@ -17,6 +17,7 @@
 #include <qpdf/QPDFPageObjectHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include "flate.hpp"
 #include "fonts.hpp"
 #include "images.hpp"
 
@@ -1069,7 +1070,7 @@ class Layouter {
     double sum_max = 0, sum_min = 0;
     for (int c = 0; c < columns; ++c) {
       max_w[c] += padding + 0.5;
-      min_w[c] = std::min(min_w[c] + padding + 0.5, available / columns * 2);
+      min_w[c] = std::min(min_w[c] + padding + 0.5, available / columns);
       min_w[c] = std::max(min_w[c], padding + 12);
       max_w[c] = std::max(max_w[c], min_w[c]);
       sum_max += max_w[c];
@@ -1098,7 +1099,11 @@ class Layouter {
     const Row* header = rows.empty() || !rows.front().header ? nullptr : &rows.front();
     for (const Row& row : rows) {
       if (cancelled_ && cancelled_()) throw RenderCancelled{};
-      if (y_ - row.height < bottom_ && !at_page_top()) {
+      // A row that fits on a page starts on a fresh page rather than being split; a row
+      // taller than a page is split wherever it starts.
+      const bool fits_a_page = row.height <= top_ - bottom_;
+      const bool room_for_a_line = y_ - bottom_ >= base_ * kLineFactor * 2 + 2 * kCellPadding;
+      if (y_ - row.height < bottom_ && !at_page_top() && (fits_a_page || !room_for_a_line)) {
         new_page();
         if (header != nullptr && &row != header) draw_row(*header, widths, aligns);
       }
@@ -1273,11 +1278,12 @@ QPDFObjectHandle image_object(QPDF& pdf, const ImageData& image) {
     stream.replaceStreamData(image.samples, QPDFObjectHandle::newName("/DCTDecode"),
                              QPDFObjectHandle::newNull());
   } else {
-    stream.replaceStreamData(image.samples, QPDFObjectHandle::newNull(),
+    stream.replaceStreamData(deflate_bytes(image.samples),
+                             QPDFObjectHandle::newName("/FlateDecode"),
                              QPDFObjectHandle::newNull());
   }
   if (!image.alpha.empty()) {
-    QPDFObjectHandle mask = QPDFObjectHandle::newStream(&pdf, image.alpha);
+    QPDFObjectHandle mask = new_flate_stream(pdf, image.alpha);
     QPDFObjectHandle mask_dict = mask.getDict();
     mask_dict.replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
     mask_dict.replaceKey("/Subtype", QPDFObjectHandle::newName("/Image"));
@@ -1374,7 +1380,7 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
     QPDFObjectHandle page = QPDFObjectHandle::newDictionary();
     page.replaceKey("/Type", QPDFObjectHandle::newName("/Page"));
     page.replaceKey("/MediaBox", media_box.shallowCopy());
-    page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, out.content));
+    page.replaceKey("/Contents", new_flate_stream(pdf, out.content));
     page.replaceKey("/Resources", resources);
     if (!out.links.empty()) {
       QPDFObjectHandle annots = QPDFObjectHandle::newArray();
@@ -1420,6 +1426,7 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
   QPDFWriter writer(pdf);
   writer.setOutputMemory();
   writer.setCompressStreams(true);
+  writer.setDecodeLevel(qpdf_dl_none);  // our streams are compressed already
   writer.setDeterministicID(true);
   writer.setMinimumPDFVersion("1.5");
   writer.write();

@@ -1,0 +1,139 @@
+// bench_pdf: renders a generated 100-page Markdown document (about 500 words a page, headings,
+// lists, a table every few pages) in-process with pdf.render and compares the time with peers
+// measured on the same 2-core machine with the same document.
+//
+//   bench_pdf [--runs N] [--pages P] [--out file.pdf]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "markdown_pdf.hpp"
+#include "render_options.hpp"
+
+namespace {
+
+constexpr const char* kWords[] = {
+    "generator", "document", "render",   "native",  "typeset",  "quarterly", "revenue",
+    "growth",    "customer", "invoice",  "service", "platform", "plugin",    "worker",
+    "the",       "of",       "and",      "to",      "in",       "is",        "for",
+    "with",      "that",     "on",       "as",      "by",       "from",      "at",
+    "Ελληνικά",  "Русский",  "analysis", "report",  "result",   "market",    "quality",
+    "delivery",  "schedule", "budget",   "team",    "review",   "process",   "output",
+    "artifact",  "storage",  "queue",    "lease",   "metrics",  "latency",   "through"};
+
+std::string make_document(int pages) {
+  std::mt19937 random(42);
+  const size_t vocabulary = sizeof(kWords) / sizeof(kWords[0]);
+  auto word = [&] { return std::string(kWords[random() % vocabulary]); };
+  auto sentence = [&](int n) {
+    std::string s = word();
+    s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+    for (int i = 1; i < n; ++i) {
+      s += ' ';
+      const int style = static_cast<int>(random() % 40);
+      if (style == 0) {
+        s += "**" + word() + "**";
+      } else if (style == 1) {
+        s += "*" + word() + "*";
+      } else if (style == 2) {
+        s += "`" + word() + "`";
+      } else {
+        s += word();
+      }
+    }
+    return s + ". ";
+  };
+  std::string md = "# Benchmark Document\n\n";
+  for (int page = 1; page <= pages; ++page) {
+    md += "## Section " + std::to_string(page) + "\n\n";
+    int words = 0;
+    while (words < 430) {
+      std::string paragraph;
+      for (int s = 0; s < 5; ++s) {
+        const int n = 8 + static_cast<int>(random() % 12);
+        paragraph += sentence(n);
+        words += n;
+      }
+      md += paragraph + "\n\n";
+    }
+    md += "- " + sentence(10) + "\n- " + sentence(8) + "\n  - " + sentence(6) + "\n\n";
+    words += 24;
+    if (page % 4 == 0) {
+      md += "| Item | Quantity | Notes |\n|---|---:|---|\n";
+      for (int r = 0; r < 5; ++r) {
+        md +=
+            "| " + word() + " | " + std::to_string(random() % 1000) + " | " + sentence(6) + " |\n";
+      }
+      md += "\n";
+    }
+  }
+  return md;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 10;
+  int pages = 100;
+  std::string out_path;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--pages") == 0 && i + 1 < argc) pages = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc) out_path = argv[++i];
+  }
+  const std::string markdown = make_document(pages);
+  size_t word_count = 0;
+  for (size_t i = 0; i < markdown.size(); ++i) {
+    if (markdown[i] != ' ' && markdown[i] != '\n' &&
+        (i == 0 || markdown[i - 1] == ' ' || markdown[i - 1] == '\n')) {
+      ++word_count;
+    }
+  }
+  gen::pdf::RenderOptions options;
+  const gen::pdf::ImageLookup no_images;
+  const std::function<bool()> never = [] { return false; };
+
+  // Warm-up: loads the fonts once per process, as a long-running worker does.
+  gen::pdf::RenderResult result = gen::pdf::render_markdown(markdown, options, no_images, never);
+  std::vector<double> seconds;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    result = gen::pdf::render_markdown(markdown, options, no_images, never);
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  if (!out_path.empty()) std::ofstream(out_path, std::ios::binary) << result.pdf;
+
+  std::printf("pdf.render in-process: %zu words of Markdown -> %d pages, %zu bytes of PDF\n",
+              word_count, result.page_count, result.pdf.size());
+  std::printf("runs %d: median %.4f s/document (min %.4f, max %.4f), %.1f pages/s\n", runs, median,
+              seconds.front(), seconds.back(), result.page_count / median);
+  struct Peer {
+    const char* name;
+    double seconds;
+    double target;
+  };
+  const Peer peers[] = {{"pdfkit (Node, in-process)", 0.187, 10},
+                        {"pdfmake", 0.69, 0},
+                        {"wkhtmltopdf", 0.567, 0},
+                        {"headless Chromium", 3.27, 100}};
+  bool met = true;
+  for (const Peer& peer : peers) {
+    const double ratio = peer.seconds / median;
+    std::printf("  vs %-26s %6.3f s: %7.1fx faster", peer.name, peer.seconds, ratio);
+    if (peer.target > 0) {
+      std::printf("  (target >= %.0fx: %s)", peer.target, ratio >= peer.target ? "met" : "MISSED");
+      met = met && ratio >= peer.target;
+    }
+    std::printf("\n");
+  }
+  return met ? 0 : 1;
+}

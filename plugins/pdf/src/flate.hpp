@@ -1,0 +1,20 @@
+// Stream compression for the PDFs we write.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+class QPDF;
+class QPDFObjectHandle;
+
+namespace gen::pdf {
+
+/// zlib-compresses `data` (fast level: generated content compresses well even so).
+std::string deflate_bytes(std::string_view data);
+
+/// A new stream holding `data` compressed with /FlateDecode. QPDFWriter passes such streams
+/// through as they are (write with qpdf_dl_none), which is several times faster than letting
+/// it compress at zlib's default level.
+QPDFObjectHandle new_flate_stream(QPDF& pdf, std::string_view data);
+
+}  // namespace gen::pdf
