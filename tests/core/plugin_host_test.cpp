@@ -393,7 +393,7 @@ TEST_F(TextPlugin, EscapesOnlyForMarkup) {
       context({{"template", "{{x}}|{{{x}}}"}, {"data", data}, {"media_type", "text/html"}});
   ASSERT_TRUE(render(html).is_ok());
   ASSERT_EQ(html.outputs.count("output.html"), 1u);
-  EXPECT_EQ(html.outputs["output.html"].data, "&lt;b&gt;&amp;&quot;&apos;|<b>&\"'");
+  EXPECT_EQ(html.outputs["output.html"].data, "&lt;b&gt;&amp;&quot;&#39;|<b>&\"'");
 }
 
 TEST_F(TextPlugin, ConvertsJsonNaturally) {
@@ -415,6 +415,53 @@ TEST_F(TextPlugin, ConvertsJsonNaturally) {
   ASSERT_TRUE(render(ctx).is_ok());
   ASSERT_EQ(ctx.outputs.count("output.md"), 1u);
   EXPECT_EQ(ctx.outputs["output.md"].data, "42 -7 2.5 3 YN0 [a][b] v");
+}
+
+TEST_F(TextPlugin, FollowsTheMustacheSpec) {
+  const json data = {{"title", "Invoice"},
+                     {"currency", "EUR"},
+                     {"flag", true},
+                     {"tags", {"x", "y"}},
+                     {"lines", {{{"sku", "A"}, {"qty", 1}}, {{"sku", "B"}, {"qty", 2}}}},
+                     {"empty", json::array()},
+                     {"nested", {{"deeper", {{"value", "deep"}}}}}};
+  const std::string tmpl =
+      "{{! a comment line, removed }}\n"
+      "# {{title}}\n"
+      "{{#lines}}\n"
+      "  - {{sku}} x{{qty}} {{currency}}\n"  // currency from the outer context
+      "{{/lines}}\n"
+      "{{^empty}}no items{{/empty}} {{#tags}}<{{.}}>{{/tags}} {{flag}} [{{missing}}]\n"
+      "{{nested.deeper.value}}|{{nested.nope.value}}|{{#nested}}{{deeper.value}}{{/nested}}\n"
+      "{{=<% %>=}}<% title %> {{title}}\n";
+  TestContext ctx = context({{"template", tmpl}, {"data", data}});
+  ASSERT_TRUE(render(ctx).is_ok());
+  EXPECT_EQ(ctx.outputs["output.txt"].data,
+            "# Invoice\n"
+            "  - A x1 EUR\n"
+            "  - B x2 EUR\n"
+            "no items <x><y> true []\n"
+            "deep||deep\n"
+            "Invoice {{title}}\n");
+}
+
+TEST_F(TextPlugin, SyntaxErrorsSayWhereAndWhat) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a\n {{#items}}x", "params.template: unclosed section 'items' (opened at line 2, column 2)"},
+      {"{{#a}}{{/b}}",
+       "params.template: section 'a' (opened at line 1, column 1) closed by 'b' at line 1, "
+       "column 7"},
+      {"x{{/a}}", "params.template: closing tag 'a' at line 1, column 2 has no open section"},
+      {"{{name", "params.template: unclosed tag (opened at line 1, column 1)"},
+      {"{{> part}}", "params.template: partials are not supported ('part' at line 1, column 1)"},
+      {"{{a..b}}", "params.template: invalid name 'a..b' at line 1, column 1"},
+  };
+  for (const auto& [tmpl, message] : cases) {
+    TestContext ctx = context({{"template", tmpl}});
+    const sdk::Status status = render(ctx);
+    EXPECT_EQ(status.kind(), sdk::Status::Kind::kPermanent) << tmpl;
+    EXPECT_EQ(status.message(), message) << tmpl;
+  }
 }
 
 TEST_F(TextPlugin, MergesJsonInputsUnderParamsData) {

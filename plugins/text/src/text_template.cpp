@@ -1,11 +1,12 @@
 // text.template: renders a Mustache template with JSON data. See ../README.md.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include <gen/sdk/generator.hpp>
 
-#include "json_to_mustache.hpp"
+#include "mustache.hpp"
 
 namespace gen::text {
 namespace {
@@ -48,6 +49,23 @@ std::string default_output_name(const std::string& type) {
     return "output.xml";
   }
   return "output.txt";
+}
+
+/// Deep merge: objects merge key by key, recursively; anything else in `overlay` replaces
+/// what `base` has.
+void merge_into(json& base, const json& overlay) {
+  if (!base.is_object() || !overlay.is_object()) {
+    base = overlay;
+    return;
+  }
+  for (auto it = overlay.begin(); it != overlay.end(); ++it) {
+    auto found = base.find(it.key());
+    if (found == base.end()) {
+      base.emplace(it.key(), it.value());
+    } else {
+      merge_into(*found, it.value());
+    }
+  }
 }
 
 bool is_template_input(const sdk::InputArtifact& input) {
@@ -155,16 +173,16 @@ class TextTemplate final : public sdk::Generator {
     }
     if (output_name.empty()) output_name = default_output_name(type);
 
-    kainjow::mustache::mustache tmpl{std::string(template_text)};
-    if (!tmpl.is_valid()) return Status::permanent(template_field + ": " + tmpl.error_message());
-    if (!needs_html_escape(type)) {
-      tmpl.set_custom_escape([](const std::string& s) { return s; });
-    }
-    const kainjow::mustache::data view = to_mustache(*data);
+    std::string error;
+    const auto tmpl = MustacheTemplate::compile(template_text, error);
+    if (!tmpl) return Status::permanent(template_field + ": " + error);
     std::string output;
-    output.reserve(template_text.size() * 2);
-    tmpl.render(view, [&output](const std::string& chunk) { output += chunk; });
-    if (!tmpl.is_valid()) return Status::permanent(template_field + ": " + tmpl.error_message());
+    // Jobs of one deployment tend to render similar documents: start from the size of the
+    // last output of this thread, so a large invoice does not regrow its buffer every time.
+    thread_local std::size_t last_output_size = 0;
+    output.reserve(std::max(template_text.size() * 2, last_output_size + last_output_size / 8));
+    tmpl->render(*data, needs_html_escape(type), output);
+    last_output_size = output.size();
 
     ctx.write_output(output_name, media_type, output);
     return Status::ok();

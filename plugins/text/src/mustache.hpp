@@ -1,0 +1,56 @@
+// A Mustache renderer that reads nlohmann::json directly.
+//
+// Why not kainjow/mustache (Debian's libkainjow-mustache-dev, the first choice): its data model
+// forces a deep conversion of the JSON (an allocation per value, per render) and its renderer
+// goes through std::function per node; a 1,000-line invoice rendered at ~370 renders/s, far
+// from the 8,000/s target. This renderer compiles the template once into a flat node list and
+// walks the JSON in place: no conversion, no per-value allocation.
+//
+// Supported (Mustache spec, minus partials and lambdas): variables `{{x}}` (escaped when the
+// template is rendered with HTML escaping), `{{{x}}}` and `{{& x}}` (never escaped), dotted
+// names `{{a.b}}`, the implicit iterator `{{.}}`, sections `{{#x}}...{{/x}}` (lists iterate,
+// other truthy values push a context), inverted sections `{{^x}}`, comments `{{! ...}}`,
+// set-delimiter tags `{{=<% %>=}}`, and the spec's standalone-line rule (a line holding only
+// a section, inverted, closing, comment or delimiter tag and whitespace is removed).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace gen::text {
+
+class MustacheTemplate {
+ public:
+  /// Compiles `text`. On a syntax error returns nullopt and sets `error` to a message such as
+  /// "unclosed section 'items' (opened at line 3, column 1)".
+  static std::optional<MustacheTemplate> compile(std::string_view text, std::string& error);
+
+  /// Appends the rendering of `data` to `out`. Values print naturally: strings as they are,
+  /// integers and integral floats without ".0", other floats in their shortest round-trip
+  /// form, booleans as true/false, null and missing names as nothing, objects and arrays as
+  /// compact JSON. Falsy for sections: missing, null, false, empty list.
+  /// Thread-safe: a compiled template is immutable.
+  void render(const nlohmann::json& data, bool html_escape, std::string& out) const;
+
+ private:
+  enum class Op : std::uint8_t { kText, kVariable, kRawVariable, kSection, kInverted };
+  struct Node {
+    Op op = Op::kText;
+    std::string text;               ///< literal text (kText) or the name as written
+    std::vector<std::string> path;  ///< dotted name split; empty for "."
+    std::uint32_t end = 0;          ///< sections: index of the first node after the section
+  };
+
+  void render_range(std::uint32_t begin, std::uint32_t end,
+                    std::vector<const nlohmann::json*>& stack, bool html_escape,
+                    std::string& out) const;
+
+  std::vector<Node> nodes_;
+};
+
+}  // namespace gen::text
