@@ -8,6 +8,7 @@
 #include <iterator>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -59,10 +60,12 @@ inline std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+/// A file from tests/pdf/data; throws when it cannot be read (a test setup error).
 inline std::string test_data(const std::string& name) {
-  const char* source = std::getenv("GENERATOR_SOURCE_DIR");
-  const std::string root = source != nullptr ? source : ".";
-  return read_file(root + "/tests/pdf/data/" + name);
+  const std::string path = std::string(PDF_TEST_DATA_DIR) + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("missing test data file " + path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 /// Keeps `pdf` (and a PNG of its first page) under $GENERATOR_BUILD_DIR/test-artifacts/pdf/
