@@ -285,7 +285,7 @@ TEST_P(JobStoreTest, ConcurrentClaimsNeverDoubleClaim) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, JobStoreTest, ::testing::ValuesIn(test::all_backends()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return p.param; });
 
 }  // namespace
 }  // namespace gen
