@@ -1,0 +1,109 @@
+#include "gen/backend/http.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace gen::backend {
+
+bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) <
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+std::optional<std::string> Request::header(std::string_view name) const {
+  auto it = headers.find(std::string(name));
+  if (it == headers.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Request::media_type() const {
+  auto value = header("Content-Type");
+  if (!value) return {};
+  std::string type = value->substr(0, value->find(';'));
+  auto begin = type.find_first_not_of(" \t");
+  auto end = type.find_last_not_of(" \t");
+  if (begin == std::string::npos) return {};
+  type = type.substr(begin, end - begin + 1);
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type;
+}
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::string percent_decode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%' && i + 2 < in.size()) {
+      int hi = hex_value(in[i + 1]);
+      int lo = hex_value(in[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += (plus_is_space && c == '+') ? ' ' : c;
+  }
+  return out;
+}
+
+std::string percent_encode(std::string_view in) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split_path(std::string_view raw_path) {
+  std::vector<std::string> segments;
+  std::size_t start = 0;
+  while (start <= raw_path.size()) {
+    auto slash = raw_path.find('/', start);
+    if (slash == std::string_view::npos) slash = raw_path.size();
+    if (slash > start)
+      segments.push_back(percent_decode(raw_path.substr(start, slash - start), false));
+    start = slash + 1;
+  }
+  return segments;
+}
+
+std::map<std::string, std::string> parse_query(std::string_view raw_query) {
+  std::map<std::string, std::string> out;
+  std::size_t start = 0;
+  while (start <= raw_query.size()) {
+    auto amp = raw_query.find('&', start);
+    if (amp == std::string_view::npos) amp = raw_query.size();
+    std::string_view pair = raw_query.substr(start, amp - start);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      std::string key = percent_decode(pair.substr(0, eq), true);
+      std::string value =
+          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+      out[key] = value;
+    }
+    start = amp + 1;
+  }
+  return out;
+}
+
+}  // namespace gen::backend

@@ -1,0 +1,186 @@
+#include "gen/backend/server.hpp"
+
+#include <chrono>
+#include <istream>
+#include <thread>
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+
+#include "gen/backend/api.hpp"
+#include "gen/backend/metrics.hpp"
+#include "gen/core/log.hpp"
+
+namespace gen::backend {
+namespace {
+
+// Bytes of an oversized body read (and dropped) before answering 413, so that a client
+// still sending gets the answer instead of a connection reset.
+constexpr std::int64_t kMaxDrainBytes = 4ll * 1024 * 1024;
+
+Request to_request(Poco::Net::HTTPServerRequest& in) {
+  Request r;
+  r.method = in.getMethod();
+  const std::string& uri = in.getURI();
+  auto q = uri.find('?');
+  r.raw_path = uri.substr(0, q);
+  r.path = split_path(r.raw_path);
+  if (q != std::string::npos) r.query = parse_query(std::string_view(uri).substr(q + 1));
+  for (const auto& [name, value] : in) r.headers[name] = value;
+  return r;
+}
+
+// Reads the body when the request announces one; false when it exceeds `limit`.
+bool read_body(Poco::Net::HTTPServerRequest& in, std::int64_t limit, std::string& body) {
+  bool has_body =
+      in.getChunkedTransferEncoding() || (in.hasContentLength() && in.getContentLength64() > 0);
+  if (!has_body) return true;
+  std::istream& stream = in.stream();
+  if (in.hasContentLength() && in.getContentLength64() > limit) {
+    stream.ignore(kMaxDrainBytes);
+    return false;
+  }
+  char buffer[64 * 1024];
+  while (stream) {
+    stream.read(buffer, sizeof buffer);
+    body.append(buffer, static_cast<std::size_t>(stream.gcount()));
+    if (static_cast<std::int64_t>(body.size()) > limit) {
+      body.clear();
+      stream.ignore(kMaxDrainBytes);
+      return false;
+    }
+  }
+  return true;
+}
+
+void write_response(const Response& out, Poco::Net::HTTPServerResponse& response, bool close) {
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
+  for (const auto& [name, value] : out.headers) response.set(name, value);
+  if (close) response.setKeepAlive(false);
+  if (out.status == 204 || out.status == 304) {
+    response.send();  // no Content-Length on 204 (RFC 9110 8.6)
+    return;
+  }
+  if (!out.content_type.empty()) response.setContentType(out.content_type);
+  response.sendBuffer(out.body.data(), out.body.size());
+}
+
+class Handler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  Handler(const Api& api, HttpMetrics& metrics) : api_(api), metrics_(metrics) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& in,
+                     Poco::Net::HTTPServerResponse& response) override {
+    auto started = std::chrono::steady_clock::now();
+    Request request;
+    Response out;
+    bool close = false;
+    try {
+      request = to_request(in);
+      if (!read_body(in, api_.options().max_request_bytes, request.body)) {
+        close = true;
+        out = problem(Error(ErrorCode::kPayloadTooLarge,
+                            "request body is larger than LIMITS__MAX_REQUEST_BYTES (" +
+                                std::to_string(api_.options().max_request_bytes) + " bytes)"));
+      } else {
+        out = api_.handle(request);
+      }
+    } catch (const std::exception& e) {  // reading the request failed (client went away ...)
+      close = true;
+      log::warning("bad request", {{"error", e.what()}});
+      out = problem(Error(ErrorCode::kBadRequest, "could not read the request"));
+    }
+    try {
+      write_response(out, response, close);
+    } catch (const std::exception& e) {
+      log::debug("could not write the response", {{"error", e.what()}});
+    }
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics_.observe(request.method, api_.route_of(request), out.status, seconds);
+  }
+
+ private:
+  const Api& api_;
+  HttpMetrics& metrics_;
+};
+
+class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  Factory(const Api& api, HttpMetrics& metrics) : api_(api), metrics_(metrics) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return new Handler(api_, metrics_);
+  }
+
+ private:
+  const Api& api_;
+  HttpMetrics& metrics_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Poco::Net::ServerSocket socket;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::HTTPServer> server;
+};
+
+HttpServer::HttpServer(const Api& api, HttpMetrics& metrics, const std::string& host, int port,
+                       int max_threads)
+    : impl_(std::make_unique<Impl>()) {
+  try {
+    impl_->socket.bind(Poco::Net::SocketAddress(host, static_cast<Poco::UInt16>(port)),
+                       /*reuseAddress=*/true);
+    impl_->socket.listen(256);
+  } catch (const Poco::Exception& e) {
+    throw Error(ErrorCode::kInvalidConfiguration,
+                "cannot listen on " + host + ":" + std::to_string(port) + ": " + e.displayText() +
+                    (e.code() == EADDRINUSE || e.displayText().find("in use") != std::string::npos
+                         ? " (another process holds the port; change HOSTING__PORT)"
+                         : ""),
+                "HOSTING__PORT");
+  }
+  // Poco's default pool caps at 16 threads: give the server its own, sized by settings.
+  impl_->pool = std::make_unique<Poco::ThreadPool>(2, std::max(2, max_threads), 60);
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(std::max(2, max_threads));
+  params->setMaxQueued(1024);
+  params->setKeepAlive(true);
+  params->setTimeout(Poco::Timespan(60, 0));
+  params->setServerName("generator-backend");
+  impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(api, metrics), *impl_->pool,
+                                                          impl_->socket, params);
+}
+
+HttpServer::~HttpServer() {
+  if (impl_->server) impl_->server->stopAll(true);
+}
+
+void HttpServer::start() {
+  impl_->server->start();
+}
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
+  impl_->server->stop();
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (impl_->server->currentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  impl_->server->stopAll(true);
+  impl_->pool->joinAll();
+}
+
+int HttpServer::port() const {
+  return impl_->socket.address().port();
+}
+
+}  // namespace gen::backend

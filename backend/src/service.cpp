@@ -1,0 +1,85 @@
+#include "gen/backend/service.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+
+#include "gen/backend/api.hpp"
+#include "gen/backend/metrics.hpp"
+#include "gen/backend/server.hpp"
+#include "gen/core/database.hpp"
+#include "gen/core/job_store.hpp"
+#include "gen/core/log.hpp"
+#include "gen/core/plugin_host.hpp"
+
+namespace gen::backend {
+namespace {
+
+sigset_t termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+constexpr std::chrono::milliseconds kShutdownGrace{10000};
+
+}  // namespace
+
+void block_termination_signals() {
+  sigset_t set = termination_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int migrate(const Settings& settings) {
+  auto db = Database::open(settings.database_url, 1);
+  return db->migrate();
+}
+
+int serve(const Settings& settings) {
+  auto db = Database::open(settings.database_url, settings.http_threads);
+  int ran = db->migrate();
+  log::info("database ready",
+            {{"migrations_applied", ran},
+             {"schema_version", db->schema_version()},
+             {"dialect", db->dialect() == Dialect::kSqlite ? "sqlite" : "postgresql"}});
+
+  PluginHost plugins(settings.plugins_path);
+  plugins.load_all();
+  for (const PluginRecord& p : plugins.plugins()) {
+    nlohmann::json fields = {{"path", p.path}, {"name", p.name}, {"state", to_string(p.state)}};
+    if (p.state == PluginState::kLoaded) {
+      fields["generators"] = p.generators;
+      log::info("plugin loaded", fields);
+    } else {
+      fields["error"] = p.error;
+      log::warning("plugin not loaded", fields);
+    }
+  }
+
+  JobStore jobs(*db);
+  HttpMetrics metrics;
+  ApiOptions options;
+  options.max_request_bytes = settings.max_request_bytes;
+  options.enable_metrics = settings.enable_metrics;
+  options.metrics_text = [&metrics] { return metrics.render(); };
+  Api api(jobs, plugins, options);
+
+  HttpServer server(api, metrics, settings.host, settings.port, settings.http_threads);
+  server.start();
+  log::info("listening", {{"host", settings.host},
+                          {"port", server.port()},
+                          {"threads", settings.http_threads},
+                          {"generators", plugins.generators().size()}});
+
+  sigset_t set = termination_signals();
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  log::info("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  server.stop(kShutdownGrace);
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace gen::backend

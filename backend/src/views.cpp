@@ -1,0 +1,127 @@
+#include "views.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "gen/backend/http.hpp"
+
+namespace gen::backend {
+
+using nlohmann::json;
+
+json iso_time(std::optional<std::int64_t> ms) {
+  if (!ms) return nullptr;
+  std::int64_t seconds = *ms / 1000;
+  int millis = static_cast<int>(*ms % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+json error_json(const std::string& code, const std::string& message) {
+  if (code.empty() && message.empty()) return nullptr;
+  return {{"code", code.empty() ? std::string("INTERNAL_ERROR") : code}, {"message", message}};
+}
+
+std::string job_url(const std::string& job_id) {
+  return "/api/v1/jobs/" + percent_encode(job_id);
+}
+
+std::string artifact_url(const std::string& job_id, const std::string& name) {
+  return job_url(job_id) + "/artifacts/" + percent_encode(name);
+}
+
+json artifact_json(const std::string& job_id, const ArtifactMeta& a) {
+  return {{"name", a.name},
+          {"media_type", a.media_type},
+          {"size_bytes", a.size_bytes},
+          {"sha256", a.sha256},
+          {"step", a.step},
+          {"created_at", iso_time(a.created_at_ms)},
+          {"url", artifact_url(job_id, a.name)}};
+}
+
+double job_progress(const JobView& job) {
+  if (job.tasks.empty()) return job.status == "COMPLETED" ? 1.0 : 0.0;
+  double sum = 0;
+  for (const TaskView& t : job.tasks) {
+    sum += t.state == "COMPLETED" ? 1.0 : std::clamp(t.progress, 0.0, 1.0);
+  }
+  return sum / static_cast<double>(job.tasks.size());
+}
+
+namespace {
+
+json attempt_json(const AttemptView& a) {
+  return {{"attempt", a.attempt},
+          {"worker", a.worker},
+          {"started_at", iso_time(a.started_at_ms)},
+          {"finished_at", iso_time(a.finished_at_ms)},
+          {"outcome", a.outcome.empty() ? json(nullptr) : json(a.outcome)},
+          {"error", error_json(a.error_code, a.error)}};
+}
+
+json task_json(const TaskView& t) {
+  json attempts = json::array();
+  for (const AttemptView& a : t.attempts) attempts.push_back(attempt_json(a));
+  return {{"id", t.id},
+          {"step", t.step},
+          {"generator", t.generator},
+          {"state", t.state},
+          {"attempt", t.attempt},
+          {"max_attempts", t.max_attempts},
+          {"progress", t.state == "COMPLETED" ? 1.0 : std::clamp(t.progress, 0.0, 1.0)},
+          {"error", error_json(t.error_code, t.error)},
+          {"created_at", iso_time(t.created_at_ms)},
+          {"queued_at", iso_time(t.queued_at_ms)},
+          {"started_at", iso_time(t.started_at_ms)},
+          {"finished_at", iso_time(t.finished_at_ms)},
+          {"attempts", std::move(attempts)}};
+}
+
+}  // namespace
+
+json job_summary_json(const JobView& job) {
+  return {{"id", job.id},
+          {"status", job.status},
+          {"priority", job.priority},
+          {"step_count", job.step_count},
+          {"created_at", iso_time(job.created_at_ms)},
+          {"updated_at", iso_time(job.updated_at_ms)},
+          {"started_at", iso_time(job.started_at_ms)},
+          {"finished_at", iso_time(job.finished_at_ms)},
+          {"error", error_json(job.error_code, job.error)},
+          {"url", job_url(job.id)}};
+}
+
+json job_json(const JobView& job) {
+  json out = job_summary_json(job);
+  out["progress"] = job_progress(job);
+  json tasks = json::array();
+  for (const TaskView& t : job.tasks) tasks.push_back(task_json(t));
+  out["tasks"] = std::move(tasks);
+  json artifacts = json::array();
+  for (const ArtifactMeta& a : job.artifacts) artifacts.push_back(artifact_json(job.id, a));
+  out["artifacts"] = std::move(artifacts);
+  return out;
+}
+
+json plugin_json(const PluginRecord& p) {
+  return {{"path", p.path},
+          {"name", p.name},
+          {"version", p.version},
+          {"description", p.description},
+          {"state", std::string(to_string(p.state))},
+          {"error", p.error.empty() ? json(nullptr) : json(p.error)},
+          {"generators", p.generators}};
+}
+
+}  // namespace gen::backend
