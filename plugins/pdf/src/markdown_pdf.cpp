@@ -34,19 +34,28 @@ constexpr double kPixelsToPoints = 0.75;  // images are laid out at 96 dpi
 // ---------------------------------------------------------------------------------------
 // Content-stream writing helpers
 
+/// Appends `value` with at most two decimals ("12.5", "-3", "0.07"): the hot path of
+/// content-stream writing, so no locale or printf machinery.
 void num(std::string& out, double value) {
-  if (std::abs(value) < 0.005) value = 0;
-  char buffer[48];
-  auto [end, ec] =
-      std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed, 2);
-  if (ec != std::errc()) {
-    out += '0';
-    return;
+  long long hundredths = std::llround(value * 100);
+  if (hundredths < 0) {
+    out += '-';
+    hundredths = -hundredths;
   }
-  char* last = end;
-  while (last[-1] == '0') --last;
-  if (last[-1] == '.') --last;
-  out.append(buffer, last);
+  char buffer[24];
+  char* first = buffer + sizeof(buffer);
+  long long whole = hundredths / 100;
+  do {
+    *--first = static_cast<char>('0' + whole % 10);
+    whole /= 10;
+  } while (whole != 0);
+  out.append(first, buffer + sizeof(buffer));
+  const int fraction = static_cast<int>(hundredths % 100);
+  if (fraction != 0) {
+    out += '.';
+    out += static_cast<char>('0' + fraction / 10);
+    if (fraction % 10 != 0) out += static_cast<char>('0' + fraction % 10);
+  }
 }
 
 struct Color {
@@ -81,8 +90,31 @@ struct Piece {
   double width = 0;
 };
 
+/// The pieces of one word: almost always one or two, so kept inline.
+class PieceList {
+ public:
+  void push_back(const Piece& piece) {
+    if (count_ < kInline) {
+      inline_[count_] = piece;
+    } else {
+      if (count_ == kInline) heap_.assign(inline_, inline_ + kInline);
+      heap_.push_back(piece);
+    }
+    ++count_;
+  }
+  const Piece* begin() const { return count_ <= kInline ? inline_ : heap_.data(); }
+  const Piece* end() const { return begin() + count_; }
+  bool empty() const { return count_ == 0; }
+
+ private:
+  static constexpr size_t kInline = 2;
+  Piece inline_[kInline];
+  std::vector<Piece> heap_;
+  size_t count_ = 0;
+};
+
 struct Word {
-  std::vector<Piece> pieces;
+  PieceList pieces;
   double width = 0;
   const ShapedText* space = nullptr;  // the space after the word, if any
   double space_width = 0;
@@ -423,6 +455,7 @@ class Layouter {
   /// Splits spans into words (break opportunities are spaces and hard breaks).
   std::vector<Word> words_of(const std::vector<Span>& spans) {
     std::vector<Word> words;
+    words.reserve(spans.size() * 4);
     Word current;
     auto close_word = [&](const Span* space_span) {
       if (space_span != nullptr && !current.pieces.empty()) {
@@ -743,8 +776,9 @@ class Layouter {
             c += byte;
         }
       }
-      const double kern = g.advance - g.nominal;
-      if (std::abs(kern) > 0.05) append_adjust(c, -kern);
+      // Kerning in whole thousandths of an em: finer is invisible and costs bytes.
+      const double kern = std::round(g.advance - g.nominal);
+      if (kern != 0) append_adjust(c, -kern);
     }
   }
 
@@ -987,7 +1021,7 @@ class Layouter {
     remember_text(shaped, span.text);
     Word word;
     word.pieces.push_back(Piece{&span, &shaped, shaped.width * span.size / 1000.0});
-    word.width = word.pieces.back().width;
+    word.width = word.pieces.begin()->width;
     std::vector<Word> parts;
     if (word.width > width) {
       parts = split_word(word, width);
@@ -1234,8 +1268,8 @@ void draw_centered(PageOut& page, FontSet& fonts, const std::string& text, doubl
         }
         c += byte;
       }
-      const double kern = g.advance - g.nominal;
-      if (std::abs(kern) > 0.05) {
+      const double kern = std::round(g.advance - g.nominal);
+      if (kern != 0) {
         c += ')';
         num(c, -kern);
         c += '(';
