@@ -2,12 +2,35 @@
 
 #include <stdexcept>
 
-#include <zlib.h>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 
+#ifdef GEN_PDF_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#else
+#include <zlib.h>
+#endif
+
 namespace gen::pdf {
 
+#ifdef GEN_PDF_HAVE_LIBDEFLATE
+// libdeflate compresses whole buffers about twice as fast as zlib at the same level (and
+// smaller); its zlib container is exactly what /FlateDecode expects.
+std::string deflate_bytes(std::string_view data) {
+  struct Compressor {
+    libdeflate_compressor* handle = libdeflate_alloc_compressor(1);
+    ~Compressor() { libdeflate_free_compressor(handle); }
+  };
+  thread_local Compressor compressor;  // run() is called from many threads
+  if (compressor.handle == nullptr) throw std::runtime_error("pdf: out of memory (deflate)");
+  std::string out(libdeflate_zlib_compress_bound(compressor.handle, data.size()), '\0');
+  const size_t size = libdeflate_zlib_compress(compressor.handle, data.data(), data.size(),
+                                               out.data(), out.size());
+  if (size == 0) throw std::runtime_error("pdf: deflate failed");
+  out.resize(size);
+  return out;
+}
+#else
 std::string deflate_bytes(std::string_view data) {
   uLongf size = compressBound(static_cast<uLong>(data.size()));
   std::string out(size, '\0');
@@ -18,6 +41,7 @@ std::string deflate_bytes(std::string_view data) {
   out.resize(size);
   return out;
 }
+#endif
 
 QPDFObjectHandle new_flate_stream(QPDF& pdf, std::string_view data) {
   QPDFObjectHandle stream = QPDFObjectHandle::newStream(&pdf);
