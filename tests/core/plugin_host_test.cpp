@@ -464,6 +464,17 @@ TEST_F(TextPlugin, SyntaxErrorsSayWhereAndWhat) {
   }
 }
 
+TEST_F(TextPlugin, PrintsNumbersInTheirShortestRoundTripForm) {
+  const json data = {{"n",
+                      {0.1, 10.99, -2.5, 123456.789, 0.1 + 0.2, 1e-7, 1e20, -0.0, 4.0, -17.0,
+                       1234567.125, 18446744073709551615ULL, -9007199254740991}}};
+  TestContext ctx = context({{"template", "{{#n}}{{.}} {{/n}}"}, {"data", data}});
+  ASSERT_TRUE(render(ctx).is_ok());
+  EXPECT_EQ(ctx.outputs["output.txt"].data,
+            "0.1 10.99 -2.5 123456.789 0.30000000000000004 1e-07 1e+20 0 4 -17 1234567.125 "
+            "18446744073709551615 -9007199254740991 ");
+}
+
 TEST_F(TextPlugin, MergesJsonInputsUnderParamsData) {
   const std::string input_json =
       R"({"name": "input", "customer": {"city": "Oslo", "zip": "0150"}})";

