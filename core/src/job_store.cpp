@@ -117,44 +117,58 @@ std::int64_t JobStore::backoff_ms(int next_attempt) {
   return static_cast<std::int64_t>(base * jitter(rng));
 }
 
-std::string JobStore::submit(const JobSpec& spec) {
+namespace {
+
+void insert_job(const Database& db, Session& s, const JobSpec& spec, const std::string& job_id) {
   if (spec.steps.empty()) {
     throw Error(ErrorCode::kValidationFailed, "a job needs at least one step", "steps");
   }
-  std::string job_id = new_id();
+  Poco::Int64 at = now_ms();
+  std::string id = job_id;
+  std::string tenant = spec.tenant;
+  std::string status = "QUEUED";
+  int priority = spec.priority;
+  int step_count = static_cast<int>(spec.steps.size());
+  s << db.sql(
+      "INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
+      " updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      use(id), use(tenant), use(status), use(priority), use(step_count), use(at), use(at), now;
+  for (int i = 0; i < step_count; ++i) {
+    const StepSpec& step = spec.steps[static_cast<std::size_t>(i)];
+    std::string task_id = new_id();
+    std::string generator = step.generator;
+    std::string params = step.params.dump();
+    std::string state = i == 0 ? "QUEUED" : "PENDING";
+    int max_attempts = std::max(1, step.max_attempts);
+    Poco::Int64 timeout = step.timeout_ms;
+    int step_no = i;
+    s << db.sql(
+        "INSERT INTO tasks (id, job_id, step, generator, params, state, priority, attempt,"
+        " max_attempts, timeout_ms, run_after_ms, created_at_ms, queued_at_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"),
+        use(task_id), use(id), use(step_no), use(generator), use(params), use(state), use(priority),
+        use(max_attempts), use(timeout), use(at), use(at), use(at), now;
+  }
+  int seq = 0;
+  for (const InputFile& in : spec.inputs) {
+    insert_artifact(db, s, job_id, -1, seq++, in.name, in.media_type, in.data);
+  }
+}
+
+}  // namespace
+
+std::string JobStore::submit(const JobSpec& spec) {
+  return submit_many({spec}).front();
+}
+
+std::vector<std::string> JobStore::submit_many(const std::vector<JobSpec>& specs) {
+  std::vector<std::string> ids;
+  ids.reserve(specs.size());
+  for (std::size_t i = 0; i < specs.size(); ++i) ids.push_back(new_id());
   db_.write_transaction([&](Session& s) {
-    Poco::Int64 at = now_ms();
-    std::string id = job_id;
-    std::string tenant = spec.tenant;
-    std::string status = "QUEUED";
-    int priority = spec.priority;
-    int step_count = static_cast<int>(spec.steps.size());
-    s << db_.sql(
-        "INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
-        " updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-        use(id), use(tenant), use(status), use(priority), use(step_count), use(at), use(at), now;
-    for (int i = 0; i < step_count; ++i) {
-      const StepSpec& step = spec.steps[static_cast<std::size_t>(i)];
-      std::string task_id = new_id();
-      std::string generator = step.generator;
-      std::string params = step.params.dump();
-      std::string state = i == 0 ? "QUEUED" : "PENDING";
-      int max_attempts = std::max(1, step.max_attempts);
-      Poco::Int64 timeout = step.timeout_ms;
-      int step_no = i;
-      s << db_.sql(
-          "INSERT INTO tasks (id, job_id, step, generator, params, state, priority, attempt,"
-          " max_attempts, timeout_ms, run_after_ms, created_at_ms, queued_at_ms)"
-          " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"),
-          use(task_id), use(id), use(step_no), use(generator), use(params), use(state),
-          use(priority), use(max_attempts), use(timeout), use(at), use(at), use(at), now;
-    }
-    int seq = 0;
-    for (const InputFile& in : spec.inputs) {
-      insert_artifact(db_, s, job_id, -1, seq++, in.name, in.media_type, in.data);
-    }
+    for (std::size_t i = 0; i < specs.size(); ++i) insert_job(db_, s, specs[i], ids[i]);
   });
-  return job_id;
+  return ids;
 }
 
 std::optional<JobView> JobStore::get_job(const std::string& id) {

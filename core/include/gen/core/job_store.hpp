@@ -132,6 +132,8 @@ class JobStore {
   // --- client side -------------------------------------------------------------------------
   /// Stores the job, its tasks and inputs in one transaction; returns the job's id.
   std::string submit(const JobSpec& spec);
+  /// Stores many jobs in one transaction (all or none); returns their ids in order.
+  std::vector<std::string> submit_many(const std::vector<JobSpec>& specs);
   std::optional<JobView> get_job(const std::string& id);
   /// Newest first. `status` empty: all. `limit` in [1, 1000]. `cursor`: a previous `next`.
   JobPage list_jobs(const std::string& status, int limit, const std::string& cursor);
