@@ -24,8 +24,8 @@ std::string deflate_bytes(std::string_view data) {
   thread_local Compressor compressor;  // run() is called from many threads
   if (compressor.handle == nullptr) throw std::runtime_error("pdf: out of memory (deflate)");
   std::string out(libdeflate_zlib_compress_bound(compressor.handle, data.size()), '\0');
-  const size_t size = libdeflate_zlib_compress(compressor.handle, data.data(), data.size(),
-                                               out.data(), out.size());
+  const size_t size =
+      libdeflate_zlib_compress(compressor.handle, data.data(), data.size(), out.data(), out.size());
   if (size == 0) throw std::runtime_error("pdf: deflate failed");
   out.resize(size);
   return out;

@@ -192,6 +192,12 @@ std::string plain_text(cmark_node* node) {
   return out;
 }
 
+bool is_page_break_text(cmark_node* text) {
+  const char* literal = cmark_node_get_literal(text);
+  return literal != nullptr &&
+         (std::strcmp(literal, "\\pagebreak") == 0 || std::strcmp(literal, "\\newpage") == 0);
+}
+
 bool is_type(cmark_node* node, const char* name) {
   const char* type = cmark_node_get_type_string(node);
   return type != nullptr && std::strcmp(type, name) == 0;
@@ -239,6 +245,7 @@ class Layouter {
   void new_page() {
     if (!doc_.pages.empty()) close_quotes_on_page();
     doc_.pages.emplace_back();
+    page().content.reserve(16384);
     y_ = top_;
     for (QuoteBar& bar : quotes_) bar.top = y_;
   }
@@ -859,8 +866,9 @@ class Layouter {
   }
 
   void paragraph(cmark_node* node, bool tight) {
-    const std::string text = plain_text(node);
-    if (text == "\\pagebreak" || text == "\\newpage") {
+    cmark_node* only = cmark_node_first_child(node);
+    if (only != nullptr && cmark_node_next(only) == nullptr &&
+        cmark_node_get_type(only) == CMARK_NODE_TEXT && is_page_break_text(only)) {
       page_break();
       return;
     }
