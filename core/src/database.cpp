@@ -256,29 +256,34 @@ Poco::Data::Session Database::session() {
 }
 
 void Database::write_transaction(const std::function<void(Poco::Data::Session&)>& fn) {
-  Poco::Data::Session s = session();
-  if (dialect_ == Dialect::kSqlite) {
-    s << "BEGIN IMMEDIATE", now;
-  } else {
-    s.begin();
-  }
   try {
-    fn(s);
-  } catch (...) {
-    try {
-      if (dialect_ == Dialect::kSqlite) {
-        s << "ROLLBACK", now;
-      } else {
-        s.rollback();
-      }
-    } catch (...) {
+    Poco::Data::Session s = session();
+    if (dialect_ == Dialect::kSqlite) {
+      s << "BEGIN IMMEDIATE", now;
+    } else {
+      s.begin();
     }
-    throw;
-  }
-  if (dialect_ == Dialect::kSqlite) {
-    s << "COMMIT", now;
-  } else {
-    s.commit();
+    try {
+      fn(s);
+    } catch (...) {
+      try {
+        if (dialect_ == Dialect::kSqlite) {
+          s << "ROLLBACK", now;
+        } else {
+          s.rollback();
+        }
+      } catch (...) {
+      }
+      throw;
+    }
+    if (dialect_ == Dialect::kSqlite) {
+      s << "COMMIT", now;
+    } else {
+      s.commit();
+    }
+  } catch (const Poco::Exception& e) {
+    // Poco's what() is only the class name; keep the server's words.
+    throw Error(ErrorCode::kDatabaseUnavailable, "database error: " + e.displayText());
   }
 }
 

@@ -107,6 +107,13 @@ JobView job_view(const RecordSet& rs, std::size_t row) {
   return j;
 }
 
+// "?, ?, ?" with n placeholders.
+std::string placeholders(std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
 }  // namespace
 
 std::int64_t JobStore::backoff_ms(int next_attempt) {
@@ -389,12 +396,13 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     std::string lock = db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
     Statement st(s);
     st << db_.sql(
-              "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
-              " lease_expires_at_ms = ?, started_at_ms = ?, cancel_requested = 0, progress = 0"
-              " WHERE id IN (SELECT id FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ?"
-              " ORDER BY priority DESC, run_after_ms, id LIMIT ?")
-       << lock
-       << ") RETURNING id, job_id, step, generator, params, attempt, max_attempts, timeout_ms",
+        "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
+        " lease_expires_at_ms = ?, started_at_ms = ?, cancel_requested = 0,"
+        " progress = 0 WHERE id IN (SELECT id FROM tasks WHERE state = 'QUEUED' AND"
+        " run_after_ms <= ? ORDER BY priority DESC, run_after_ms, id LIMIT ?" +
+        lock +
+        ") RETURNING id, job_id, step, generator, params, attempt, max_attempts,"
+        " timeout_ms"),
         use(owner), use(expires), use(at), use(at), use(limit);
     st.execute();
     RecordSet rs(st);
@@ -410,19 +418,28 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
       t.timeout_ms = i64(rs, 7, r);
       claimed.push_back(std::move(t));
     }
-    for (const ClaimedTask& t : claimed) {
-      std::string task_id = t.task_id;
-      std::string job_id = t.job_id;
-      int attempt = t.attempt;
-      s << db_.sql(
-          "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
-          " VALUES (?, ?, ?, ?)"),
-          use(task_id), use(attempt), use(owner), use(at), now;
-      s << db_.sql(
-          "UPDATE jobs SET status = 'RUNNING', started_at_ms = COALESCE(started_at_ms, ?),"
-          " updated_at_ms = ? WHERE id = ? AND status = 'QUEUED'"),
-          use(at), use(at), use(job_id), now;
-    }
+    if (claimed.empty()) return;
+    // Set-based bookkeeping: a fixed number of statements however large the batch.
+    std::vector<std::string> ids;
+    for (const ClaimedTask& t : claimed) ids.push_back(t.task_id);
+    std::string in = placeholders(ids.size());
+    Statement attempts(s);
+    attempts << db_.sql(
+        "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
+        " SELECT id, attempt, ?, ? FROM tasks WHERE id IN (" +
+        in + ")"),
+        use(owner), use(at);
+    for (std::string& id : ids) attempts, use(id);
+    attempts.execute();
+    Statement jobs(s);
+    jobs << db_.sql(
+        "UPDATE jobs SET status = 'RUNNING', started_at_ms = COALESCE(started_at_ms,"
+        " ?), updated_at_ms = ? WHERE status = 'QUEUED' AND id IN (SELECT job_id FROM"
+        " tasks WHERE id IN (" +
+        in + "))"),
+        use(at), use(at);
+    for (std::string& id : ids) jobs, use(id);
+    jobs.execute();
   });
   return claimed;
 }
@@ -448,45 +465,98 @@ std::vector<Artifact> JobStore::load_inputs(const ClaimedTask& task) {
 }
 
 WriteResult JobStore::complete(const ClaimedTask& task, const std::vector<OutputFile>& outputs) {
-  WriteResult result = WriteResult::kStale;
+  return complete_many({Completion{task, outputs}}).front();
+}
+
+std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& items) {
+  std::vector<WriteResult> results(items.size(), WriteResult::kStale);
+  if (items.empty()) return results;
   db_.write_transaction([&](Session& s) {
+    std::fill(results.begin(), results.end(), WriteResult::kStale);  // on a retried transaction
     Poco::Int64 at = now_ms();
-    std::string task_id = task.task_id;
-    std::string job_id = task.job_id;
-    int attempt = task.attempt;
-    std::vector<std::string> updated;
-    s << db_.sql(
+    std::vector<std::string> ids;
+    std::vector<int> attempts;
+    ids.reserve(items.size());
+    attempts.reserve(items.size());
+    for (const Completion& c : items) {
+      ids.push_back(c.task.task_id);
+      attempts.push_back(c.task.attempt);
+    }
+    std::string fence;
+    for (std::size_t i = 0; i < items.size(); ++i)
+      fence += i ? " OR (id = ? AND attempt = ?)" : "(id = ? AND attempt = ?)";
+
+    // Fenced: only runs whose attempt is still the task's current RUNNING attempt apply.
+    std::vector<std::string> applied;
+    Statement upd(s);
+    upd << db_.sql(
         "UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
-        " lease_owner = NULL, lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
-        " WHERE id = ? AND attempt = ? AND state = 'RUNNING' RETURNING id"),
-        use(at), use(task_id), use(attempt), into(updated), now;
-    if (updated.empty()) return;  // fenced: another attempt owns the task now
-    result = WriteResult::kApplied;
-    int seq = 0;
-    for (const OutputFile& out : outputs) {
-      insert_artifact(db_, s, job_id, task.step, seq++, out.name, out.media_type, out.data);
+        " lease_owner = NULL, lease_expires_at_ms = NULL, error = NULL,"
+        " error_code = NULL WHERE state = 'RUNNING' AND (" +
+        fence + ") RETURNING id"),
+        use(at);
+    for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]), use(attempts[i]);
+    upd, into(applied);
+    upd.execute();
+    if (applied.empty()) return;
+
+    std::vector<std::string> done_ids;
+    std::vector<int> done_attempts;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (std::find(applied.begin(), applied.end(), ids[i]) == applied.end()) continue;
+      results[i] = WriteResult::kApplied;
+      done_ids.push_back(ids[i]);
+      done_attempts.push_back(attempts[i]);
+      int seq = 0;
+      for (const OutputFile& out : items[i].outputs) {
+        insert_artifact(db_, s, items[i].task.job_id, items[i].task.step, seq++, out.name,
+                        out.media_type, out.data);
+      }
     }
-    s << db_.sql(
-        "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'COMPLETED'"
-        " WHERE task_id = ? AND attempt = ?"),
-        use(at), use(task_id), use(attempt), now;
-    int step_count = 0;
-    s << db_.sql("SELECT step_count FROM jobs WHERE id = ?"), use(job_id), into(step_count), now;
-    int next = task.step + 1;
-    if (next < step_count) {
-      s << db_.sql(
-          "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
-          " WHERE job_id = ? AND step = ? AND state = 'PENDING'"),
-          use(at), use(at), use(job_id), use(next), now;
-      s << db_.sql("UPDATE jobs SET updated_at_ms = ? WHERE id = ?"), use(at), use(job_id), now;
-    } else {
-      s << db_.sql(
-          "UPDATE jobs SET status = 'COMPLETED', finished_at_ms = ?, updated_at_ms = ?"
-          " WHERE id = ? AND status IN ('QUEUED', 'RUNNING')"),
-          use(at), use(at), use(job_id), now;
+    std::string done_fence;
+    for (std::size_t i = 0; i < done_ids.size(); ++i) {
+      done_fence += i ? " OR (task_id = ? AND attempt = ?)" : "(task_id = ? AND attempt = ?)";
     }
+    Statement att(s);
+    att << db_.sql("UPDATE task_attempts SET finished_at_ms = ?, outcome = 'COMPLETED' WHERE " +
+                   done_fence),
+        use(at);
+    for (std::size_t i = 0; i < done_ids.size(); ++i) att, use(done_ids[i]), use(done_attempts[i]);
+    att.execute();
+
+    std::string in = placeholders(done_ids.size());
+    // The next step of each job becomes runnable.
+    Statement next(s);
+    next << db_.sql(
+        "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
+        " WHERE state = 'PENDING' AND EXISTS (SELECT 1 FROM tasks p WHERE"
+        " p.job_id = tasks.job_id AND p.step = tasks.step - 1 AND p.id IN (" +
+        in + "))"),
+        use(at), use(at);
+    for (std::string& id : done_ids) next, use(id);
+    next.execute();
+    // Jobs whose last step completed are done; the others were touched.
+    Statement jobs(s);
+    jobs << db_.sql(
+        "UPDATE jobs SET updated_at_ms = ?, status = CASE WHEN EXISTS (SELECT 1 FROM"
+        " tasks t WHERE t.job_id = jobs.id AND t.step = jobs.step_count - 1 AND"
+        " t.id IN (" +
+        in +
+        ")) AND status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED'"
+        " ELSE status END, finished_at_ms = CASE WHEN EXISTS (SELECT 1 FROM tasks t"
+        " WHERE t.job_id = jobs.id AND t.step = jobs.step_count - 1 AND t.id IN (" +
+        in +
+        ")) AND status IN ('QUEUED', 'RUNNING') THEN ? ELSE finished_at_ms END"
+        " WHERE id IN (SELECT job_id FROM tasks WHERE id IN (" +
+        in + "))"),
+        use(at);
+    for (std::string& id : done_ids) jobs, use(id);
+    for (std::string& id : done_ids) jobs, use(id);
+    jobs, use(at);
+    for (std::string& id : done_ids) jobs, use(id);
+    jobs.execute();
   });
-  return result;
+  return results;
 }
 
 FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::string& message,

@@ -132,6 +132,49 @@ TEST_P(JobStoreTest, StaleAttemptCannotOverwriteNewerState) {
   EXPECT_EQ(job->tasks[0].attempts[1].outcome, "COMPLETED");
 }
 
+// Completions from many threads are committed together: each is fenced on its own attempt,
+// next steps are queued and finished jobs completed in the same transaction.
+TEST_P(JobStoreTest, BatchedCompletionFencesEachRun) {
+  std::string one = store_->submit(two_steps());
+  JobSpec single;
+  single.steps.push_back({"a.only", nlohmann::json::object(), 3, 1000});
+  std::string two = store_->submit(single);
+  std::string three = store_->submit(single);
+  auto claimed = store_->claim("w", 10, 10000);
+  ASSERT_EQ(claimed.size(), 3u);
+  ClaimedTask stale;
+  std::vector<Completion> batch;
+  for (const ClaimedTask& t : claimed) {
+    if (t.job_id == three) {
+      stale = t;
+      stale.attempt = t.attempt + 1;  // pretends to be an attempt the table never handed out
+      batch.push_back({stale, {{"s.txt", "text/plain", "stale"}}});
+    } else {
+      batch.push_back({t, {{"o.txt", "text/plain", "out " + t.job_id}}});
+    }
+  }
+  auto results = store_->complete_many(batch);
+  ASSERT_EQ(results.size(), 3u);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(results[i], batch[i].task.job_id == three ? WriteResult::kStale
+                                                         : WriteResult::kApplied);
+  }
+  auto j1 = store_->get_job(one);
+  EXPECT_EQ(j1->status, "RUNNING");
+  EXPECT_EQ(j1->tasks[1].state, "QUEUED");
+  EXPECT_FALSE(j1->finished_at_ms);
+  auto j2 = store_->get_job(two);
+  EXPECT_EQ(j2->status, "COMPLETED");
+  ASSERT_TRUE(j2->finished_at_ms);
+  EXPECT_GE(*j2->finished_at_ms, j2->created_at_ms);
+  EXPECT_EQ(store_->read_artifact(two, "o.txt")->data, "out " + two);
+  EXPECT_EQ(j2->tasks[0].attempts.at(0).outcome, "COMPLETED");
+  auto j3 = store_->get_job(three);
+  EXPECT_EQ(j3->status, "RUNNING");
+  EXPECT_EQ(j3->tasks[0].state, "RUNNING");
+  EXPECT_FALSE(store_->read_artifact(three, "s.txt"));
+}
+
 TEST_P(JobStoreTest, RetriesThenFailsTheJobWithTheLastError) {
   JobSpec spec;
   spec.steps.push_back({"a.first", nlohmann::json::object(), 2, 1000});

@@ -125,6 +125,12 @@ enum class WriteResult : int {
 
 enum class FailResult : int { kRetrying = 1, kFailed = 2, kStale = 3 };
 
+/// One finished run and what it produced, for `JobStore::complete_many`.
+struct Completion {
+  ClaimedTask task;
+  std::vector<OutputFile> outputs;
+};
+
 class JobStore {
  public:
   explicit JobStore(Database& db) : db_(db) {}
@@ -155,6 +161,9 @@ class JobStore {
   /// Stores outputs and completes the task, fenced on its attempt; queues the next step or
   /// completes the job, in one transaction.
   WriteResult complete(const ClaimedTask& task, const std::vector<OutputFile>& outputs);
+  /// Completes many runs in one transaction with a fixed number of statements (plus one
+  /// insert per output); each is fenced on its own attempt. Results are in input order.
+  std::vector<WriteResult> complete_many(const std::vector<Completion>& items);
   /// Records a failed attempt, fenced. Retries with exponential backoff and jitter unless
   /// `permanent` or attempts are exhausted; then the task and its job fail with `message`.
   FailResult fail(const ClaimedTask& task, ErrorCode code, const std::string& message,
