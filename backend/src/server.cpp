@@ -138,8 +138,10 @@ HttpServer::HttpServer(const Api& api, HttpMetrics& metrics, const std::string& 
                        int max_threads)
     : impl_(std::make_unique<Impl>()) {
   try {
+    // SO_REUSEADDR (restart while old connections linger in TIME_WAIT), never SO_REUSEPORT:
+    // a second backend on a taken port must fail, not share it.
     impl_->socket.bind(Poco::Net::SocketAddress(host, static_cast<Poco::UInt16>(port)),
-                       /*reuseAddress=*/true);
+                       /*reuseAddress=*/true, /*reusePort=*/false);
     impl_->socket.listen(256);
   } catch (const Poco::Exception& e) {
     throw Error(ErrorCode::kInvalidConfiguration,

@@ -46,17 +46,7 @@ int serve(const Settings& settings) {
              {"dialect", db->dialect() == Dialect::kSqlite ? "sqlite" : "postgresql"}});
 
   PluginHost plugins(settings.plugins_path);
-  plugins.load_all();
-  for (const PluginRecord& p : plugins.plugins()) {
-    nlohmann::json fields = {{"path", p.path}, {"name", p.name}, {"state", to_string(p.state)}};
-    if (p.state == PluginState::kLoaded) {
-      fields["generators"] = p.generators;
-      log::info("plugin loaded", fields);
-    } else {
-      fields["error"] = p.error;
-      log::warning("plugin not loaded", fields);
-    }
-  }
+  plugins.load_all();  // logs each plugin it loads or refuses
 
   JobStore jobs(*db);
   HttpMetrics metrics;

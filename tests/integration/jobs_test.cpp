@@ -69,7 +69,10 @@ TEST_F(Jobs, SecondStepReadsTheFirstStepsOutputs) {
   HttpResponse all = api().get("/api/v1/jobs/" + id + "/artifacts?all=true");
   ASSERT_EQ(all.status, 200);
   std::set<std::pair<std::string, int>> seen;
-  for (const json& a : all.json_body()["artifacts"]) seen.insert({a["name"], a["step"]});
+  const json all_body = all.json_body();
+  for (const json& a : all_body["artifacts"]) {
+    seen.insert({a["name"].get<std::string>(), a["step"].get<int>()});
+  }
   EXPECT_TRUE(seen.count({"data.json", -1})) << all.body;  // the upload
   EXPECT_TRUE(seen.count({"data.json", 0})) << all.body;   // echo's copy
   EXPECT_TRUE(seen.count({"params.json", 0})) << all.body;

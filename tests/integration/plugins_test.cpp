@@ -64,7 +64,8 @@ TEST_F(Plugins, GeneratorsDescribeTheirParams) {
   ASSERT_EQ(r.status, 200) << r.body;
   json text;
   std::vector<std::string> ids;
-  for (const json& g : r.json_body()["generators"]) {
+  const json body = r.json_body();
+  for (const json& g : body["generators"]) {
     ids.push_back(g["id"]);
     if (g["id"] == "text.template") text = g;
   }
