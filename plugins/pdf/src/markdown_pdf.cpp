@@ -466,8 +466,15 @@ class Layouter {
     Word current;
     auto close_word = [&](const Span* space_span) {
       if (space_span != nullptr && !current.pieces.empty()) {
-        current.space = &fonts_.shape(space_span->font, " ");
-        current.space_width = current.space->width * space_span->size / 1000.0;
+        // The space is drawn in the font of the word it follows (same text run).
+        const Span& last = *(current.pieces.end() - 1)->span;
+        if (last.image < 0) {
+          current.space = &fonts_.shape(last.font, " ");
+          current.space_width = current.space->width * last.size / 1000.0;
+        } else {
+          current.space = nullptr;
+          current.space_width = fonts_.width(space_span->font, " ", space_span->size);
+        }
       }
       if (!current.pieces.empty() || current.hard_break) words.push_back(std::move(current));
       current = Word();
@@ -589,7 +596,7 @@ class Layouter {
         x += piece.width;
       }
       line.width = x;
-      if (word.space != nullptr && !line.pieces.empty()) {
+      if (!line.pieces.empty()) {
         line.pieces.back().trailing_space = word.space;
         x += word.space_width;
       }
