@@ -14,8 +14,15 @@
 #include <string>
 #include <vector>
 
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include <gen/sdk/generator.hpp>
+
 #include "markdown_pdf.hpp"
 #include "render_options.hpp"
+#include "toolkit.hpp"
 
 namespace {
 
@@ -77,16 +84,109 @@ std::string make_document(int pages) {
   return md;
 }
 
+/// The smallest Context that runs a generator in-process.
+class BenchContext final : public gen::sdk::Context {
+ public:
+  const nlohmann::json& params() const override { return params_; }
+  const std::vector<gen::sdk::InputArtifact>& inputs() const override { return artifacts; }
+  void write_output(std::string_view name, std::string_view, std::string_view data) override {
+    outputs[std::string(name)] = std::string(data);
+  }
+  void progress(double) override {}
+  bool cancelled() const override { return false; }
+  void log(gen::sdk::LogLevel, std::string_view) override {}
+  std::optional<std::string> setting(std::string_view) const override { return std::nullopt; }
+  std::string_view job_id() const override { return "bench"; }
+  std::string_view task_id() const override { return "bench"; }
+  int attempt() const override { return 1; }
+
+  std::vector<gen::sdk::InputArtifact> artifacts;
+  std::map<std::string, std::string> outputs;
+
+ private:
+  nlohmann::json params_ = nlohmann::json::object();
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// pdf.merge of 50 two-page PDFs, against the qpdf CLI on the same files.
+bool bench_merge(int runs) {
+  constexpr int kFiles = 50;
+  std::vector<std::string> pdfs;
+  gen::pdf::RenderOptions options;
+  for (int i = 0; i < kFiles; ++i) {
+    pdfs.push_back(gen::pdf::render_markdown(
+                       "# File " + std::to_string(i) + "\n\n" + make_document(1).substr(0, 3000) +
+                           "\n\n\\pagebreak\n\nSecond page of file " + std::to_string(i),
+                       options, {}, [] { return false; })
+                       .pdf);
+  }
+  BenchContext context;
+  for (int i = 0; i < kFiles; ++i) {
+    context.artifacts.push_back({"f" + std::to_string(i) + ".pdf", "application/pdf", pdfs[i]});
+  }
+  gen::pdf::MergeGenerator merge;
+  std::vector<double> seconds;
+  for (int r = 0; r < runs; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    const gen::sdk::Status status = merge.run(context);
+    seconds.push_back(seconds_since(start));
+    if (!status.is_ok()) {
+      std::printf("pdf.merge failed: %s\n", status.message().c_str());
+      return false;
+    }
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+
+  // The qpdf CLI on the same files, measured now on this machine (includes process start).
+  const auto dir = std::filesystem::temp_directory_path() / "bench_pdf_merge";
+  std::filesystem::create_directories(dir);
+  std::string command = "qpdf --empty --pages";
+  for (int i = 0; i < kFiles; ++i) {
+    const auto path = dir / ("f" + std::to_string(i) + ".pdf");
+    std::ofstream(path, std::ios::binary) << pdfs[i];
+    command += " '" + path.string() + "'";
+  }
+  command += " -- '" + (dir / "merged.pdf").string() + "' 2>/dev/null";
+  std::vector<double> cli_seconds;
+  for (int r = 0; r < std::min(runs, 5); ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    if (std::system(command.c_str()) != 0) break;
+    cli_seconds.push_back(seconds_since(start));
+  }
+  std::filesystem::remove_all(dir);
+  std::sort(cli_seconds.begin(), cli_seconds.end());
+
+  std::printf("\npdf.merge in-process: %d two-page PDFs -> %zu bytes\n", kFiles,
+              context.outputs["merged.pdf"].size());
+  std::printf("runs %d: median %.4f s (min %.4f)\n", runs, median, seconds.front());
+  const double reference = 0.060;
+  std::printf(
+      "  vs qpdf CLI (reference figure)      %6.3f s: %.2fx of its time (target <= 1.2x: %s)\n",
+      reference, median / reference, median <= 1.2 * reference ? "met" : "MISSED");
+  if (!cli_seconds.empty()) {
+    const double cli = cli_seconds[cli_seconds.size() / 2];
+    std::printf("  vs qpdf CLI (measured now, same files) %6.3f s: %.2fx of its time\n", cli,
+                median / cli);
+  }
+  return median <= 1.2 * reference;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int runs = 10;
   int pages = 100;
+  bool merge = true;
   std::string out_path;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--pages") == 0 && i + 1 < argc) pages = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc) out_path = argv[++i];
+    if (std::strcmp(argv[i], "--no-merge") == 0) merge = false;
   }
   const std::string markdown = make_document(pages);
   size_t word_count = 0;
@@ -148,5 +248,6 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
   }
+  if (merge) met = bench_merge(runs) && met;
   return met ? 0 : 1;
 }
