@@ -1,5 +1,7 @@
 #include "gen/core/executor.hpp"
 
+#include "gen/core/completion_batcher.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -267,8 +269,10 @@ ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>
                          false);
         } else if (status.is_ok()) {
           WriteResult wr = WriteResult::kStale;
-          bool written = write_with_retry("store the task's outputs", fields,
-                                          [&] { wr = store_.complete(task, context.outputs()); });
+          bool written = write_with_retry("store the task's outputs", fields, [&] {
+            wr = batcher_ ? batcher_->complete(task, context.outputs())
+                          : store_.complete(task, context.outputs());
+          });
           if (!written) {
             result.outcome = TaskOutcome::kUnrecorded;
           } else {

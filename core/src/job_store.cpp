@@ -529,9 +529,8 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     Statement next(s);
     next << db_.sql(
         "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
-        " WHERE state = 'PENDING' AND EXISTS (SELECT 1 FROM tasks p WHERE"
-        " p.job_id = tasks.job_id AND p.step = tasks.step - 1 AND p.id IN (" +
-        in + "))"),
+        " WHERE state = 'PENDING' AND (job_id, step) IN (SELECT job_id, step + 1 FROM tasks"
+        " WHERE id IN (" + in + "))"),
         use(at), use(at);
     for (std::string& id : done_ids) next, use(id);
     next.execute();

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "gen/core/completion_batcher.hpp"
 #include "gen/core/database.hpp"
 #include "gen/core/errors.hpp"
 #include "gen/core/executor.hpp"
@@ -70,7 +71,9 @@ class WorkerProcess {
     plugins_ = std::make_unique<PluginHost>(settings_.plugins_path);
     plugins_->load_all();  // after fork(): Qt and plugin code never run in the supervisor
     store_ = std::make_unique<JobStore>(*db_);
+    batcher_ = std::make_unique<CompletionBatcher>(*store_);
     executor_ = std::make_unique<TaskExecutor>(*store_, *plugins_, id_);
+    executor_->set_completion_batcher(batcher_.get());
 
     idle_threads_ = settings_.worker_threads;
     for (int i = 0; i < settings_.worker_threads; ++i) {
@@ -288,6 +291,7 @@ class WorkerProcess {
   std::unique_ptr<Database> db_;
   std::unique_ptr<PluginHost> plugins_;
   std::unique_ptr<JobStore> store_;
+  std::unique_ptr<CompletionBatcher> batcher_;
   std::unique_ptr<TaskExecutor> executor_;
 
   std::mutex mutex_;

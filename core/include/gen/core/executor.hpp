@@ -13,6 +13,7 @@
 namespace gen {
 
 class PluginHost;
+class CompletionBatcher;
 
 /// What became of one execution, for the worker's counters and logs. Zero is not valid.
 enum class TaskOutcome : int {
@@ -55,6 +56,10 @@ class TaskExecutor {
   /// Final writes that hit a database error are retried for a while before giving up.
   ExecutionResult execute(const ClaimedTask& task, std::atomic<bool>& cancel) noexcept;
 
+  /// Completions go through `batcher` (group commit with other threads) when set; it must
+  /// outlive the executor. Without one, each completion is its own transaction.
+  void set_completion_batcher(CompletionBatcher* batcher) { batcher_ = batcher; }
+
   /// Minimum spacing of the fenced progress writes a generator triggers.
   static constexpr std::int64_t kProgressIntervalMs = 500;
 
@@ -62,6 +67,7 @@ class TaskExecutor {
   JobStore& store_;
   PluginHost& plugins_;
   std::string worker_id_;
+  CompletionBatcher* batcher_ = nullptr;
 };
 
 }  // namespace gen
