@@ -49,7 +49,9 @@ gen::sdk::GeneratorInfo RenderGenerator::info() const {
                 "Footer text on every page; {{page}} and {{pages}} are replaced"},
       ParamSpec{"outline", ParamType::kBoolean, false, true, "Bookmarks from the headings"},
   };
-  info.input_media_types = {"text/markdown", "text/plain", "image/png", "image/jpeg"};
+  // Markdown, and images referenced by name (PNG and JPEG are decoded; others render alt text).
+  info.input_media_types = {"text/markdown", "text/x-markdown", "text/plain", "image/*",
+                            "application/octet-stream"};
   info.output_media_types = {"application/pdf"};
   info.max_attempts = 2;
   return info;

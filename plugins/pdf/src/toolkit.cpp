@@ -158,7 +158,7 @@ GeneratorInfo MergeGenerator::info() const {
       ParamSpec{"output_name", ParamType::kString, false, "merged.pdf", "Name of the PDF artifact"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf"};
+  info.input_media_types = {"application/pdf", "application/octet-stream"};
   info.output_media_types = {"application/pdf"};
   return info;
 }
@@ -219,7 +219,7 @@ GeneratorInfo SplitGenerator::info() const {
                 "Outputs are <prefix>-<n>.pdf; default: the input's name without .pdf"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf"};
+  info.input_media_types = {"application/pdf", "application/octet-stream"};
   info.output_media_types = {"application/pdf"};
   return info;
 }
@@ -293,7 +293,7 @@ GeneratorInfo RotateGenerator::info() const {
       ParamSpec{"pages", ParamType::kString, false, nullptr, "Page range to rotate; default all"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf"};
+  info.input_media_types = {"application/pdf", "application/octet-stream"};
   info.output_media_types = {"application/pdf"};
   return info;
 }
@@ -333,7 +333,7 @@ GeneratorInfo InfoGenerator::info() const {
       ParamSpec{"output_name", ParamType::kString, false, "info.json", "Name of the JSON artifact"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf"};
+  info.input_media_types = {"application/pdf", "application/octet-stream"};
   info.output_media_types = {"application/json"};
   return info;
 }
@@ -397,7 +397,7 @@ GeneratorInfo ExtractTextGenerator::info() const {
                 "Name of the artifact; default <input>.txt or <input>.json"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf"};
+  info.input_media_types = {"application/pdf", "application/octet-stream"};
   info.output_media_types = {"text/plain", "application/json"};
   return info;
 }
