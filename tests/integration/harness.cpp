@@ -310,7 +310,7 @@ Stack::Stack(StackOptions options) : api_(free_port()) {
     // The worker needs no port to do its job (it polls the database); if it serves /health
     // on the metrics port, wait for that, else only make sure it did not die at start-up.
     HttpClient worker_http(std::stoi(env_.at("HOSTING__METRICS_PORT")));
-    auto worker_deadline = std::chrono::steady_clock::now() + 5s;
+    auto worker_deadline = std::chrono::steady_clock::now() + 1500ms;
     while (std::chrono::steady_clock::now() < worker_deadline) {
       if (!worker_->running()) {
         throw std::runtime_error("generator-worker exited with " +
