@@ -1,6 +1,7 @@
 // pdf.render: Markdown in, PDF out, checked with qpdf and poppler-utils.
 #include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -429,6 +430,29 @@ TEST(PdfRender, DamagedImageRendersAltText) {
   EXPECT_TRUE(contains_in_order(pdf_text(file.path()), {"Look:", "the alt text", "done"}));
   ASSERT_EQ(context.logs.size(), 1u);
   EXPECT_NE(context.logs[0].find("broken.png"), std::string::npos);
+}
+
+TEST(PdfRender, ConcurrentRunsShareOneGenerator) {
+  // The host calls run() from several threads at once on one generator instance.
+  gen::pdf::RenderGenerator generator;
+  const std::string markdown = test_data("all_elements.md");
+  std::vector<std::string> outputs(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < 3; ++round) {
+        TestContext context;
+        context.add_input("doc.md", "text/markdown", markdown);
+        context.add_input("gradient.png", "image/png", test_data("gradient.png"));
+        if (generator.run(context).is_ok()) outputs[i] = context.outputs["document.pdf"].data;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const std::string& output : outputs) {
+    ASSERT_FALSE(output.empty());
+    EXPECT_EQ(output, outputs[0]);
+  }
 }
 
 TEST(PdfRender, OutputIsDeterministic) {

@@ -221,6 +221,7 @@ const ShapedText& FontSet::shape(FontStyle style, std::string_view text) {
     glyph.gid = gid;
     glyph.advance = static_cast<float>(pos[i].x_advance) * scale;
     glyph.nominal = static_cast<float>(hb_font_get_glyph_h_advance(face.hb_font, gid)) * scale;
+    glyph.kern_adjust = static_cast<int>(std::lround(glyph.nominal - glyph.advance));
     shaped.width += glyph.advance;
     shaped.glyphs.push_back(glyph);
     if (usage.gids.find(gid) == usage.gids.end()) {

@@ -51,6 +51,8 @@ struct Glyph {
   uint16_t gid = 0;
   float advance = 0;  ///< shaped advance (includes kerning)
   float nominal = 0;  ///< the glyph's own width (the /W entry)
+  /// nominal - advance, rounded: the TJ adjustment that applies the kerning (0: none).
+  int kern_adjust = 0;
 };
 
 struct ShapedText {

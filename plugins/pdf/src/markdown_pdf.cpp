@@ -791,8 +791,7 @@ class Layouter {
         }
       }
       // Kerning in whole thousandths of an em: finer is invisible and costs bytes.
-      const double kern = std::round(g.advance - g.nominal);
-      if (kern != 0) append_adjust(c, -kern);
+      if (g.kern_adjust != 0) append_adjust(c, g.kern_adjust);
     }
   }
 
@@ -1283,10 +1282,9 @@ void draw_centered(PageOut& page, FontSet& fonts, const std::string& text, doubl
         }
         c += byte;
       }
-      const double kern = std::round(g.advance - g.nominal);
-      if (kern != 0) {
+      if (g.kern_adjust != 0) {
         c += ')';
-        num(c, -kern);
+        num(c, g.kern_adjust);
         c += '(';
       }
     }
