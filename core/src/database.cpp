@@ -12,6 +12,7 @@
 #include <Poco/UUIDGenerator.h>
 
 #include "gen/core/errors.hpp"
+#include "gen/core/task_signal.hpp"
 
 using namespace Poco::Data::Keywords;
 
@@ -170,6 +171,13 @@ const std::vector<Migration>& migrations() {
            " created_at_ms BIGINT NOT NULL,"
            " UNIQUE (job_id, step, name))",
        }},
+      {2,
+       {
+           "ALTER TABLE jobs ADD COLUMN idempotency_key TEXT",
+           "CREATE UNIQUE INDEX jobs_idempotency ON jobs (tenant, idempotency_key)"
+           " WHERE idempotency_key IS NOT NULL",
+           "CREATE INDEX jobs_finished ON jobs (finished_at_ms) WHERE finished_at_ms IS NOT NULL",
+       }},
   };
   return list;
 }
@@ -189,6 +197,7 @@ Database::Database(Dialect dialect, std::string url, std::string connector,
                    std::string connect_string, int max_sessions)
     : dialect_(dialect),
       url_(std::move(url)),
+      connect_string_(connect_string),
       pool_(std::make_unique<Pool>(dialect, connector, connect_string, max_sessions)) {}
 
 Database::~Database() = default;
@@ -249,6 +258,14 @@ std::string Database::sql(std::string_view text) const {
     }
   }
   return out;
+}
+
+void Database::notify_tasks_in(Poco::Data::Session& session) const {
+  if (dialect_ == Dialect::kPostgres) session << "NOTIFY " << kTaskChannel, now;
+}
+
+void Database::notify_tasks_after_commit() const {
+  if (dialect_ == Dialect::kSqlite) notify_local_listeners(connect_string_);
 }
 
 Poco::Data::Session Database::session() {

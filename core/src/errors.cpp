@@ -5,10 +5,12 @@ namespace gen {
 std::string_view code_name(ErrorCode code) {
   switch (code) {
 #define GEN_X(name, str, status, retry) \
-  case ErrorCode::name: return str;
+  case ErrorCode::name:                 \
+    return str;
     GEN_ERROR_CODES(GEN_X)
 #undef GEN_X
-    case ErrorCode::kUnset: break;
+    case ErrorCode::kUnset:
+      break;
   }
   return "INTERNAL_ERROR";
 }
@@ -16,10 +18,12 @@ std::string_view code_name(ErrorCode code) {
 int http_status(ErrorCode code) {
   switch (code) {
 #define GEN_X(name, str, status, retry) \
-  case ErrorCode::name: return status;
+  case ErrorCode::name:                 \
+    return status;
     GEN_ERROR_CODES(GEN_X)
 #undef GEN_X
-    case ErrorCode::kUnset: break;
+    case ErrorCode::kUnset:
+      break;
   }
   return 500;
 }
@@ -27,10 +31,12 @@ int http_status(ErrorCode code) {
 bool is_retryable(ErrorCode code) {
   switch (code) {
 #define GEN_X(name, str, status, retry) \
-  case ErrorCode::name: return retry;
+  case ErrorCode::name:                 \
+    return retry;
     GEN_ERROR_CODES(GEN_X)
 #undef GEN_X
-    case ErrorCode::kUnset: break;
+    case ErrorCode::kUnset:
+      break;
   }
   return false;
 }

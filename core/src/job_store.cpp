@@ -126,20 +126,43 @@ std::int64_t JobStore::backoff_ms(int next_attempt) {
 
 namespace {
 
-void insert_job(const Database& db, Session& s, const JobSpec& spec, const std::string& job_id) {
+// Inserts the job unless its idempotency key is taken; returns whether it was created
+// (`job_id` is then the existing job's id) and whether a task is runnable now.
+bool insert_job(const Database& db, Session& s, const JobSpec& spec, std::string& job_id,
+                bool& runnable_now) {
   if (spec.steps.empty()) {
     throw Error(ErrorCode::kValidationFailed, "a job needs at least one step", "steps");
   }
-  Poco::Int64 at = now_ms();
-  std::string id = job_id;
   std::string tenant = spec.tenant;
+  if (!spec.idempotency_key.empty()) {
+    std::string key = spec.idempotency_key;
+    if (db.dialect() == Dialect::kPostgres) {
+      // Serialises submissions of the same key; SQLite's write lock already does.
+      std::string lock_key = tenant + "\n" + key;
+      s << db.sql("SELECT pg_advisory_xact_lock(hashtext(?))"), use(lock_key), now;
+    }
+    std::vector<std::string> existing;
+    s << db.sql("SELECT id FROM jobs WHERE tenant = ? AND idempotency_key = ?"), use(tenant),
+        use(key), into(existing), now;
+    if (!existing.empty()) {
+      job_id = existing.front();
+      return false;
+    }
+  }
+  Poco::Int64 at = now_ms();
+  Poco::Int64 run_after = std::max<Poco::Int64>(at, spec.run_after_ms);
+  runnable_now = runnable_now || run_after <= at;
+  std::string id = job_id;
   std::string status = "QUEUED";
   int priority = spec.priority;
   int step_count = static_cast<int>(spec.steps.size());
+  Poco::Nullable<std::string> key;
+  if (!spec.idempotency_key.empty()) key = spec.idempotency_key;
   s << db.sql(
       "INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
-      " updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-      use(id), use(tenant), use(status), use(priority), use(step_count), use(at), use(at), now;
+      " updated_at_ms, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      use(id), use(tenant), use(status), use(priority), use(step_count), use(at), use(at), use(key),
+      now;
   for (int i = 0; i < step_count; ++i) {
     const StepSpec& step = spec.steps[static_cast<std::size_t>(i)];
     std::string task_id = new_id();
@@ -154,28 +177,41 @@ void insert_job(const Database& db, Session& s, const JobSpec& spec, const std::
         " max_attempts, timeout_ms, run_after_ms, created_at_ms, queued_at_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"),
         use(task_id), use(id), use(step_no), use(generator), use(params), use(state), use(priority),
-        use(max_attempts), use(timeout), use(at), use(at), use(at), now;
+        use(max_attempts), use(timeout), use(run_after), use(at), use(at), now;
   }
   int seq = 0;
   for (const InputFile& in : spec.inputs) {
     insert_artifact(db, s, job_id, -1, seq++, in.name, in.media_type, in.data);
   }
+  return true;
 }
 
 }  // namespace
 
 std::string JobStore::submit(const JobSpec& spec) {
-  return submit_many({spec}).front();
+  return submit_all({spec}).front().id;
 }
 
 std::vector<std::string> JobStore::submit_many(const std::vector<JobSpec>& specs) {
   std::vector<std::string> ids;
-  ids.reserve(specs.size());
-  for (std::size_t i = 0; i < specs.size(); ++i) ids.push_back(new_id());
-  db_.write_transaction([&](Session& s) {
-    for (std::size_t i = 0; i < specs.size(); ++i) insert_job(db_, s, specs[i], ids[i]);
-  });
+  for (Submitted& s : submit_all(specs)) ids.push_back(std::move(s.id));
   return ids;
+}
+
+std::vector<Submitted> JobStore::submit_all(const std::vector<JobSpec>& specs) {
+  std::vector<Submitted> out;
+  bool runnable_now = false;
+  db_.write_transaction([&](Session& s) {
+    out.assign(specs.size(), Submitted{});
+    runnable_now = false;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      out[i].id = new_id();
+      out[i].created = insert_job(db_, s, specs[i], out[i].id, runnable_now);
+    }
+    if (runnable_now) db_.notify_tasks_in(s);
+  });
+  if (runnable_now) db_.notify_tasks_after_commit();
+  return out;
 }
 
 std::optional<JobView> JobStore::get_job(const std::string& id) {
@@ -471,7 +507,9 @@ WriteResult JobStore::complete(const ClaimedTask& task, const std::vector<Output
 std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& items) {
   std::vector<WriteResult> results(items.size(), WriteResult::kStale);
   if (items.empty()) return results;
+  bool next_queued = false;
   db_.write_transaction([&](Session& s) {
+    next_queued = false;
     std::fill(results.begin(), results.end(), WriteResult::kStale);  // on a retried transaction
     Poco::Int64 at = now_ms();
     std::vector<std::string> ids;
@@ -530,10 +568,17 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     next << db_.sql(
         "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
         " WHERE state = 'PENDING' AND (job_id, step) IN (SELECT job_id, step + 1 FROM tasks"
-        " WHERE id IN (" + in + "))"),
+        " WHERE id IN (" +
+        in + ")) RETURNING id"),
         use(at), use(at);
     for (std::string& id : done_ids) next, use(id);
+    std::vector<std::string> queued;
+    next, into(queued);
     next.execute();
+    if (!queued.empty()) {
+      next_queued = true;
+      db_.notify_tasks_in(s);
+    }
     // Jobs whose last step completed are done; the others were touched.
     Statement jobs(s);
     jobs << db_.sql(
@@ -555,7 +600,36 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     for (std::string& id : done_ids) jobs, use(id);
     jobs.execute();
   });
+  if (next_queued) db_.notify_tasks_after_commit();
   return results;
+}
+
+int JobStore::prune_finished(std::int64_t finished_before_ms, int limit) {
+  int pruned = 0;
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 before = finished_before_ms;
+    int n = limit;
+    std::vector<std::string> ids;
+    s << db_.sql(
+        "SELECT id FROM jobs WHERE finished_at_ms IS NOT NULL AND finished_at_ms < ?"
+        " ORDER BY finished_at_ms LIMIT ?"),
+        use(before), use(n), into(ids), now;
+    if (ids.empty()) return;
+    std::string in = placeholders(ids.size());
+    auto run = [&](const std::string& sql) {
+      Statement st(s);
+      st << db_.sql(sql);
+      for (std::string& id : ids) st, use(id);
+      st.execute();
+    };
+    run("DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM tasks WHERE job_id IN (" + in +
+        "))");
+    run("DELETE FROM artifacts WHERE job_id IN (" + in + ")");
+    run("DELETE FROM tasks WHERE job_id IN (" + in + ")");
+    run("DELETE FROM jobs WHERE id IN (" + in + ")");
+    pruned = static_cast<int>(ids.size());
+  });
+  return pruned;
 }
 
 FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::string& message,

@@ -13,7 +13,8 @@ extern char** environ;
 namespace gen {
 namespace {
 
-[[noreturn]] void bad(const std::string& name, const std::string& expected, const std::string& got) {
+[[noreturn]] void bad(const std::string& name, const std::string& expected,
+                      const std::string& got) {
   throw Error(ErrorCode::kInvalidConfiguration,
               name + ": expected " + expected + ", got '" + got + "'", name);
 }
@@ -67,7 +68,8 @@ const std::vector<Definition>& definitions() {
        [](Settings& s, const std::string& v) {
          s.metrics_port = static_cast<int>(parse_int("HOSTING__METRICS_PORT", v, 0, 65535));
        }},
-      {{"HOSTING__ENABLE_METRICS", "boolean", "true", "Serve /metrics; false removes the endpoint."},
+      {{"HOSTING__ENABLE_METRICS", "boolean", "true",
+        "Serve /metrics; false removes the endpoint."},
        [](Settings& s, const std::string& v) {
          s.enable_metrics = parse_bool("HOSTING__ENABLE_METRICS", v);
        }},
@@ -227,7 +229,8 @@ Settings Settings::load(const std::map<std::string, std::string>& env, const std
   return s;
 }
 
-Settings Settings::from_process(const std::string& env_file, const std::string& default_plugins_path) {
+Settings Settings::from_process(const std::string& env_file,
+                                const std::string& default_plugins_path) {
   return load(process_environment(), env_file, default_plugins_path);
 }
 

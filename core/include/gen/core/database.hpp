@@ -47,6 +47,15 @@ class Database {
   /// SQLite takes the text as is. Every statement with parameters goes through it.
   std::string sql(std::string_view text) const;
 
+  /// The driver's connection string: the SQLite file path, or libpq's key=value form.
+  const std::string& connect_string() const { return connect_string_; }
+
+  /// Tells idle workers that tasks became runnable. PostgreSQL: call inside the write
+  /// transaction (NOTIFY is delivered on commit). SQLite: call after the commit; it sends a
+  /// datagram to every listening worker process on this host (see task_signal.hpp).
+  void notify_tasks_in(Poco::Data::Session& session) const;
+  void notify_tasks_after_commit() const;
+
   /// The SQL type for binary columns in this dialect ("BLOB" / "BYTEA").
   const char* blob_type() const { return dialect_ == Dialect::kSqlite ? "BLOB" : "BYTEA"; }
 
@@ -55,6 +64,7 @@ class Database {
            int max_sessions);
   Dialect dialect_;
   std::string url_;
+  std::string connect_string_;
   std::unique_ptr<Poco::Data::SessionPool> pool_;
 };
 

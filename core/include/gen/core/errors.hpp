@@ -10,25 +10,25 @@
 namespace gen {
 
 // X(enum name, stable code string, HTTP status, retryable when a task hits it)
-#define GEN_ERROR_CODES(X)                                      \
-  X(kBadRequest, "BAD_REQUEST", 400, false)                     \
-  X(kInvalidJson, "INVALID_JSON", 400, false)                   \
-  X(kValidationFailed, "VALIDATION_FAILED", 422, false)         \
-  X(kUnknownGenerator, "UNKNOWN_GENERATOR", 422, false)         \
-  X(kNotFound, "NOT_FOUND", 404, false)                         \
-  X(kMethodNotAllowed, "METHOD_NOT_ALLOWED", 405, false)        \
-  X(kConflict, "CONFLICT", 409, false)                          \
-  X(kPayloadTooLarge, "PAYLOAD_TOO_LARGE", 413, false)          \
-  X(kUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", 415, false) \
-  X(kInvalidConfiguration, "INVALID_CONFIGURATION", 500, false) \
-  X(kInternal, "INTERNAL_ERROR", 500, true)                     \
-  X(kDatabaseUnavailable, "DATABASE_UNAVAILABLE", 503, true)    \
-  X(kNotReady, "NOT_READY", 503, true)                          \
-  X(kGeneratorFailed, "GENERATOR_FAILED", 500, true)            \
+#define GEN_ERROR_CODES(X)                                           \
+  X(kBadRequest, "BAD_REQUEST", 400, false)                          \
+  X(kInvalidJson, "INVALID_JSON", 400, false)                        \
+  X(kValidationFailed, "VALIDATION_FAILED", 422, false)              \
+  X(kUnknownGenerator, "UNKNOWN_GENERATOR", 422, false)              \
+  X(kNotFound, "NOT_FOUND", 404, false)                              \
+  X(kMethodNotAllowed, "METHOD_NOT_ALLOWED", 405, false)             \
+  X(kConflict, "CONFLICT", 409, false)                               \
+  X(kPayloadTooLarge, "PAYLOAD_TOO_LARGE", 413, false)               \
+  X(kUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", 415, false)     \
+  X(kInvalidConfiguration, "INVALID_CONFIGURATION", 500, false)      \
+  X(kInternal, "INTERNAL_ERROR", 500, true)                          \
+  X(kDatabaseUnavailable, "DATABASE_UNAVAILABLE", 503, true)         \
+  X(kNotReady, "NOT_READY", 503, true)                               \
+  X(kGeneratorFailed, "GENERATOR_FAILED", 500, true)                 \
   X(kGeneratorRejectedInput, "GENERATOR_REJECTED_INPUT", 422, false) \
-  X(kGeneratorUnavailable, "GENERATOR_UNAVAILABLE", 503, true)  \
-  X(kTimeout, "TIMEOUT", 504, true)                             \
-  X(kCancelled, "CANCELLED", 409, false)                        \
+  X(kGeneratorUnavailable, "GENERATOR_UNAVAILABLE", 503, true)       \
+  X(kTimeout, "TIMEOUT", 504, true)                                  \
+  X(kCancelled, "CANCELLED", 409, false)                             \
   X(kWorkerDied, "WORKER_DIED", 500, true)
 
 /// Zero is never a valid code.

@@ -40,6 +40,15 @@ struct JobSpec {
   std::vector<InputFile> inputs;
   int priority = 0;
   std::string tenant;
+  /// Not before this time (ms since the epoch); 0: now. Delayed jobs stay QUEUED until then.
+  std::int64_t run_after_ms = 0;
+  /// When set, submitting again with the same key (per tenant) returns the existing job.
+  std::string idempotency_key;
+};
+
+struct Submitted {
+  std::string id;
+  bool created = true;  ///< false: an existing job with the same idempotency key
 };
 
 struct AttemptView {
@@ -140,6 +149,8 @@ class JobStore {
   std::string submit(const JobSpec& spec);
   /// Stores many jobs in one transaction (all or none); returns their ids in order.
   std::vector<std::string> submit_many(const std::vector<JobSpec>& specs);
+  /// Like submit_many, and says which jobs already existed under their idempotency key.
+  std::vector<Submitted> submit_all(const std::vector<JobSpec>& specs);
   std::optional<JobView> get_job(const std::string& id);
   /// Newest first. `status` empty: all. `limit` in [1, 1000]. `cursor`: a previous `next`.
   JobPage list_jobs(const std::string& status, int limit, const std::string& cursor);
@@ -178,6 +189,10 @@ class JobStore {
   int release_worker(const std::string& worker, ErrorCode code, const std::string& message);
   /// Rescues RUNNING tasks whose lease expired (their holder stopped heartbeating).
   int rescue_expired();
+
+  /// Deletes up to `limit` jobs (with tasks, attempts and artifacts) that finished before
+  /// `finished_before_ms`. Returns how many went.
+  int prune_finished(std::int64_t finished_before_ms, int limit = 500);
 
   /// Backoff before attempt `next_attempt` (2, 3, ...): 1 s * 2^(n-2), capped at 5 min, +-25%.
   static std::int64_t backoff_ms(int next_attempt);

@@ -16,10 +16,19 @@ void set_level(std::string_view name);
 void set_service(std::string_view name);
 bool enabled(Level level);
 
-void write(Level level, std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
-inline void debug(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) { write(Level::kDebug, m, f); }
-inline void info(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) { write(Level::kInfo, m, f); }
-inline void warning(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) { write(Level::kWarning, m, f); }
-inline void error(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) { write(Level::kError, m, f); }
+void write(Level level, std::string_view message,
+           const nlohmann::json& fields = nlohmann::json::object());
+inline void debug(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+  write(Level::kDebug, m, f);
+}
+inline void info(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+  write(Level::kInfo, m, f);
+}
+inline void warning(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+  write(Level::kWarning, m, f);
+}
+inline void error(std::string_view m, const nlohmann::json& f = nlohmann::json::object()) {
+  write(Level::kError, m, f);
+}
 
 }  // namespace gen::log

@@ -25,7 +25,7 @@ enum class PluginState : int {
 std::string_view to_string(PluginState state);
 
 struct PluginRecord {
-  std::string path;  ///< absolute path of the module
+  std::string path;                        ///< absolute path of the module
   std::string name, version, description;  ///< from the manifest when readable
   PluginState state = PluginState::kInvalid;
   std::string error;                    ///< why it is not loaded; empty when loaded

@@ -54,7 +54,8 @@ struct Settings {
                        const std::string& default_plugins_path);
 
   /// Convenience: the real process environment.
-  static Settings from_process(const std::string& env_file, const std::string& default_plugins_path);
+  static Settings from_process(const std::string& env_file,
+                               const std::string& default_plugins_path);
 
   /// Every setting with its type, default and meaning.
   static const std::vector<SettingInfo>& catalog();
