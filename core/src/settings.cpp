@@ -130,6 +130,12 @@ const std::vector<Definition>& definitions() {
        [](Settings& s, const std::string& v) {
          s.drain_timeout_s = static_cast<int>(parse_int("WORKER__DRAIN_TIMEOUT_S", v, 0, 86400));
        }},
+      {{"RETENTION__MAX_AGE_S", "integer", "604800",
+        "Finished jobs (with tasks and artifacts) older than this are deleted by the workers; "
+        "0 keeps them forever."},
+       [](Settings& s, const std::string& v) {
+         s.retention_s = parse_int("RETENTION__MAX_AGE_S", v, 0, 100ll * 365 * 24 * 3600);
+       }},
       {{"LIMITS__MAX_REQUEST_BYTES", "integer", "67108864",
         "Largest accepted request body in bytes (1 KiB - 16 GiB)."},
        [](Settings& s, const std::string& v) {
@@ -148,8 +154,9 @@ const std::vector<Definition>& definitions() {
 
 // Sections that belong to Generator: an unknown variable in them is a typo.
 const std::vector<std::string>& sections() {
-  static const std::vector<std::string> s = {"HOSTING__", "DATABASE__", "STORAGE__", "PLUGINS__",
-                                             "THREADS__", "WORKER__",   "LIMITS__",  "LOGGING__"};
+  static const std::vector<std::string> s = {"HOSTING__", "DATABASE__", "STORAGE__",
+                                             "PLUGINS__", "THREADS__",  "WORKER__",
+                                             "LIMITS__",  "LOGGING__",  "RETENTION__"};
   return s;
 }
 

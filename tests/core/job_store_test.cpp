@@ -156,8 +156,8 @@ TEST_P(JobStoreTest, BatchedCompletionFencesEachRun) {
   auto results = store_->complete_many(batch);
   ASSERT_EQ(results.size(), 3u);
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    EXPECT_EQ(results[i], batch[i].task.job_id == three ? WriteResult::kStale
-                                                         : WriteResult::kApplied);
+    EXPECT_EQ(results[i],
+              batch[i].task.job_id == three ? WriteResult::kStale : WriteResult::kApplied);
   }
   auto j1 = store_->get_job(one);
   EXPECT_EQ(j1->status, "RUNNING");
@@ -212,9 +212,9 @@ TEST_P(JobStoreTest, ReleasedWorkerTasksAreRetriedWithTheReason) {
   spec.steps.push_back({"fixture.crash", nlohmann::json::object(), 1, 1000});
   std::string id = store_->submit(spec);
   ASSERT_EQ(store_->claim("host:42", 1, 10000).size(), 1u);
-  EXPECT_EQ(store_->release_worker("host:42", ErrorCode::kWorkerDied,
-                                   "worker process died (signal 11)"),
-            1);
+  EXPECT_EQ(
+      store_->release_worker("host:42", ErrorCode::kWorkerDied, "worker process died (signal 11)"),
+      1);
   auto job = store_->get_job(id);
   EXPECT_EQ(job->status, "FAILED");
   EXPECT_EQ(job->error, "worker process died (signal 11) while running fixture.crash");
@@ -274,6 +274,50 @@ TEST_P(JobStoreTest, ListPagesNewestFirstAndFilters) {
   ASSERT_EQ(cancelled.jobs.size(), 1u);
   EXPECT_EQ(cancelled.jobs[0].id, ids[0]);
   EXPECT_THROW(store_->list_jobs("", 10, "garbage"), Error);
+}
+
+TEST_P(JobStoreTest, IdempotencyKeyReturnsTheExistingJob) {
+  JobSpec spec = two_steps();
+  spec.idempotency_key = "order-17";
+  auto first = store_->submit_all({spec});
+  auto again = store_->submit_all({spec});
+  EXPECT_TRUE(first[0].created);
+  EXPECT_FALSE(again[0].created);
+  EXPECT_EQ(first[0].id, again[0].id);
+  spec.tenant = "other";
+  auto other = store_->submit_all({spec});
+  EXPECT_TRUE(other[0].created) << "keys are per tenant";
+  EXPECT_EQ(store_->list_jobs("", 100, "").jobs.size(), 2u);
+}
+
+TEST_P(JobStoreTest, DelayedJobWaitsForItsTime) {
+  JobSpec spec;
+  spec.steps.push_back({"a.later", nlohmann::json::object(), 1, 1000});
+  spec.run_after_ms = now_ms() + 3600 * 1000;
+  std::string id = store_->submit(spec);
+  EXPECT_TRUE(store_->claim("w", 10, 10000).empty());
+  EXPECT_EQ(store_->get_job(id)->status, "QUEUED");
+}
+
+TEST_P(JobStoreTest, PruneRemovesOnlyOldFinishedJobs) {
+  JobSpec spec;
+  spec.steps.push_back({"a.only", nlohmann::json::object(), 1, 1000});
+  spec.inputs.push_back({"in.txt", "text/plain", "x"});
+  std::string first = store_->submit(spec);
+  std::string second = store_->submit(spec);
+  auto claimed = store_->claim("w", 1, 10000);
+  ASSERT_EQ(claimed.size(), 1u);
+  std::string done = claimed[0].job_id;
+  std::string open = done == first ? second : first;
+  store_->complete(claimed[0], {{"o.txt", "text/plain", "y"}});
+  EXPECT_EQ(store_->prune_finished(now_ms() - 60000), 0) << "finished just now: kept";
+  EXPECT_EQ(store_->prune_finished(now_ms() + 1000), 1);
+  EXPECT_FALSE(store_->get_job(done));
+  EXPECT_TRUE(store_->get_job(open));
+  Poco::Data::Session s = db_->session();
+  Poco::Int64 n = -1;
+  s << "SELECT COUNT(*) FROM artifacts", into(n), now;
+  EXPECT_EQ(n, 1) << "only the open job's input is left";
 }
 
 TEST_P(JobStoreTest, HigherPriorityIsClaimedFirst) {

@@ -97,8 +97,7 @@ TEST(Settings, EnvFileIsReadAndEnvironmentWins) {
 
 // README.md carries a table of every variable with its default: keep them in step.
 TEST(Settings, ReadmeDocumentsEverySetting) {
-  const char* src = std::getenv("GENERATOR_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
+  const char* src = GEN_TEST_SOURCE_DIR;
   std::ifstream f(std::filesystem::path(src) / "README.md");
   ASSERT_TRUE(f.good());
   std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

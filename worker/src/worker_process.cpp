@@ -23,6 +23,7 @@
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
 #include "gen/core/plugin_host.hpp"
+#include "gen/core/task_signal.hpp"
 
 namespace gen::worker {
 namespace {
@@ -81,6 +82,8 @@ class WorkerProcess {
     }
     std::thread claimer([this] { claim_loop(); });
     std::thread([this] { heartbeat_loop(); }).detach();
+    listener_ = TaskListener::create(*db_);
+    std::thread([this] { listen_loop(); }).detach();
 
     std::vector<std::string> generators;
     for (const auto& info : plugins_->generators()) generators.push_back(info.id);
@@ -162,6 +165,17 @@ class WorkerProcess {
     }
   }
 
+  // Wakes the claimer as soon as tasks become runnable (LISTEN/NOTIFY on PostgreSQL, a
+  // datagram socket beside the SQLite file). Polling in claim_loop covers lost wake-ups.
+  void listen_loop() {
+    for (;;) {
+      if (!listener_->wait(milliseconds(1000))) continue;
+      std::lock_guard lock(mutex_);
+      kick_ = true;
+      claimer_cv_.notify_one();
+    }
+  }
+
   void executor_loop() {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -203,6 +217,15 @@ class WorkerProcess {
         }
       } catch (const std::exception& e) {
         log::warning("heartbeat failed", {{"worker", id_}, {"error", e.what()}});
+      }
+      if (settings_.retention_s > 0 && Clock::now() >= next_prune_) {
+        next_prune_ = Clock::now() + std::chrono::seconds(60);
+        try {
+          int pruned = store_->prune_finished(now_ms() - settings_.retention_s * 1000);
+          if (pruned > 0) log::info("pruned finished jobs", {{"worker", id_}, {"jobs", pruned}});
+        } catch (const std::exception& e) {
+          log::warning("pruning failed", {{"worker", id_}, {"error", e.what()}});
+        }
       }
       try {
         int rescued = store_->rescue_expired();
@@ -292,6 +315,8 @@ class WorkerProcess {
   std::unique_ptr<PluginHost> plugins_;
   std::unique_ptr<JobStore> store_;
   std::unique_ptr<CompletionBatcher> batcher_;
+  std::unique_ptr<TaskListener> listener_;
+  Clock::time_point next_prune_ = Clock::now() + std::chrono::seconds(10);
   std::unique_ptr<TaskExecutor> executor_;
 
   std::mutex mutex_;

@@ -38,6 +38,8 @@ struct Settings {
   int heartbeat_interval_ms = 2000;
   int missed_heartbeats = 3;
   int drain_timeout_s = 30;
+  // RETENTION
+  std::int64_t retention_s = 7 * 24 * 3600;  ///< finished jobs older than this are pruned
   // LIMITS
   std::int64_t max_request_bytes = 64ll * 1024 * 1024;
   // LOGGING
