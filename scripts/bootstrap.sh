@@ -12,6 +12,8 @@ PACKAGES=(
   libsystemd-dev libpq-dev libsqlite3-dev zlib1g-dev libdeflate-dev fonts-dejavu-core
   # tests, benchmarks and the demo
   libgtest-dev libgmock-dev libbenchmark-dev curl jq poppler-utils qpdf sqlite3 postgresql
+  # packages: build and lint the deb and rpm (scripts/package-test.sh)
+  rpm lintian rpmlint systemd adduser
 )
 
 missing=()

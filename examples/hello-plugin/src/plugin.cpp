@@ -5,4 +5,6 @@
 
 #include "hello_greet.hpp"
 
-GENERATOR_PLUGIN_REGISTER(registry) { registry.add(std::make_unique<hello::GreetGenerator>()); }
+GENERATOR_PLUGIN_REGISTER(registry) {
+  registry.add(std::make_unique<hello::GreetGenerator>());
+}
