@@ -13,7 +13,7 @@ PACKAGES=(
   # tests, benchmarks and the demo
   libgtest-dev libgmock-dev libbenchmark-dev curl jq poppler-utils qpdf sqlite3 postgresql
   # packages: build and lint the deb and rpm (scripts/package-test.sh)
-  rpm lintian rpmlint systemd adduser
+  rpm lintian rpmlint systemd adduser yamllint
 )
 
 missing=()
