@@ -1,15 +1,20 @@
 #include "gen/backend/api.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <exception>
 
 #include <Poco/Data/DataException.h>
 #include <nlohmann/json.hpp>
 
+#include "gen/core/config_store.hpp"
+#include "gen/core/database.hpp"
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
 #include "gen/core/plugin_host.hpp"
+#include "gen/core/tenants.hpp"
 #include "job_request.hpp"
+#include "openapi.hpp"
 #include "views.hpp"
 
 namespace gen::backend {
@@ -28,6 +33,10 @@ std::string status_title(int status) {
   switch (status) {
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -40,6 +49,8 @@ std::string status_title(int status) {
       return "Unsupported Media Type";
     case 422:
       return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
     case 500:
       return "Internal Server Error";
     case 503:
@@ -90,37 +101,154 @@ Response problem(const Error& error) {
   return r;
 }
 
-Api::Api(JobStore& jobs, const PluginHost& plugins, ApiOptions options)
-    : jobs_(jobs), plugins_(plugins), options_(std::move(options)) {
+namespace {
+
+constexpr const char* kPublic = "public";
+
+bool is_write(const std::string& scope) {
+  return scope.starts_with("WRITE:");
+}
+
+// Subjects that exist per tenant; the others (tenants, credentials) are global only.
+bool is_tenant_scoped(const std::string& scope) {
+  return scope.ends_with(":JOBS") || scope.ends_with(":CONFIG") || scope.ends_with(":PLUGINS");
+}
+
+Response no_content() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+json body_object(const Request& request) {
+  if (request.media_type() != "application/json") {
+    throw Error(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json, got '" +
+                                                      request.header("Content-Type").value_or("") +
+                                                      "'");
+  }
+  json doc = parse_json_body(request.body);
+  if (!doc.is_object())
+    throw Error(ErrorCode::kValidationFailed, "request body must be a JSON object");
+  return doc;
+}
+
+void only_keys(const json& doc, std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : doc.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      std::string allowed;
+      for (auto k : known) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
+      throw Error(ErrorCode::kValidationFailed, key + ": unknown field (allowed: " + allowed + ")",
+                  key);
+    }
+  }
+}
+
+bool bool_field(const json& doc, const std::string& name, bool fallback) {
+  auto it = doc.find(name);
+  if (it == doc.end()) return fallback;
+  if (!it->is_boolean()) {
+    throw Error(ErrorCode::kValidationFailed, name + ": must be true or false", name);
+  }
+  return it->get<bool>();
+}
+
+std::vector<std::string> scope_list(const json& value, const std::string& field) {
+  if (!value.is_array()) {
+    throw Error(ErrorCode::kValidationFailed, field + ": must be an array of scopes", field);
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (!value[i].is_string()) {
+      std::string f = field + "[" + std::to_string(i) + "]";
+      throw Error(ErrorCode::kValidationFailed, f + ": must be a string like \"READ:JOBS\"", f);
+    }
+    out.push_back(value[i].get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions options)
+    : db_(db),
+      jobs_(jobs),
+      plugins_(plugins),
+      options_(std::move(options)),
+      credentials_(std::make_unique<CredentialStore>(db)),
+      tenants_(std::make_unique<TenantStore>(db)),
+      config_(std::make_unique<ConfigStore>(db, options_.config_environment)),
+      signer_(std::make_unique<TokenSigner>(credentials_->token_secret(options_.token_secret))) {
   // The routes of docs/api.md, tried in order.
-  router_.add("POST", "/api/v1/jobs",
-              [this](const Request& r, const PathParams&) { return submit_job(r); });
-  router_.add("GET", "/api/v1/jobs",
-              [this](const Request& r, const PathParams&) { return list_jobs(r); });
-  router_.add("GET", "/api/v1/jobs/{id}",
-              [this](const Request&, const PathParams& p) { return get_job(p.at("id")); });
-  router_.add("DELETE", "/api/v1/jobs/{id}",
-              [this](const Request&, const PathParams& p) { return delete_job(p.at("id")); });
-  router_.add("POST", "/api/v1/jobs/{id}/cancel",
-              [this](const Request&, const PathParams& p) { return cancel_job(p.at("id")); });
-  router_.add("GET", "/api/v1/jobs/{id}/artifacts", [this](const Request& r, const PathParams& p) {
-    return list_artifacts(r, p.at("id"));
+  route("POST", "/api/v1/login/access_token", kPublic,
+        [this](const Call& c) { return login(c.request); });
+  route("POST", "/api/v1/jobs", "WRITE:JOBS", [this](const Call& c) { return submit_job(c); });
+  route("POST", "/api/v1/jobs/bulk", "WRITE:JOBS",
+        [this](const Call& c) { return submit_bulk(c); });
+  route("GET", "/api/v1/jobs", "READ:JOBS", [this](const Call& c) { return list_jobs(c); });
+  route("GET", "/api/v1/jobs/{id}", "READ:JOBS", [this](const Call& c) { return get_job(c); });
+  route("DELETE", "/api/v1/jobs/{id}", "WRITE:JOBS",
+        [this](const Call& c) { return delete_job(c); });
+  route("POST", "/api/v1/jobs/{id}/cancel", "WRITE:JOBS",
+        [this](const Call& c) { return cancel_job(c); });
+  route("GET", "/api/v1/jobs/{id}/artifacts", "READ:JOBS",
+        [this](const Call& c) { return list_artifacts(c); });
+  route("GET", "/api/v1/jobs/{id}/artifacts/{name}", "READ:JOBS",
+        [this](const Call& c) { return download_artifact(c); });
+  route("GET", "/api/v1/generators", "READ:PLUGINS",
+        [this](const Call&) { return list_generators(); });
+  route("GET", "/api/v1/plugins", "READ:PLUGINS", [this](const Call&) { return list_plugins(); });
+  route("POST", "/api/v1/credentials", "WRITE:CREDENTIALS",
+        [this](const Call& c) { return create_credential(c); });
+  route("GET", "/api/v1/credentials", "READ:CREDENTIALS",
+        [this](const Call&) { return list_credentials(); });
+  route("GET", "/api/v1/credentials/{id}", "READ:CREDENTIALS",
+        [this](const Call& c) { return get_credential(c); });
+  route("PUT", "/api/v1/credentials/{id}", "WRITE:CREDENTIALS",
+        [this](const Call& c) { return update_credential(c); });
+  route("DELETE", "/api/v1/credentials/{id}", "WRITE:CREDENTIALS",
+        [this](const Call& c) { return delete_credential(c); });
+  route("POST", "/api/v1/app_management/tenants", "WRITE:TENANTS",
+        [this](const Call& c) { return create_tenant(c); });
+  route("GET", "/api/v1/app_management/tenants", "READ:TENANTS",
+        [this](const Call&) { return list_tenants(); });
+  route("GET", "/api/v1/app_management/tenants/{id}", "READ:TENANTS",
+        [this](const Call& c) { return get_tenant(c); });
+  route("PUT", "/api/v1/app_management/tenants/{id}", "WRITE:TENANTS",
+        [this](const Call& c) { return update_tenant(c); });
+  route("DELETE", "/api/v1/app_management/tenants/{id}", "WRITE:TENANTS",
+        [this](const Call& c) { return delete_tenant(c); });
+  route("GET", "/api/v1/config", "READ:CONFIG", [this](const Call& c) { return list_config(c); });
+  route("GET", "/api/v1/config/{name}", "READ:CONFIG",
+        [this](const Call& c) { return get_config(c); });
+  route("PUT", "/api/v1/config/{name}", "WRITE:CONFIG",
+        [this](const Call& c) { return put_config(c); });
+  route("DELETE", "/api/v1/config/{name}", "WRITE:CONFIG",
+        [this](const Call& c) { return delete_config(c); });
+  route("GET", "/api/v1/openapi.json", "", [](const Call&) {
+    Response r;
+    r.body = openapi_document();
+    return r;
   });
-  router_.add("GET", "/api/v1/jobs/{id}/artifacts/{name}",
-              [this](const Request&, const PathParams& p) {
-                return download_artifact(p.at("id"), p.at("name"));
-              });
-  router_.add("GET", "/api/v1/generators",
-              [this](const Request&, const PathParams&) { return list_generators(); });
-  router_.add("GET", "/api/v1/plugins",
-              [this](const Request&, const PathParams&) { return list_plugins(); });
-  router_.add("GET", "/health", [](const Request&, const PathParams&) {
+  route("GET", "/health", kPublic, [](const Call&) {
     return json_response(200, {{"status", "ok"}});
   });
-  if (options_.enable_metrics && options_.metrics_text) {
-    router_.add("GET", "/metrics",
-                [this](const Request& r, const PathParams&) { return metrics(r); });
+  if (options_.readiness) {  // monitoring (issue 6): database, migrations, plugins
+    route("GET", "/ready", kPublic, [this](const Call&) { return options_.readiness(); });
   }
+  if (options_.enable_metrics && options_.metrics_text) {
+    route("GET", "/metrics", kPublic, [this](const Call& c) { return metrics(c.request); });
+  }
+}
+
+Api::~Api() = default;
+
+void Api::route(const std::string& method, const std::string& pattern, const std::string& scope,
+                ApiHandler handler) {
+  RouteInfo info{method, pattern, scope};
+  router_.add(method, pattern, [](const Request&, const PathParams&) { return Response{}; });
+  handlers_[method + " " + pattern] = {info, std::move(handler)};
+  route_info_.push_back(std::move(info));
 }
 
 std::string Api::route_of(const Request& request) const {
@@ -128,10 +256,87 @@ std::string Api::route_of(const Request& request) const {
   return match.pattern.empty() ? "unmatched" : match.pattern;
 }
 
+Caller Api::authenticate(const Request& request) const {
+  Caller caller;
+  if (auto tenant = request.header("tenant-id")) {
+    TenantStore::check_id(*tenant, "tenant-id");
+    caller.tenant = *tenant;
+  }
+  if (!options_.require_auth) {
+    caller.credential.id = "root";
+    caller.credential.is_root = true;
+    return caller;
+  }
+  auto header = request.header("Authorization");
+  if (!header || header->empty()) {
+    throw Error(ErrorCode::kUnauthorized,
+                "this route needs a credential: send 'Authorization: Bearer <API key or access "
+                "token>' (see POST /api/v1/login/access_token)");
+  }
+  std::string value = *header;
+  if (value.size() < 8 || lowercase(value.substr(0, 7)) != "bearer ") {
+    throw Error(ErrorCode::kUnauthorized,
+                "malformed Authorization header: expected 'Bearer <API key or access token>'");
+  }
+  std::string token = value.substr(7);
+  while (!token.empty() && token.front() == ' ') token.erase(0, 1);
+  std::optional<Credential> credential;
+  if (TokenSigner::looks_like_jwt(token)) {
+    auto id = signer_->verify(token, now_ms());
+    if (!id) throw Error(ErrorCode::kUnauthorized, "the access token is invalid or expired");
+    credential = credentials_->get(*id);
+    if (!credential || !credential->is_active) {
+      throw Error(ErrorCode::kUnauthorized,
+                  "the access token's credential was deactivated or deleted");
+    }
+  } else {
+    credential = credentials_->find_by_api_key(token);
+    if (!credential) throw Error(ErrorCode::kUnauthorized, "unknown, inactive or deleted API key");
+  }
+  caller.credential = std::move(*credential);
+  return caller;
+}
+
+void Api::authorize(const RouteInfo& route, const Caller& caller) const {
+  if (route.scope.empty() || route.scope == kPublic) return;
+  bool tenant_scoped = is_tenant_scoped(route.scope);
+  bool allowed = tenant_scoped ? caller.credential.allows(route.scope, caller.tenant)
+                               : caller.credential.allows_globally(route.scope);
+  if (!allowed) {
+    throw Error(ErrorCode::kForbidden,
+                "credential '" + caller.credential.id + "' lacks " + route.scope +
+                    (tenant_scoped && !caller.tenant.empty()
+                         ? " for tenant '" + caller.tenant + "'"
+                         : std::string(tenant_scoped ? " in the system scope (no tenant-id)"
+                                                     : " (a global scope)")));
+  }
+  if (tenant_scoped && !caller.tenant.empty()) {
+    auto tenant = tenants_->get(caller.tenant);
+    if (!tenant) {
+      throw Error(ErrorCode::kNotFound, "no tenant with id '" + caller.tenant + "'", "tenant-id");
+    }
+    if (!tenant->enabled && is_write(route.scope)) {
+      throw Error(ErrorCode::kConflict,
+                  "tenant '" + caller.tenant + "' is disabled: it cannot change anything",
+                  "tenant-id");
+    }
+  }
+}
+
 Response Api::handle(const Request& request) const {
   try {
     auto match = router_.match(request.method, request.path);
-    if (!match.handler) {
+    const std::pair<RouteInfo, ApiHandler>* found = nullptr;
+    if (match.handler) {
+      std::string method = request.method == "HEAD" ? "GET" : request.method;
+      auto it = handlers_.find(method + " " + match.pattern);
+      if (it != handlers_.end()) found = &it->second;
+    }
+    bool is_public = found ? found->first.scope == kPublic
+                           : !(request.path.size() >= 1 && request.path[0] == "api");
+    Caller caller;
+    if (!is_public) caller = authenticate(request);  // 401 before 404: no route probing
+    if (!found) {
       if (!match.allowed.empty()) {
         Response r = problem(Error(ErrorCode::kMethodNotAllowed,
                                    request.method + " is not allowed on " + request.raw_path +
@@ -142,7 +347,8 @@ Response Api::handle(const Request& request) const {
       return problem(Error(ErrorCode::kNotFound, "no route for " + request.method + " " +
                                                      request.raw_path + " (see docs/api.md)"));
     }
-    return (*match.handler)(request, match.params);
+    authorize(found->first, caller);
+    return found->second(Call{request, match.params, caller});
   } catch (const Error& e) {
     if (http_status(e.code()) >= 500) {
       log::error("request failed", {{"method", request.method},
@@ -150,7 +356,9 @@ Response Api::handle(const Request& request) const {
                                     {"code", std::string(code_name(e.code()))},
                                     {"error", e.what()}});
     }
-    return problem(e);
+    Response r = problem(e);
+    if (e.code() == ErrorCode::kUnauthorized) r.headers["WWW-Authenticate"] = "Bearer";
+    return r;
   } catch (const Poco::Data::DataException& e) {
     log::error(
         "database error",
@@ -168,34 +376,140 @@ Response Api::handle(const Request& request) const {
   }
 }
 
-Response Api::submit_job(const Request& request) const {
+Response Api::login(const Request& request) const {
+  if (request.media_type() != "application/x-www-form-urlencoded") {
+    throw Error(ErrorCode::kUnsupportedMediaType,
+                "Content-Type must be application/x-www-form-urlencoded (OAuth2 token request)");
+  }
+  auto form = parse_query(request.body);
+  auto field = [&](const std::string& name) {
+    auto it = form.find(name);
+    return it == form.end() ? std::string() : it->second;
+  };
+  std::string grant = field("grant_type");
+  std::string id, secret;
+  if (grant == "client_credentials") {
+    id = field("client_id");
+    secret = field("client_secret");
+    // RFC 6749 2.3.1: the client may authenticate with HTTP Basic instead.
+    if (auto basic = request.header("Authorization");
+        id.empty() && basic && lowercase(basic->substr(0, 6)) == "basic ") {
+      auto decoded = decode_base64(basic->substr(6)).value_or("");
+      auto colon = decoded.find(':');
+      if (colon != std::string::npos) {
+        id = percent_decode(decoded.substr(0, colon), true);
+        secret = percent_decode(decoded.substr(colon + 1), true);
+      }
+    }
+  } else if (grant == "password") {
+    id = field("username");
+    secret = field("password");
+  } else {
+    throw Error(ErrorCode::kBadRequest,
+                "grant_type: must be client_credentials or password; got '" + grant + "'",
+                "grant_type");
+  }
+  if (id.empty() || secret.empty()) {
+    throw Error(ErrorCode::kBadRequest,
+                grant == "password" ? "username and password are required"
+                                    : "client_id and client_secret are required",
+                grant == "password" ? "username" : "client_id");
+  }
+  auto credential = credentials_->check_password(id, secret);
+  if (!credential) {
+    throw Error(ErrorCode::kUnauthorized, "unknown credential, wrong secret, or inactive");
+  }
+  Response r = json_response(
+      200, {{"access_token", signer_->issue(credential->id, options_.token_ttl_s, now_ms())},
+            {"token_type", "bearer"},
+            {"expires_in", options_.token_ttl_s}});
+  r.headers["Cache-Control"] = "no-store";
+  log::info("token issued", {{"credential", credential->id}});
+  return r;
+}
+
+void Api::check_body_size(const Request& request, const Caller& caller) const {
+  std::int64_t limit = std::min(options_.max_request_bytes,
+                                config_->integer("LIMITS__MAX_REQUEST_BYTES", caller.tenant));
+  if (static_cast<std::int64_t>(request.body.size()) > limit) {
+    throw Error(ErrorCode::kPayloadTooLarge,
+                "request body is larger than LIMITS__MAX_REQUEST_BYTES (" + std::to_string(limit) +
+                    " bytes" + (caller.tenant.empty() ? "" : " for tenant " + caller.tenant) + ")");
+  }
+}
+
+Response Api::submit_job(const Call& call) const {
+  const Request& request = call.request;
   if (request.media_type() != "application/json") {
     std::string got = request.header("Content-Type").value_or("");
     throw Error(ErrorCode::kUnsupportedMediaType,
                 "Content-Type must be application/json, got '" + got + "'");
   }
-  if (static_cast<std::int64_t>(request.body.size()) > options_.max_request_bytes) {
-    throw Error(ErrorCode::kPayloadTooLarge,
-                "request body is larger than LIMITS__MAX_REQUEST_BYTES (" +
-                    std::to_string(options_.max_request_bytes) + " bytes)");
+  check_body_size(request, call.caller);
+  json doc = parse_json_body(request.body);
+  JobSpec spec = parse_job(doc, plugins_, "", now_ms());
+  spec.tenant = call.caller.tenant;
+  if (!doc.contains("priority")) {
+    spec.priority =
+        static_cast<int>(config_->integer("JOBS__DEFAULT_PRIORITY", call.caller.tenant));
   }
-  JobSpec spec = parse_job_request(request.body, plugins_);
-  std::string id = jobs_.submit(spec);
-  auto job = jobs_.get_job(id);
-  if (!job) throw Error(ErrorCode::kInternal, "job " + id + " vanished right after submission");
-  log::info("job queued", {{"job_id", id}, {"steps", spec.steps.size()}});
-  Response r = json_response(202, job_json(*job));
-  r.headers["Location"] = job_url(id);
+  if (auto key = request.header("Idempotency-Key")) {
+    spec.idempotency_key = check_idempotency_key(*key, "Idempotency-Key");
+  }
+  Submitted submitted = jobs_.submit_all({spec}).front();
+  auto job = jobs_.get_job(submitted.id);
+  if (!job) {
+    throw Error(ErrorCode::kInternal, "job " + submitted.id + " vanished right after submission");
+  }
+  if (submitted.created) {
+    log::info("job queued",
+              {{"job_id", submitted.id}, {"steps", spec.steps.size()}, {"tenant", spec.tenant}});
+  }
+  Response r = json_response(submitted.created ? 202 : 200, job_json(*job));
+  r.headers["Location"] = job_url(submitted.id);
   return r;
 }
 
-Response Api::get_job(const std::string& id) const {
-  auto job = jobs_.get_job(id);
-  if (!job) throw not_found_job(id);
-  return json_response(200, job_json(*job));
+Response Api::submit_bulk(const Call& call) const {
+  const Request& request = call.request;
+  if (request.media_type() != "application/json") {
+    throw Error(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json, got '" +
+                                                      request.header("Content-Type").value_or("") +
+                                                      "'");
+  }
+  check_body_size(request, call.caller);
+  json doc = parse_json_body(request.body);
+  std::vector<JobSpec> specs = parse_bulk_request(request.body, plugins_, now_ms());
+  int default_priority =
+      static_cast<int>(config_->integer("JOBS__DEFAULT_PRIORITY", call.caller.tenant));
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    specs[i].tenant = call.caller.tenant;
+    if (!doc["jobs"][i].contains("priority")) specs[i].priority = default_priority;
+  }
+  std::vector<Submitted> submitted = jobs_.submit_all(specs);
+  json jobs = json::array();
+  bool any_created = false;
+  for (const Submitted& s : submitted) {
+    any_created = any_created || s.created;
+    jobs.push_back({{"id", s.id}, {"created", s.created}, {"url", job_url(s.id)}});
+  }
+  log::info("jobs queued", {{"jobs", specs.size()}, {"tenant", call.caller.tenant}});
+  return json_response(any_created ? 202 : 200, {{"jobs", std::move(jobs)}});
 }
 
-Response Api::list_jobs(const Request& request) const {
+JobView Api::visible_job(const std::string& id, const Caller& caller) const {
+  auto job = jobs_.get_job(id);
+  // Another tenant's job is answered exactly like a job that does not exist.
+  if (!job || job->tenant != caller.tenant) throw not_found_job(id);
+  return std::move(*job);
+}
+
+Response Api::get_job(const Call& call) const {
+  return json_response(200, job_json(visible_job(call.params.at("id"), call.caller)));
+}
+
+Response Api::list_jobs(const Call& call) const {
+  const Request& request = call.request;
   static const std::vector<std::string> statuses = {"QUEUED", "RUNNING", "COMPLETED", "FAILED",
                                                     "CANCELLED"};
   std::string status;
@@ -223,30 +537,33 @@ Response Api::list_jobs(const Request& request) const {
   std::string cursor;
   if (auto it = request.query.find("cursor"); it != request.query.end()) cursor = it->second;
 
-  JobPage page = jobs_.list_jobs(status, limit, cursor);
+  JobPage page = list_tenant_jobs(db_, call.caller.tenant, status, limit, cursor);
   json jobs = json::array();
   for (const JobView& job : page.jobs) jobs.push_back(job_summary_json(job));
   return json_response(200, {{"jobs", std::move(jobs)},
                              {"next", page.next.empty() ? json(nullptr) : json(page.next)}});
 }
 
-Response Api::cancel_job(const std::string& id) const {
+Response Api::cancel_job(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  visible_job(id, call.caller);
   auto job = jobs_.cancel_job(id);
   if (!job) throw not_found_job(id);
   log::info("job cancelled", {{"job_id", id}});
   return json_response(200, job_json(*job));
 }
 
-Response Api::delete_job(const std::string& id) const {
+Response Api::delete_job(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  visible_job(id, call.caller);
   if (!jobs_.delete_job(id)) throw not_found_job(id);
   log::info("job deleted", {{"job_id", id}});
-  Response r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
+  return no_content();
 }
 
-Response Api::list_artifacts(const Request& request, const std::string& id) const {
+Response Api::list_artifacts(const Call& call) const {
+  const Request& request = call.request;
+  const std::string& id = call.params.at("id");
   bool all = false;
   if (auto it = request.query.find("all"); it != request.query.end()) {
     if (it->second == "true" || it->second == "1") {
@@ -256,7 +573,7 @@ Response Api::list_artifacts(const Request& request, const std::string& id) cons
                   "all: must be true or false; got '" + it->second + "'", "all");
     }
   }
-  if (!jobs_.get_job(id)) throw not_found_job(id);
+  visible_job(id, call.caller);
   json artifacts = json::array();
   for (const ArtifactMeta& a : jobs_.list_artifacts(id, all)) {
     artifacts.push_back(artifact_json(id, a));
@@ -264,10 +581,12 @@ Response Api::list_artifacts(const Request& request, const std::string& id) cons
   return json_response(200, {{"artifacts", std::move(artifacts)}});
 }
 
-Response Api::download_artifact(const std::string& id, const std::string& name) const {
+Response Api::download_artifact(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  const std::string& name = call.params.at("name");
+  visible_job(id, call.caller);
   auto artifact = jobs_.read_artifact(id, name);
   if (!artifact) {
-    if (!jobs_.get_job(id)) throw not_found_job(id);
     throw Error(ErrorCode::kNotFound, "job '" + id + "' has no artifact named '" + name + "'",
                 "name");
   }
@@ -280,6 +599,197 @@ Response Api::download_artifact(const std::string& id, const std::string& name) 
   if (!artifact->meta.sha256.empty()) r.headers["ETag"] = "\"" + artifact->meta.sha256 + "\"";
   r.body = std::move(artifact->data);
   return r;
+}
+
+// --- credentials -----------------------------------------------------------------------------
+
+Response Api::create_credential(const Call& call) const {
+  json doc = body_object(call.request);
+  only_keys(doc, {"id", "password", "is_active", "scopes", "tenants"});
+  Credential c;
+  if (auto it = doc.find("id"); it != doc.end() && it->is_string()) {
+    c.id = it->get<std::string>();
+  } else {
+    throw Error(ErrorCode::kValidationFailed, "id: is required (a string)", "id");
+  }
+  std::string password;
+  if (auto it = doc.find("password"); it != doc.end() && !it->is_null()) {
+    if (!it->is_string()) {
+      throw Error(ErrorCode::kValidationFailed, "password: must be a string", "password");
+    }
+    password = it->get<std::string>();
+  }
+  c.is_active = bool_field(doc, "is_active", true);
+  if (auto it = doc.find("scopes"); it != doc.end()) c.scopes = scope_list(*it, "scopes");
+  if (auto it = doc.find("tenants"); it != doc.end()) {
+    if (!it->is_object()) {
+      throw Error(ErrorCode::kValidationFailed,
+                  "tenants: must be an object {\"tenant id\": [scopes]}", "tenants");
+    }
+    for (const auto& [tenant, scopes] : it->items()) {
+      c.tenants[tenant] = scope_list(scopes, "tenants." + tenant);
+    }
+  }
+  // Nobody hands out more than they hold.
+  for (const auto& scope : c.scopes) {
+    if (!call.caller.credential.allows_globally(scope)) {
+      throw Error(ErrorCode::kForbidden,
+                  "cannot grant " + scope + " globally: credential '" + call.caller.credential.id +
+                      "' does not hold it globally",
+                  "scopes");
+    }
+  }
+  for (const auto& [tenant, scopes] : c.tenants) {
+    for (const auto& scope : scopes) {
+      if (!call.caller.credential.allows(scope, tenant)) {
+        throw Error(ErrorCode::kForbidden,
+                    "cannot grant " + scope + " for tenant '" + tenant + "': credential '" +
+                        call.caller.credential.id + "' does not hold it there",
+                    "tenants." + tenant);
+      }
+    }
+  }
+  IssuedCredential issued = credentials_->create(c, password);
+  json body = credential_json(issued.credential);
+  body["password"] = issued.password;
+  body["api_key"] = issued.api_key;
+  log::info("credential created",
+            {{"credential", issued.credential.id}, {"by", call.caller.credential.id}});
+  Response r = json_response(201, body);
+  r.headers["Location"] = "/api/v1/credentials/" + percent_encode(issued.credential.id);
+  r.headers["Cache-Control"] = "no-store";
+  return r;
+}
+
+Response Api::list_credentials() const {
+  json list = json::array();
+  for (const Credential& c : credentials_->list()) list.push_back(credential_json(c));
+  return json_response(200, {{"credentials", std::move(list)}});
+}
+
+Response Api::get_credential(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  auto c = credentials_->get(id);
+  if (!c) throw Error(ErrorCode::kNotFound, "no credential with id '" + id + "'", "id");
+  return json_response(200, credential_json(*c));
+}
+
+Response Api::update_credential(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  json doc = body_object(call.request);
+  only_keys(doc, {"is_active"});
+  if (!doc.contains("is_active")) {
+    throw Error(ErrorCode::kValidationFailed, "is_active: is required", "is_active");
+  }
+  bool active = bool_field(doc, "is_active", true);
+  auto existing = credentials_->get(id);
+  if (!existing) throw Error(ErrorCode::kNotFound, "no credential with id '" + id + "'", "id");
+  if (existing->is_root && !call.caller.credential.is_root) {
+    throw Error(ErrorCode::kForbidden, "only the root credential may change the root", "id");
+  }
+  auto c = credentials_->set_active(id, active);
+  if (!c) throw Error(ErrorCode::kNotFound, "no credential with id '" + id + "'", "id");
+  log::info(active ? "credential activated" : "credential deactivated",
+            {{"credential", id}, {"by", call.caller.credential.id}});
+  return json_response(200, credential_json(*c));
+}
+
+Response Api::delete_credential(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  auto existing = credentials_->get(id);
+  if (!existing) throw Error(ErrorCode::kNotFound, "no credential with id '" + id + "'", "id");
+  if (existing->is_root && !call.caller.credential.is_root) {
+    throw Error(ErrorCode::kForbidden, "only the root credential may delete the root", "id");
+  }
+  credentials_->remove(id);
+  log::info("credential deleted", {{"credential", id}, {"by", call.caller.credential.id}});
+  return no_content();
+}
+
+// --- tenants ---------------------------------------------------------------------------------
+
+Response Api::create_tenant(const Call& call) const {
+  json doc = body_object(call.request);
+  only_keys(doc, {"id", "enabled"});
+  auto it = doc.find("id");
+  if (it == doc.end() || !it->is_string()) {
+    throw Error(ErrorCode::kValidationFailed, "id: is required (a string)", "id");
+  }
+  Tenant t = tenants_->create(it->get<std::string>(), bool_field(doc, "enabled", true));
+  log::info("tenant created", {{"tenant", t.id}, {"by", call.caller.credential.id}});
+  Response r = json_response(201, tenant_json(t));
+  r.headers["Location"] = "/api/v1/app_management/tenants/" + percent_encode(t.id);
+  return r;
+}
+
+Response Api::list_tenants() const {
+  json list = json::array();
+  for (const Tenant& t : tenants_->list()) list.push_back(tenant_json(t));
+  return json_response(200, {{"tenants", std::move(list)}});
+}
+
+Response Api::get_tenant(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  auto t = tenants_->get(id);
+  if (!t) throw Error(ErrorCode::kNotFound, "no tenant with id '" + id + "'", "id");
+  return json_response(200, tenant_json(*t));
+}
+
+Response Api::update_tenant(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  json doc = body_object(call.request);
+  only_keys(doc, {"enabled"});
+  if (!doc.contains("enabled")) {
+    throw Error(ErrorCode::kValidationFailed, "enabled: is required", "enabled");
+  }
+  auto t = tenants_->set_enabled(id, bool_field(doc, "enabled", true));
+  if (!t) throw Error(ErrorCode::kNotFound, "no tenant with id '" + id + "'", "id");
+  log::info("tenant updated", {{"tenant", id}, {"enabled", t->enabled}});
+  return json_response(200, tenant_json(*t));
+}
+
+Response Api::delete_tenant(const Call& call) const {
+  const std::string& id = call.params.at("id");
+  if (!tenants_->remove(id)) {
+    throw Error(ErrorCode::kNotFound, "no tenant with id '" + id + "'", "id");
+  }
+  log::info("tenant deleted", {{"tenant", id}, {"by", call.caller.credential.id}});
+  return no_content();
+}
+
+// --- settings --------------------------------------------------------------------------------
+
+Response Api::list_config(const Call& call) const {
+  json list = json::array();
+  for (const ConfigValue& v : config_->resolve_all(call.caller.tenant)) {
+    list.push_back(config_json(v));
+  }
+  return json_response(
+      200, {{"tenant", call.caller.tenant.empty() ? json(nullptr) : json(call.caller.tenant)},
+            {"settings", std::move(list)}});
+}
+
+Response Api::get_config(const Call& call) const {
+  return json_response(200,
+                       config_json(config_->resolve(call.params.at("name"), call.caller.tenant)));
+}
+
+Response Api::put_config(const Call& call) const {
+  const std::string& name = call.params.at("name");
+  json doc = body_object(call.request);
+  only_keys(doc, {"value"});
+  if (!doc.contains("value")) {
+    throw Error(ErrorCode::kValidationFailed, "value: is required", "value");
+  }
+  ConfigValue v = config_->set(name, call.caller.tenant, doc["value"]);
+  log::info("setting changed",
+            {{"name", name}, {"tenant", call.caller.tenant}, {"by", call.caller.credential.id}});
+  return json_response(200, config_json(v));
+}
+
+Response Api::delete_config(const Call& call) const {
+  config_->unset(call.params.at("name"), call.caller.tenant);
+  return no_content();
 }
 
 Response Api::list_generators() const {

@@ -20,6 +20,9 @@ constexpr int kMaxAttemptsLimit = 100;
 constexpr std::int64_t kMaxTimeoutMs = 24ll * 60 * 60 * 1000;
 constexpr int kPriorityLimit = 1000;
 constexpr std::size_t kMaxInputNameBytes = 255;
+constexpr std::int64_t kMaxDelayMs = 366ll * 24 * 60 * 60 * 1000;
+constexpr std::size_t kMaxIdempotencyKeyBytes = 255;
+constexpr std::size_t kMaxBulkJobs = 1000;
 
 [[noreturn]] void invalid(const std::string& field, const std::string& message) {
   throw Error(ErrorCode::kValidationFailed, field + ": " + message, field);
@@ -61,8 +64,7 @@ std::string available_generators(const PluginHost& plugins) {
   return list.empty() ? "none (no plugin is loaded; see GET /api/v1/plugins)" : list;
 }
 
-StepSpec parse_step(const json& step, std::size_t i, const PluginHost& plugins) {
-  const std::string prefix = "steps[" + std::to_string(i) + "]";
+StepSpec parse_step(const json& step, const std::string& prefix, const PluginHost& plugins) {
   if (!step.is_object()) invalid(prefix, "must be an object {generator, params}");
   reject_unknown_keys(step, {"generator", "params", "max_attempts", "timeout_ms"}, prefix);
 
@@ -97,8 +99,7 @@ StepSpec parse_step(const json& step, std::size_t i, const PluginHost& plugins) 
   return spec;
 }
 
-InputFile parse_input(const json& input, std::size_t i, std::set<std::string>& seen) {
-  const std::string prefix = "inputs[" + std::to_string(i) + "]";
+InputFile parse_input(const json& input, const std::string& prefix, std::set<std::string>& seen) {
   if (!input.is_object()) invalid(prefix, "must be an object {name, media_type, content_base64}");
   reject_unknown_keys(input, {"name", "media_type", "content_base64"}, prefix);
 
@@ -182,10 +183,9 @@ bool media_type_matches(std::string_view pattern, std::string_view media_type) {
   return pattern == media_type;
 }
 
-JobSpec parse_job_request(std::string_view body, const PluginHost& plugins) {
-  json doc;
+json parse_json_body(std::string_view body) {
   try {
-    doc = json::parse(body.begin(), body.end());
+    return json::parse(body.begin(), body.end());
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     if (auto bracket = what.find("] ");
@@ -194,27 +194,100 @@ JobSpec parse_job_request(std::string_view body, const PluginHost& plugins) {
     }
     throw Error(ErrorCode::kInvalidJson, "request body is not valid JSON: " + what);
   }
-  if (!doc.is_object()) {
-    throw Error(ErrorCode::kValidationFailed,
-                "request body must be a JSON object {\"steps\": [...], \"inputs\": [...]}");
+}
+
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); 't' and 'z' accepted too (RFC 3339 5.6).
+  auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
+    if (pos + n > text.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2), hour = digits(11, 2),
+       minute = digits(14, 2), second = digits(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || text.size() < 20 ||
+      text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
+      text[16] != ':') {
+    return std::nullopt;
   }
-  reject_unknown_keys(doc, {"steps", "inputs", "priority"}, "");
+  static constexpr int kDaysInMonth[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (*month < 1 || *month > 12 || *day < 1 || *day > kDaysInMonth[*month - 1] || *hour > 23 ||
+      *minute > 59 || *second > 60) {
+    return std::nullopt;
+  }
+  std::size_t pos = 19;
+  std::int64_t millis = 0;
+  if (text[pos] == '.') {
+    std::size_t start = ++pos;
+    int scale = 100;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      millis += (text[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+  }
+  std::int64_t offset_min = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
+    if (!oh || !om || pos + 3 >= text.size() || text[pos + 3] != ':' || *oh > 23 || *om > 59) {
+      return std::nullopt;
+    }
+    offset_min = (*oh * 60 + *om) * (text[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+  // Days from the civil date (Howard Hinnant's algorithm), no time zone database involved.
+  int y = *year - (*month <= 2 ? 1 : 0);
+  int era = (y >= 0 ? y : y - 399) / 400;
+  int yoe = y - era * 400;
+  int mp = (*month + 9) % 12;
+  int doy = (153 * mp + 2) / 5 + *day - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+  std::int64_t seconds =
+      days * 86400 + *hour * 3600 + *minute * 60 + std::min(*second, 59) - offset_min * 60;
+  return seconds * 1000 + millis;
+}
+
+JobSpec parse_job(const json& doc, const PluginHost& plugins, const std::string& prefix,
+                  std::int64_t now_ms) {
+  if (!doc.is_object()) {
+    if (prefix.empty()) {
+      throw Error(ErrorCode::kValidationFailed,
+                  "request body must be a JSON object {\"steps\": [...], \"inputs\": [...]}");
+    }
+    invalid(prefix.substr(0, prefix.size() - 1), "must be a job object {steps, inputs, ...}");
+  }
+  reject_unknown_keys(doc,
+                      {"steps", "inputs", "priority", "run_after", "delay_ms", "idempotency_key"},
+                      prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1));
 
   JobSpec spec;
   auto steps = doc.find("steps");
   if (steps == doc.end() || !steps->is_array() || steps->empty()) {
-    invalid("steps", "is required: a non-empty array of {\"generator\", \"params\"}");
+    invalid(prefix + "steps", "is required: a non-empty array of {\"generator\", \"params\"}");
   }
   for (std::size_t i = 0; i < steps->size(); ++i) {
-    spec.steps.push_back(parse_step((*steps)[i], i, plugins));
+    spec.steps.push_back(
+        parse_step((*steps)[i], prefix + "steps[" + std::to_string(i) + "]", plugins));
   }
 
   if (auto inputs = doc.find("inputs"); inputs != doc.end() && !inputs->is_null()) {
     if (!inputs->is_array())
-      invalid("inputs", "must be an array of {name, media_type, content_base64}");
+      invalid(prefix + "inputs", "must be an array of {name, media_type, content_base64}");
     std::set<std::string> seen;
     for (std::size_t i = 0; i < inputs->size(); ++i) {
-      spec.inputs.push_back(parse_input((*inputs)[i], i, seen));
+      spec.inputs.push_back(
+          parse_input((*inputs)[i], prefix + "inputs[" + std::to_string(i) + "]", seen));
     }
   }
   // The first step receives the inputs: refuse what it declares it cannot read.
@@ -227,7 +300,7 @@ JobSpec parse_job_request(std::string_view body, const PluginHost& plugins) {
       if (!ok) {
         std::string list;
         for (const auto& p : accepted) list += (list.empty() ? "" : ", ") + p;
-        invalid("inputs[" + std::to_string(i) + "].media_type",
+        invalid(prefix + "inputs[" + std::to_string(i) + "].media_type",
                 "'" + spec.inputs[i].media_type + "' is not accepted by " + first->id +
                     (list.empty() ? " (it takes no inputs)" : " (accepts: " + list + ")"));
       }
@@ -235,10 +308,77 @@ JobSpec parse_job_request(std::string_view body, const PluginHost& plugins) {
   }
 
   if (auto priority = doc.find("priority"); priority != doc.end()) {
-    spec.priority =
-        static_cast<int>(integer_in(*priority, "priority", -kPriorityLimit, kPriorityLimit));
+    spec.priority = static_cast<int>(
+        integer_in(*priority, prefix + "priority", -kPriorityLimit, kPriorityLimit));
+  }
+  auto run_after = doc.find("run_after");
+  auto delay = doc.find("delay_ms");
+  if (run_after != doc.end() && delay != doc.end()) {
+    invalid(prefix + "delay_ms", "give either run_after or delay_ms, not both");
+  }
+  if (run_after != doc.end() && !run_after->is_null()) {
+    std::optional<std::int64_t> at;
+    if (run_after->is_string()) at = parse_rfc3339_ms(run_after->get_ref<const std::string&>());
+    if (!at) {
+      invalid(prefix + "run_after",
+              "must be an RFC 3339 timestamp such as \"2030-01-31T08:00:00Z\"");
+    }
+    if (*at > now_ms + kMaxDelayMs) invalid(prefix + "run_after", "is more than a year ahead");
+    spec.run_after_ms = *at;  // a time in the past means "now"
+  }
+  if (delay != doc.end()) {
+    spec.run_after_ms = now_ms + integer_in(*delay, prefix + "delay_ms", 0, kMaxDelayMs);
+  }
+  if (auto key = doc.find("idempotency_key"); key != doc.end() && !key->is_null()) {
+    if (!key->is_string()) invalid(prefix + "idempotency_key", "must be a string");
+    spec.idempotency_key =
+        check_idempotency_key(key->get<std::string>(), prefix + "idempotency_key");
   }
   return spec;
+}
+
+std::string check_idempotency_key(const std::string& key, const std::string& field) {
+  if (key.empty() || key.size() > kMaxIdempotencyKeyBytes) {
+    invalid(field, "must be 1 to " + std::to_string(kMaxIdempotencyKeyBytes) + " characters");
+  }
+  for (unsigned char c : key) {
+    if (c < 0x21 || c > 0x7E) invalid(field, "must be printable ASCII without spaces");
+  }
+  return key;
+}
+
+JobSpec parse_job_request(std::string_view body, const PluginHost& plugins, std::int64_t now_ms) {
+  return parse_job(parse_json_body(body), plugins, "", now_ms);
+}
+
+std::vector<JobSpec> parse_bulk_request(std::string_view body, const PluginHost& plugins,
+                                        std::int64_t now_ms) {
+  json doc = parse_json_body(body);
+  if (!doc.is_object()) {
+    throw Error(ErrorCode::kValidationFailed,
+                "request body must be a JSON object {\"jobs\": [...]}");
+  }
+  reject_unknown_keys(doc, {"jobs"}, "");
+  auto jobs = doc.find("jobs");
+  if (jobs == doc.end() || !jobs->is_array() || jobs->empty()) {
+    invalid("jobs", "is required: a non-empty array of job objects");
+  }
+  if (jobs->size() > kMaxBulkJobs) {
+    invalid("jobs", "at most " + std::to_string(kMaxBulkJobs) + " jobs per request");
+  }
+  std::vector<JobSpec> specs;
+  specs.reserve(jobs->size());
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < jobs->size(); ++i) {
+    std::string prefix = "jobs[" + std::to_string(i) + "].";
+    specs.push_back(parse_job((*jobs)[i], plugins, prefix, now_ms));
+    const std::string& key = specs.back().idempotency_key;
+    if (!key.empty() && !keys.insert(key).second) {
+      invalid(prefix + "idempotency_key",
+              "duplicate idempotency key '" + key + "' in this request");
+    }
+  }
+  return specs;
 }
 
 }  // namespace gen::backend

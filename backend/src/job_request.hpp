@@ -2,9 +2,13 @@
 // every part of it is valid. Every refusal is a gen::Error naming the offending field.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "gen/core/job_store.hpp"
 
@@ -15,9 +19,30 @@ class PluginHost;
 namespace gen::backend {
 
 /// Builds the JobSpec from the JSON body: generators resolved, params validated with
-/// defaults filled, inputs decoded. Throws gen::Error (kInvalidJson, kValidationFailed,
-/// kUnknownGenerator) with `field` set, e.g. "steps[1].params.template".
-JobSpec parse_job_request(std::string_view body, const PluginHost& plugins);
+/// defaults filled, inputs decoded, `run_after` / `delay_ms` resolved against `now_ms`.
+/// Throws gen::Error (kInvalidJson, kValidationFailed, kUnknownGenerator) with `field` set,
+/// e.g. "steps[1].params.template".
+JobSpec parse_job_request(std::string_view body, const PluginHost& plugins, std::int64_t now_ms);
+
+/// One job object of a request; every field name is prefixed with `prefix` ("jobs[3].").
+JobSpec parse_job(const nlohmann::json& job, const PluginHost& plugins, const std::string& prefix,
+                  std::int64_t now_ms);
+
+/// The body of POST /api/v1/jobs/bulk, {"jobs": [...]}: all valid or an error naming the first
+/// bad field ("jobs[3].steps[0].generator"). Idempotency keys must differ within the request.
+std::vector<JobSpec> parse_bulk_request(std::string_view body, const PluginHost& plugins,
+                                        std::int64_t now_ms);
+
+/// Parses a request body as JSON; kInvalidJson with the parser's message otherwise.
+nlohmann::json parse_json_body(std::string_view body);
+
+/// An RFC 3339 timestamp ("2030-01-31T08:00:00.5+01:00") as ms since the epoch; nullopt when
+/// malformed. A leap second (:60) counts as :59.
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
+
+/// Returns `key` when it is a valid idempotency key (1-255 printable ASCII characters, no
+/// spaces); else throws kValidationFailed naming `field`.
+std::string check_idempotency_key(const std::string& key, const std::string& field);
 
 /// Strict RFC 4648 base64 (standard alphabet, padding optional, no whitespace).
 /// nullopt when `in` is not valid base64.

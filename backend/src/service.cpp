@@ -7,6 +7,7 @@
 #include "gen/backend/api.hpp"
 #include "gen/backend/metrics.hpp"
 #include "gen/backend/server.hpp"
+#include "gen/core/auth.hpp"
 #include "gen/core/database.hpp"
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
@@ -54,7 +55,16 @@ int serve(const Settings& settings) {
   options.max_request_bytes = settings.max_request_bytes;
   options.enable_metrics = settings.enable_metrics;
   options.metrics_text = [&metrics] { return metrics.render(); };
-  Api api(jobs, plugins, options);
+  options.token_secret = settings.token_secret;
+  options.token_ttl_s = settings.token_ttl_s;
+  options.config_environment = {
+      {"LIMITS__MAX_REQUEST_BYTES", std::to_string(settings.max_request_bytes)},
+      {"RETENTION__MAX_AGE_S", std::to_string(settings.retention_s)}};
+  if (!settings.root_api_key.empty()) {
+    CredentialStore(*db).install_root_api_key(settings.root_api_key);
+    log::info("root API key installed from AUTH__ROOT_API_KEY");
+  }
+  Api api(*db, jobs, plugins, options);
 
   HttpServer server(api, metrics, settings.host, settings.port, settings.http_threads);
   server.start();

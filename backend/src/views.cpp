@@ -124,4 +124,37 @@ json plugin_json(const PluginRecord& p) {
           {"generators", p.generators}};
 }
 
+json credential_json(const Credential& c) {
+  return {{"id", c.id},
+          {"is_active", c.is_active},
+          {"is_root", c.is_root},
+          {"scopes", c.scopes},
+          {"tenants", c.tenants.empty() ? json::object() : json(c.tenants)},
+          {"created_at", iso_time(c.created_at_ms)},
+          {"updated_at", iso_time(c.updated_at_ms)}};
+}
+
+json tenant_json(const Tenant& t) {
+  return {{"id", t.id},
+          {"enabled", t.enabled},
+          {"created_at", iso_time(t.created_at_ms)},
+          {"updated_at", iso_time(t.updated_at_ms)}};
+}
+
+json config_json(const ConfigValue& v) {
+  const ConfigDefinition& d = *v.definition;
+  json out = {{"name", d.name},
+              {"type", d.type},
+              {"value", v.value},
+              {"source", v.source},
+              {"default", d.default_value},
+              {"description", d.description}};
+  if (d.type == "integer") {
+    out["minimum"] = d.min;
+    out["maximum"] = d.max;
+  }
+  if (d.type == "enum") out["allowed"] = d.allowed;
+  return out;
+}
+
 }  // namespace gen::backend

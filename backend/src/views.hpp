@@ -7,8 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gen/core/auth.hpp"
+#include "gen/core/config_store.hpp"
 #include "gen/core/job_store.hpp"
 #include "gen/core/plugin_host.hpp"
+#include "gen/core/tenants.hpp"
 
 namespace gen::backend {
 
@@ -23,6 +26,13 @@ nlohmann::json job_json(const JobView& job);
 nlohmann::json job_summary_json(const JobView& job);
 nlohmann::json artifact_json(const std::string& job_id, const ArtifactMeta& artifact);
 nlohmann::json plugin_json(const PluginRecord& plugin);
+
+/// A credential without secrets: {id, is_active, is_root, scopes, tenants, created_at, updated_at}.
+nlohmann::json credential_json(const Credential& credential);
+/// {id, enabled, created_at, updated_at}.
+nlohmann::json tenant_json(const Tenant& tenant);
+/// {name, type, value, source, default, description, allowed?, minimum?, maximum?}.
+nlohmann::json config_json(const ConfigValue& value);
 
 /// The overall progress in [0, 1]: the mean over tasks, a completed task counting 1.
 double job_progress(const JobView& job);

@@ -148,15 +148,35 @@ const std::vector<Definition>& definitions() {
          }
          s.log_level = v;
        }},
+      {{"AUTH__ROOT_API_KEY", "string", "",
+        "An API key for the root credential (every scope), chosen by the operator; at least 32 "
+        "characters. Installed at start-up; changing it replaces the previous one."},
+       [](Settings& s, const std::string& v) {
+         if (!v.empty() && v.size() < 32)
+           bad("AUTH__ROOT_API_KEY", "at least 32 characters", "***");
+         s.root_api_key = v;
+       }},
+      {{"AUTH__TOKEN_SECRET", "string", "auto",
+        "HS256 key for access tokens (at least 32 characters); unset: generated once and stored "
+        "in the database so every backend shares it."},
+       [](Settings& s, const std::string& v) {
+         if (!v.empty() && v.size() < 32)
+           bad("AUTH__TOKEN_SECRET", "at least 32 characters", "***");
+         s.token_secret = v;
+       }},
+      {{"AUTH__TOKEN_TTL_S", "integer", "3600", "Lifetime of access tokens (60-86400 s)."},
+       [](Settings& s, const std::string& v) {
+         s.token_ttl_s = parse_int("AUTH__TOKEN_TTL_S", v, 60, 86400);
+       }},
   };
   return defs;
 }
 
 // Sections that belong to Generator: an unknown variable in them is a typo.
 const std::vector<std::string>& sections() {
-  static const std::vector<std::string> s = {"HOSTING__", "DATABASE__", "STORAGE__",
-                                             "PLUGINS__", "THREADS__",  "WORKER__",
-                                             "LIMITS__",  "LOGGING__",  "RETENTION__"};
+  static const std::vector<std::string> s = {"HOSTING__",   "DATABASE__", "STORAGE__", "PLUGINS__",
+                                             "THREADS__",   "WORKER__",   "LIMITS__",  "LOGGING__",
+                                             "RETENTION__", "AUTH__"};
   return s;
 }
 

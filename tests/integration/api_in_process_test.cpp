@@ -57,7 +57,9 @@ class ApiInProcess : public ::testing::Test {
                                             (build_dir() / "tests/fixture-plugins").string());
     plugins_->load_all();
     jobs_ = std::make_unique<JobStore>(*db_);
-    api_ = std::make_unique<backend::Api>(*jobs_, *plugins_, backend::ApiOptions{});
+    backend::ApiOptions options;
+    options.require_auth = false;
+    api_ = std::make_unique<backend::Api>(*db_, *jobs_, *plugins_, options);
   }
 
   Response submit(const json& body) {

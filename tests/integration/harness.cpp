@@ -127,6 +127,7 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& p
   session.setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   if (!content_type.empty()) req.setContentType(content_type);
+  if (!token_.empty()) req.set("Authorization", "Bearer " + token_);
   for (const auto& [k, v] : headers) req.set(k, v);
   if (!body.empty() || method == "POST" || method == "PUT") req.setContentLength64(body.size());
   std::ostream& os = session.sendRequest(req);
@@ -150,7 +151,7 @@ std::map<std::string, std::string> service_environment(
     const std::map<std::string, std::string>& overrides) {
   static const std::vector<std::string> ours = {"HOSTING__", "DATABASE__", "STORAGE__",
                                                 "PLUGINS__", "THREADS__",  "WORKER__",
-                                                "LIMITS__",  "LOGGING__"};
+                                                "LIMITS__",  "LOGGING__",  "AUTH__"};
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string kv = *e;
@@ -263,7 +264,7 @@ std::pair<int, std::string> run_to_completion(const fs::path& exe,
 
 // --- the stack -----------------------------------------------------------------------------
 
-Stack::Stack(StackOptions options) : api_(free_port()) {
+Stack::Stack(StackOptions options) : api_(free_port(), kRootApiKey) {
   const fs::path build = build_dir();
   env_ = service_environment({
       {"DATABASE__URL", "sqlite://" + (dir_.path() / "generator.db").string()},
@@ -279,6 +280,7 @@ Stack::Stack(StackOptions options) : api_(free_port()) {
       {"WORKER__POLL_INTERVAL_MS", "50"},
       {"WORKER__HEARTBEAT_INTERVAL_MS", "200"},
       {"WORKER__DRAIN_TIMEOUT_S", "5"},
+      {"AUTH__ROOT_API_KEY", kRootApiKey},
   });
   for (const auto& [k, v] : options.env) env_[k] = v;
 

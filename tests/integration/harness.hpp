@@ -58,10 +58,17 @@ struct HttpResponse {
   json json_body() const;
 };
 
-/// A minimal HTTP/1.1 client on 127.0.0.1:<port>; one connection per request.
+/// The root API key the harness gives the backend (AUTH__ROOT_API_KEY).
+inline constexpr const char* kRootApiKey = "itest-root-key-0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// A minimal HTTP/1.1 client on 127.0.0.1:<port>; one connection per request. Sends
+/// `Authorization: Bearer <token>` unless the token is empty or the call sets Authorization.
 class HttpClient {
  public:
-  explicit HttpClient(int port) : port_(port) {}
+  explicit HttpClient(int port, std::string token = {}) : port_(port), token_(std::move(token)) {}
+  /// The same server with another bearer token ("" = none).
+  HttpClient with_token(std::string token) const { return HttpClient(port_, std::move(token)); }
+  const std::string& token() const { return token_; }
   HttpResponse request(const std::string& method, const std::string& path,
                        const std::string& body = {}, const std::string& content_type = {},
                        const std::map<std::string, std::string>& headers = {}) const;
@@ -74,6 +81,7 @@ class HttpClient {
 
  private:
   int port_;
+  std::string token_;
 };
 
 /// A child process with its output captured to a file. SIGTERM + wait on destruction.

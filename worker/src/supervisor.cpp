@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -23,12 +25,16 @@
 #include "gen/core/errors.hpp"
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
+#include "http_endpoint.hpp"
+#include "worker_metrics.hpp"
 #include "worker_process.hpp"
 
 // The supervisor stays single-threaded and never holds a database connection: every
 // database chore (migrations, releasing a dead child's tasks) runs in a short-lived child
-// process. So nothing but this one thread exists at any fork(), and no pool, timer thread or
-// connection is ever inherited by a worker process.
+// process, and the HTTP endpoint (/health, /ready, /metrics) is a child process too. So
+// nothing but this one thread exists at any fork(), and no pool, timer thread or
+// connection is ever inherited by a worker process. The metrics every process keeps live
+// in a shared memory region mapped before the first fork (worker_metrics.hpp).
 
 namespace gen::worker {
 namespace {
@@ -40,6 +46,8 @@ constexpr milliseconds kMinRestartDelay{100};
 constexpr milliseconds kMaxRestartDelay{10000};
 // A child that lived at least this long before dying restarts after kMinRestartDelay again.
 constexpr milliseconds kStableRun{10000};
+// Pause before restarting the HTTP endpoint process, or retrying to bind its port.
+constexpr milliseconds kEndpointRetry{2000};
 
 // Exit codes of the helper processes.
 constexpr int kHelperOk = 0;
@@ -112,13 +120,14 @@ int migrate_chore(const Settings& settings) {
 }
 
 int release_chore(const Settings& settings, const std::string& dead_worker,
-                  const std::string& message) {
+                  const std::string& message, MetricsRegion& metrics) {
   milliseconds pause(200);
   for (int attempt = 1;; ++attempt) {
     try {
       auto db = Database::open(settings.database_url, 1);
       JobStore store(*db);
       int released = store.release_worker(dead_worker, ErrorCode::kWorkerDied, message);
+      metrics.tasks_released(released);
       log::info("released the dead worker process's tasks for retry",
                 {{"worker", dead_worker}, {"tasks", released}});
       return kHelperOk;
@@ -147,8 +156,11 @@ class Supervisor {
     sigprocmask(SIG_BLOCK, &set, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
 
+    metrics_ =
+        std::make_unique<MetricsRegion>(settings_.worker_processes, settings_.worker_threads);
     if (std::optional<int> code = prepare_database()) return *code;
 
+    if (settings_.metrics_port > 0) start_endpoint();
     slots_.resize(static_cast<std::size_t>(settings_.worker_processes));
     for (std::size_t i = 0; i < slots_.size(); ++i) start_child(i);
     log::info("supervisor started", {{"processes", settings_.worker_processes},
@@ -170,13 +182,18 @@ class Supervisor {
           wait = std::clamp(until, milliseconds(0), wait);
         }
       }
+      if (endpoint_restart_at_ && !draining_) {
+        auto until = std::chrono::duration_cast<milliseconds>(*endpoint_restart_at_ - Clock::now());
+        wait = std::clamp(until, milliseconds(0), wait);
+      }
       int sig = wait_signal(wait);
       if ((sig == SIGTERM || sig == SIGINT) && !draining_) begin_drain(sig);
       reap();
       if (draining_) {
-        if (live_children() == 0 && helpers_.empty()) break;
+        if (live_children() == 0 && helpers_.empty() && endpoint_pid_ <= 0) break;
         continue;
       }
+      if (endpoint_restart_at_ && Clock::now() >= *endpoint_restart_at_) start_endpoint();
       for (std::size_t i = 0; i < slots_.size(); ++i) {
         if (slots_[i].pid <= 0 && slots_[i].restart_at && Clock::now() >= *slots_[i].restart_at) {
           start_child(i);
@@ -224,8 +241,12 @@ class Supervisor {
           stop = true;
           ::kill(pid, SIGTERM);
         }
-        pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) break;
+        rusage usage{};
+        pid_t r = ::wait4(pid, &status, WNOHANG, &usage);
+        if (r == pid) {
+          metrics_->helper_exited(usage);
+          break;
+        }
       }
       if (stop) return 0;
       if (WIFEXITED(status) && WEXITSTATUS(status) == kHelperOk) return std::nullopt;
@@ -245,7 +266,11 @@ class Supervisor {
     Slot& slot = slots_[index];
     slot.restart_at.reset();
     const Settings& settings = settings_;
-    pid_t pid = spawn([&settings] { run_worker_process(settings, worker_id_of(::getpid())); });
+    pid_t pid = spawn([&settings, this, index] {
+      close_endpoint_socket();
+      metrics_->attach_child(static_cast<int>(index));
+      run_worker_process(settings, worker_id_of(::getpid()));
+    });
     if (pid < 0) {
       log::error("cannot fork a worker process", {{"error", std::strerror(errno)}});
       slot.restart_at = Clock::now() + slot.restart_delay;
@@ -255,6 +280,7 @@ class Supervisor {
     slot.pid = pid;
     slot.id = worker_id_of(pid);
     slot.started = Clock::now();
+    metrics_->child_started(static_cast<int>(index), pid);
     log::info("worker process forked", {{"worker", slot.id}, {"slot", index}});
   }
 
@@ -266,6 +292,8 @@ class Supervisor {
     for (const Slot& s : slots_) {
       if (s.pid > 0) ::kill(s.pid, SIGTERM);
     }
+    if (endpoint_pid_ > 0) ::kill(endpoint_pid_, SIGTERM);
+    endpoint_restart_at_.reset();
   }
 
   int live_children() const {
@@ -276,9 +304,16 @@ class Supervisor {
   void reap() {
     for (;;) {
       int status = 0;
-      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      rusage usage{};
+      pid_t pid = ::wait4(-1, &status, WNOHANG, &usage);
       if (pid <= 0) return;
+      if (pid == endpoint_pid_) {
+        metrics_->helper_exited(usage);
+        on_endpoint_exit(status);
+        continue;
+      }
       if (auto h = helpers_.find(pid); h != helpers_.end()) {
+        metrics_->helper_exited(usage);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != kHelperOk) {
           log::warning("database helper process failed",
                        {{"task", h->second}, {"status", describe_status(status)}});
@@ -288,7 +323,10 @@ class Supervisor {
       }
       auto slot =
           std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.pid == pid; });
-      if (slot != slots_.end()) on_child_exit(*slot, status);
+      if (slot != slots_.end()) {
+        metrics_->child_exited(static_cast<int>(slot - slots_.begin()), status, usage, !draining_);
+        on_child_exit(*slot, status);
+      }
     }
   }
 
@@ -307,24 +345,80 @@ class Supervisor {
       log::error(message, fields);
       // Its tasks are retried now rather than when their leases expire.
       const Settings& settings = settings_;
-      pid_t helper = spawn([&settings, id, message] {
-        helper_main([&] { return release_chore(settings, id, message); });
+      MetricsRegion& metrics = *metrics_;
+      pid_t helper = spawn([&settings, &metrics, this, id, message] {
+        close_endpoint_socket();
+        helper_main([&] { return release_chore(settings, id, message, metrics); });
       });
       if (helper > 0) helpers_[helper] = "release tasks of " + id;
     }
     if (draining_) return;
     // Exiting cleanly without being asked (someone sent it SIGTERM) also gets a restart.
     slot.restart_delay = lived >= kStableRun ? kMinRestartDelay : slot.restart_delay;
+    // SIGKILL comes from outside (the OOM killer, an operator, a chaos test), not from a
+    // crash loop of our own: restart at once instead of backing off.
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) slot.restart_delay = kMinRestartDelay;
     slot.restart_at = Clock::now() + slot.restart_delay;
     log::info("restarting worker process",
               {{"previous", id}, {"restart_in_ms", slot.restart_delay.count()}});
     slot.restart_delay = std::min(slot.restart_delay * 2, kMaxRestartDelay);
   }
 
+  // The HTTP endpoint process (http_endpoint.hpp). The supervisor binds the port itself,
+  // once, and keeps the socket for the endpoint's restarts; a port that cannot be bound is
+  // logged and retried, never fatal: the worker's tasks do not depend on it.
+  void start_endpoint() {
+    endpoint_restart_at_.reset();
+    if (endpoint_fd_ < 0) {
+      endpoint_fd_ = bind_endpoint(settings_.host, settings_.metrics_port);
+      if (endpoint_fd_ < 0) {
+        log::error("cannot listen for /health, /ready and /metrics; retrying",
+                   {{"host", settings_.host},
+                    {"port", settings_.metrics_port},
+                    {"field", "HOSTING__METRICS_PORT"},
+                    {"error", std::strerror(errno)},
+                    {"retry_in_ms", kEndpointRetry.count()}});
+        endpoint_restart_at_ = Clock::now() + kEndpointRetry;
+        return;
+      }
+    }
+    const Settings& settings = settings_;
+    const MetricsRegion& metrics = *metrics_;
+    const int fd = endpoint_fd_;
+    pid_t pid = spawn([&settings, &metrics, fd] { run_endpoint_process(settings, fd, metrics); });
+    if (pid < 0) {
+      log::error("cannot fork the metrics endpoint process", {{"error", std::strerror(errno)}});
+      endpoint_restart_at_ = Clock::now() + kEndpointRetry;
+      return;
+    }
+    endpoint_pid_ = pid;
+    metrics_->set_endpoint_pid(pid);
+    log::info("metrics endpoint listening",
+              {{"host", settings_.host}, {"port", settings_.metrics_port}, {"pid", pid}});
+  }
+
+  void on_endpoint_exit(int status) {
+    endpoint_pid_ = 0;
+    metrics_->set_endpoint_pid(0);
+    if (draining_) return;
+    log::error("metrics endpoint process ended; restarting it",
+               {{"status", describe_status(status)}, {"restart_in_ms", kEndpointRetry.count()}});
+    endpoint_restart_at_ = Clock::now() + kEndpointRetry;
+  }
+
+  // In a forked worker or helper process: only the endpoint process keeps the socket.
+  void close_endpoint_socket() const {
+    if (endpoint_fd_ >= 0) ::close(endpoint_fd_);
+  }
+
   const Settings& settings_;
   std::vector<Slot> slots_;
   std::map<pid_t, std::string> helpers_;
   bool draining_ = false;
+  std::unique_ptr<MetricsRegion> metrics_;
+  int endpoint_fd_ = -1;
+  pid_t endpoint_pid_ = 0;
+  std::optional<Clock::time_point> endpoint_restart_at_;
 };
 
 }  // namespace

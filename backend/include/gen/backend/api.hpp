@@ -1,19 +1,35 @@
-// The REST API v1: the routes of docs/api.md over gen::JobStore and gen::PluginHost.
-// `Api::handle()` never throws: every failure becomes an application/problem+json response
-// built by `problem()` from a gen::Error.
+// The REST API v1: the routes of docs/api.md over gen::JobStore, gen::PluginHost and the
+// credential, tenant and settings stores. `Api::handle()` never throws: every failure becomes
+// an application/problem+json response built by `problem()` from a gen::Error.
+//
+// Every /api route needs a credential (an API key or an access token as a Bearer token),
+// except POST /api/v1/login/access_token, which issues tokens. Each route requires one scope;
+// routes about jobs, settings and plugins act within the tenant named by the `tenant-id`
+// header (none: the system scope), and a tenant's resources are invisible from any other
+// tenant (404, never 403).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "gen/backend/http.hpp"
 #include "gen/backend/router.hpp"
+#include "gen/core/auth.hpp"
 #include "gen/core/errors.hpp"
+#include "gen/core/job_store.hpp"
 
 namespace gen {
+class ConfigStore;
+class CredentialStore;
+class Database;
 class JobStore;
 class PluginHost;
+class TenantStore;
 }  // namespace gen
 
 namespace gen::backend {
@@ -28,14 +44,39 @@ struct ApiOptions {
   bool enable_metrics = true;
   /// Renders the Prometheus text for GET /metrics; unset: the route answers 404.
   std::function<std::string()> metrics_text;
+  /// Runs the readiness checks for GET /ready (200, or 503 with per-check detail); unset:
+  /// no /ready route. (Monitoring, issue 6.)
+  std::function<Response()> readiness;
+  /// false only for in-process tests of request handling: every caller acts as root.
+  bool require_auth = true;
+  /// HS256 key for access tokens; empty: the one stored in the database (made on first use).
+  std::string token_secret;
+  std::int64_t token_ttl_s = 3600;
+  /// Defaults of the runtime settings (GET /api/v1/config), usually from the environment.
+  std::map<std::string, std::string> config_environment;
+};
+
+/// One route of the API, for the OpenAPI check and docs.
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
+  std::string scope;  ///< "READ:JOBS" ...; "" for any credential; "public" for none
+};
+
+/// Who is calling, once authenticated.
+struct Caller {
+  Credential credential;
+  std::string tenant;  ///< from the tenant-id header; "" = the system scope
 };
 
 class Api {
  public:
-  Api(JobStore& jobs, const PluginHost& plugins, ApiOptions options);
+  /// `db` must be migrated. Throws gen::Error when the token secret cannot be read or made.
+  Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions options);
+  ~Api();
 
-  /// Routes and runs the handler. Maps gen::Error through problem(), database trouble to
-  /// 503 DATABASE_UNAVAILABLE and anything else to 500 INTERNAL_ERROR (logged).
+  /// Routes, authenticates, authorizes and runs the handler. Maps gen::Error through
+  /// problem(), database trouble to 503 DATABASE_UNAVAILABLE and anything else to 500.
   Response handle(const Request& request) const;
 
   const ApiOptions& options() const { return options_; }
@@ -44,22 +85,64 @@ class Api {
   /// "unmatched" when none did.
   std::string route_of(const Request& request) const;
 
+  /// Every route, in matching order.
+  const std::vector<RouteInfo>& routes() const { return route_info_; }
+
  private:
-  Response submit_job(const Request& request) const;
-  Response get_job(const std::string& id) const;
-  Response list_jobs(const Request& request) const;
-  Response cancel_job(const std::string& id) const;
-  Response delete_job(const std::string& id) const;
-  Response list_artifacts(const Request& request, const std::string& id) const;
-  Response download_artifact(const std::string& id, const std::string& name) const;
+  struct Call {
+    const Request& request;
+    const PathParams& params;
+    const Caller& caller;
+  };
+  using ApiHandler = std::function<Response(const Call&)>;
+  void route(const std::string& method, const std::string& pattern, const std::string& scope,
+             ApiHandler handler);
+
+  Caller authenticate(const Request& request) const;
+  void authorize(const RouteInfo& route, const Caller& caller) const;
+
+  Response login(const Request& request) const;
+  Response submit_job(const Call& call) const;
+  Response submit_bulk(const Call& call) const;
+  Response get_job(const Call& call) const;
+  Response list_jobs(const Call& call) const;
+  Response cancel_job(const Call& call) const;
+  Response delete_job(const Call& call) const;
+  Response list_artifacts(const Call& call) const;
+  Response download_artifact(const Call& call) const;
   Response list_generators() const;
   Response list_plugins() const;
   Response metrics(const Request& request) const;
+  Response create_credential(const Call& call) const;
+  Response list_credentials() const;
+  Response get_credential(const Call& call) const;
+  Response update_credential(const Call& call) const;
+  Response delete_credential(const Call& call) const;
+  Response create_tenant(const Call& call) const;
+  Response list_tenants() const;
+  Response get_tenant(const Call& call) const;
+  Response update_tenant(const Call& call) const;
+  Response delete_tenant(const Call& call) const;
+  Response list_config(const Call& call) const;
+  Response get_config(const Call& call) const;
+  Response put_config(const Call& call) const;
+  Response delete_config(const Call& call) const;
 
+  /// The job when it exists in the caller's tenant; kNotFound otherwise.
+  JobView visible_job(const std::string& id, const Caller& caller) const;
+  void check_body_size(const Request& request, const Caller& caller) const;
+
+  Database& db_;
   JobStore& jobs_;
   const PluginHost& plugins_;
   ApiOptions options_;
+  std::unique_ptr<CredentialStore> credentials_;
+  std::unique_ptr<TenantStore> tenants_;
+  std::unique_ptr<ConfigStore> config_;
+  std::unique_ptr<TokenSigner> signer_;
   Router router_;
+  std::map<std::string, std::pair<RouteInfo, ApiHandler>> handlers_;  ///< "METHOD pattern"
+  std::vector<RouteInfo> route_info_;
 };
 
 }  // namespace gen::backend

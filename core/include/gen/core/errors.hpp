@@ -29,7 +29,10 @@ namespace gen {
   X(kGeneratorUnavailable, "GENERATOR_UNAVAILABLE", 503, true)       \
   X(kTimeout, "TIMEOUT", 504, true)                                  \
   X(kCancelled, "CANCELLED", 409, false)                             \
-  X(kWorkerDied, "WORKER_DIED", 500, true)
+  X(kWorkerDied, "WORKER_DIED", 500, true)                           \
+  X(kUnauthorized, "UNAUTHORIZED", 401, false)                       \
+  X(kForbidden, "FORBIDDEN", 403, false)                             \
+  X(kTooManyRequests, "TOO_MANY_REQUESTS", 429, true)
 
 /// Zero is never a valid code.
 enum class ErrorCode : int {

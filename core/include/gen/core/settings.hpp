@@ -44,6 +44,10 @@ struct Settings {
   std::int64_t max_request_bytes = 64ll * 1024 * 1024;
   // LOGGING
   std::string log_level = "info";
+  // AUTH
+  std::string root_api_key;  ///< empty: no root key from the environment
+  std::string token_secret;  ///< empty: generated once and stored in the database
+  std::int64_t token_ttl_s = 3600;
 
   /// Lease length implied by the heartbeat settings.
   int lease_ms() const { return heartbeat_interval_ms * missed_heartbeats; }
