@@ -19,7 +19,7 @@
 //
 // ABI policy (see docs/writing-a-plugin.md):
 //  * The host loads a plugin only when the manifest's `sdk_abi` equals the host's
-//    `GEN_SDK_ABI_VERSION` and the manifest's `compiler` equals the host's. A later,
+//    `GEN_SDK_ABI_VERSION` and its `cxx_abi` ("libstdc++") equals the host's. A later,
 //    incompatible SDK is a new ABI number (and a new Qt interface id), never new virtuals on
 //    a released interface.
 //  * This header uses std:: types across the boundary (std::string, std::vector,
