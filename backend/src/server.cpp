@@ -80,6 +80,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
   void handleRequest(Poco::Net::HTTPServerRequest& in,
                      Poco::Net::HTTPServerResponse& response) override {
     auto started = std::chrono::steady_clock::now();
+    metrics_.begin();
     Request request;
     Response out;
     bool close = false;
@@ -105,7 +106,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics_.observe(request.method, api_.route_of(request), out.status, seconds);
+    metrics_.observe(request.method, api_.route_of(request), out.status, seconds,
+                     request.body.size(), out.body.size());
   }
 
  private:

@@ -11,6 +11,7 @@
 #include "gen/core/database.hpp"
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
+#include "gen/core/metrics.hpp"
 #include "gen/core/plugin_host.hpp"
 
 namespace gen::backend {
@@ -50,8 +51,15 @@ int serve(const Settings& settings) {
   plugins.load_all();  // logs each plugin it loads or refuses
 
   JobStore jobs(*db);
-  HttpMetrics metrics;
+  HttpMetrics metrics(*db, plugins);  // monitoring (issue 6): request, process, queue metrics
+  metrics::Readiness readiness;
+  readiness.add_database(*db);
+  readiness.add_plugins(plugins);
   ApiOptions options;
+  options.readiness = [&readiness] {
+    metrics::Readiness::Report report = readiness.run();
+    return ready_response(report.ready, std::move(report.json));
+  };
   options.max_request_bytes = settings.max_request_bytes;
   options.enable_metrics = settings.enable_metrics;
   options.metrics_text = [&metrics] { return metrics.render(); };

@@ -67,7 +67,7 @@ TEST_F(Service, HealthAndMetrics) {
   ASSERT_EQ(metrics.status, 200) << metrics.body;
   EXPECT_TRUE(metrics.header("Content-Type").starts_with("text/plain"));
   EXPECT_NE(metrics.body.find("generator_http_requests_total{method=\"GET\",route=\"/api/v1/jobs/"
-                              "{id}\",status=\"404\"} 1"),
+                              "{id}\",status=\"4xx\"} 1"),
             std::string::npos)
       << metrics.body;
 

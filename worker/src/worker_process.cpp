@@ -24,6 +24,7 @@
 #include "gen/core/log.hpp"
 #include "gen/core/plugin_host.hpp"
 #include "gen/core/task_signal.hpp"
+#include "worker_metrics.hpp"
 
 namespace gen::worker {
 namespace {
@@ -71,6 +72,7 @@ class WorkerProcess {
     if (!open_database()) finish(0);  // stopped while waiting for the database
     plugins_ = std::make_unique<PluginHost>(settings_.plugins_path);
     plugins_->load_all();  // after fork(): Qt and plugin code never run in the supervisor
+    stats::plugins_loaded(plugins_->generators().size());
     store_ = std::make_unique<JobStore>(*db_);
     batcher_ = std::make_unique<CompletionBatcher>(*store_);
     executor_ = std::make_unique<TaskExecutor>(*store_, *plugins_, id_);
@@ -125,19 +127,31 @@ class WorkerProcess {
     }
   }
 
-  // Claims as many tasks as there are idle threads (at most kMaxClaimBatch per claim) and
-  // queues them. A full batch loops at once; otherwise it sleeps WORKER__POLL_INTERVAL_MS,
-  // waking early when a finished task may have queued its job's next step.
+  // Keeps a small local queue (graphile-worker's lesson): up to 2 x threads tasks held by
+  // this process, running or waiting, claimed in batches of up to kMaxClaimBatch. It claims
+  // at once when a thread is idle with nothing queued (latency), else only once at least
+  // half the room is free (batching). A full batch loops at once; otherwise it sleeps
+  // WORKER__POLL_INTERVAL_MS, woken early by a finished task or a task notification.
+  // Prefetched tasks are leased like running ones (the heartbeat renews them); their
+  // execution time limit starts when a thread picks them up.
+  int room() const {
+    return 2 * settings_.worker_threads -
+           (settings_.worker_threads - idle_threads_ + static_cast<int>(queue_.size()));
+  }
+  bool should_claim() const {
+    if (idle_threads_ > 0 && queue_.empty()) return true;
+    return room() >= std::max(1, settings_.worker_threads);
+  }
+
   void claim_loop() {
     milliseconds error_pause(settings_.poll_interval_ms);
     std::unique_lock lock(mutex_);
     while (!stopping_) {
-      int wanted = idle_threads_ - static_cast<int>(queue_.size());
-      if (wanted <= 0) {
-        claimer_cv_.wait(
-            lock, [&] { return stopping_ || idle_threads_ - static_cast<int>(queue_.size()) > 0; });
+      if (!should_claim()) {
+        claimer_cv_.wait(lock, [&] { return stopping_ || should_claim(); });
         continue;
       }
+      int wanted = room();
       wanted = std::min(wanted, kMaxClaimBatch);
       kick_ = false;
       lock.unlock();
@@ -145,9 +159,11 @@ class WorkerProcess {
       bool failed = false;
       try {
         claimed = store_->claim(id_, wanted, settings_.lease_ms());
+        for (const ClaimedTask& task : claimed) stats::task_claimed(task);
         error_pause = milliseconds(settings_.poll_interval_ms);
       } catch (const std::exception& e) {
         failed = true;
+        stats::database_error(stats::Operation::kClaim);
         log::warning("claim failed, retrying",
                      {{"worker", id_}, {"error", e.what()}, {"retry_in_ms", error_pause.count()}});
       }
@@ -187,7 +203,9 @@ class WorkerProcess {
       running_[entry->task.task_id] = entry;
       lock.unlock();
 
+      stats::task_started();
       ExecutionResult result = executor_->execute(entry->task, entry->cancel);
+      stats::task_finished(entry->task, result);
 
       lock.lock();
       running_.erase(entry->task.task_id);
@@ -216,6 +234,7 @@ class WorkerProcess {
                     {{"worker", id_}, {"task_id", task_id}, {"job_id", it->second->task.job_id}});
         }
       } catch (const std::exception& e) {
+        stats::database_error(stats::Operation::kHeartbeat);
         log::warning("heartbeat failed", {{"worker", id_}, {"error", e.what()}});
       }
       if (settings_.retention_s > 0 && Clock::now() >= next_prune_) {
@@ -229,6 +248,7 @@ class WorkerProcess {
       }
       try {
         int rescued = store_->rescue_expired();
+        stats::tasks_rescued(rescued);
         if (rescued > 0) {
           log::warning("rescued tasks whose lease expired", {{"worker", id_}, {"tasks", rescued}});
         }
