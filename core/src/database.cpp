@@ -308,6 +308,10 @@ Poco::Data::Session Database::session() {
 }
 
 void Database::write_transaction(const std::function<void(Poco::Data::Session&)>& fn) {
+  // SQLite has one writer at a time. Threads of this process queue here instead of in
+  // SQLite's busy handler, which sleeps in steps of milliseconds while it waits.
+  std::unique_lock<std::mutex> writer;
+  if (dialect_ == Dialect::kSqlite) writer = std::unique_lock<std::mutex>(write_mutex_);
   try {
     Poco::Data::Session s = session();
     if (dialect_ == Dialect::kSqlite) {

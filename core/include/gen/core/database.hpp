@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -66,6 +67,7 @@ class Database {
   std::string url_;
   std::string connect_string_;
   std::unique_ptr<Poco::Data::SessionPool> pool_;
+  std::mutex write_mutex_;  // SQLite: one write transaction at a time per process
 };
 
 /// Milliseconds since the Unix epoch.
