@@ -213,6 +213,11 @@ const std::vector<Migration>& migrations() {
            " created_at_ms BIGINT NOT NULL)",
            "CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at_ms, id)",
        }},
+      {4,
+       {
+           // Heartbeats look up the cancelled runs of one worker without a table scan.
+           "CREATE INDEX tasks_cancel_requested ON tasks (lease_owner) WHERE cancel_requested = 1",
+       }},
   };
   return list;
 }

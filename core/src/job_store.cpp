@@ -469,9 +469,11 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     attempts.execute();
     Statement jobs(s);
     jobs << db_.sql(
-        "UPDATE jobs SET status = 'RUNNING', started_at_ms = COALESCE(started_at_ms,"
-        " ?), updated_at_ms = ? WHERE status = 'QUEUED' AND id IN (SELECT job_id FROM"
-        " tasks WHERE id IN (" +
+        // No "status = 'QUEUED'" filter: SQLite would walk every queued job through the
+        // status index instead of looking the claimed ones up by id.
+        "UPDATE jobs SET status = CASE WHEN status = 'QUEUED' THEN 'RUNNING' ELSE status END,"
+        " started_at_ms = COALESCE(started_at_ms, ?), updated_at_ms = ? WHERE id IN (SELECT"
+        " job_id FROM tasks WHERE id IN (" +
         in + "))"),
         use(at), use(at);
     for (std::string& id : ids) jobs, use(id);
@@ -520,9 +522,12 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
       ids.push_back(c.task.task_id);
       attempts.push_back(c.task.attempt);
     }
-    std::string fence;
-    for (std::size_t i = 0; i < items.size(); ++i)
-      fence += i ? " OR (id = ? AND attempt = ?)" : "(id = ? AND attempt = ?)";
+    // "id IN (...)" walks the primary key; the CASE checks each id's own attempt. (A chain of
+    // "(id = ? AND attempt = ?) OR ..." makes SQLite scan the whole table.)
+    std::string in_all = placeholders(ids.size());
+    std::string attempt_of = "CASE id";
+    for (std::size_t i = 0; i < ids.size(); ++i) attempt_of += " WHEN ? THEN CAST(? AS INTEGER)";
+    attempt_of += " END";
 
     // Fenced: only runs whose attempt is still the task's current RUNNING attempt apply.
     std::vector<std::string> applied;
@@ -530,9 +535,10 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     upd << db_.sql(
         "UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
         " lease_owner = NULL, lease_expires_at_ms = NULL, error = NULL,"
-        " error_code = NULL WHERE state = 'RUNNING' AND (" +
-        fence + ") RETURNING id"),
+        " error_code = NULL WHERE id IN (" +
+        in_all + ") AND state = 'RUNNING' AND attempt = " + attempt_of + " RETURNING id"),
         use(at);
+    for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]);
     for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]), use(attempts[i]);
     upd, into(applied);
     upd.execute();
@@ -551,14 +557,18 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
                         out.media_type, out.data);
       }
     }
-    std::string done_fence;
-    for (std::size_t i = 0; i < done_ids.size(); ++i) {
-      done_fence += i ? " OR (task_id = ? AND attempt = ?)" : "(task_id = ? AND attempt = ?)";
-    }
+    std::string done_in = placeholders(done_ids.size());
+    std::string done_attempt_of = "CASE task_id";
+    for (std::size_t i = 0; i < done_ids.size(); ++i)
+      done_attempt_of += " WHEN ? THEN CAST(? AS INTEGER)";
+    done_attempt_of += " END";
     Statement att(s);
-    att << db_.sql("UPDATE task_attempts SET finished_at_ms = ?, outcome = 'COMPLETED' WHERE " +
-                   done_fence),
+    att << db_.sql(
+        "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'COMPLETED' WHERE"
+        " task_id IN (" +
+        done_in + ") AND attempt = " + done_attempt_of),
         use(at);
+    for (std::size_t i = 0; i < done_ids.size(); ++i) att, use(done_ids[i]);
     for (std::size_t i = 0; i < done_ids.size(); ++i) att, use(done_ids[i]), use(done_attempts[i]);
     att.execute();
 
