@@ -114,6 +114,18 @@ std::string placeholders(std::size_t n) {
   return out;
 }
 
+// A running task from "SELECT id, job_id, step, generator, attempt, max_attempts ...".
+ClaimedTask held_task(const RecordSet& rs, std::size_t r) {
+  ClaimedTask t;
+  t.task_id = str(rs, 0, r);
+  t.job_id = str(rs, 1, r);
+  t.step = static_cast<int>(i64(rs, 2, r));
+  t.generator = str(rs, 3, r);
+  t.attempt = static_cast<int>(i64(rs, 4, r));
+  t.max_attempts = static_cast<int>(i64(rs, 5, r));
+  return t;
+}
+
 }  // namespace
 
 std::int64_t JobStore::backoff_ms(int next_attempt) {
@@ -733,14 +745,7 @@ int JobStore::release_worker(const std::string& worker, ErrorCode code,
     st.execute();
     RecordSet rs(st);
     for (std::size_t r = 0; r < rs.rowCount(); ++r) {
-      ClaimedTask t;
-      t.task_id = str(rs, 0, r);
-      t.job_id = str(rs, 1, r);
-      t.step = static_cast<int>(i64(rs, 2, r));
-      t.generator = str(rs, 3, r);
-      t.attempt = static_cast<int>(i64(rs, 4, r));
-      t.max_attempts = static_cast<int>(i64(rs, 5, r));
-      held.push_back(std::move(t));
+      held.push_back(held_task(rs, r));
     }
   }
   int released = 0;
@@ -766,14 +771,7 @@ int JobStore::rescue_expired() {
     st.execute();
     RecordSet rs(st);
     for (std::size_t r = 0; r < rs.rowCount(); ++r) {
-      ClaimedTask t;
-      t.task_id = str(rs, 0, r);
-      t.job_id = str(rs, 1, r);
-      t.step = static_cast<int>(i64(rs, 2, r));
-      t.generator = str(rs, 3, r);
-      t.attempt = static_cast<int>(i64(rs, 4, r));
-      t.max_attempts = static_cast<int>(i64(rs, 5, r));
-      expired.push_back(std::move(t));
+      expired.push_back(held_task(rs, r));
       owners.push_back(str(rs, 6, r));
     }
   }
