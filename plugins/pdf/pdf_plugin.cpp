@@ -11,6 +11,7 @@ GENERATOR_PLUGIN_REGISTER(registry) {
   registry.add(std::make_unique<gen::pdf::MergeGenerator>());
   registry.add(std::make_unique<gen::pdf::SplitGenerator>());
   registry.add(std::make_unique<gen::pdf::RotateGenerator>());
+  registry.add(std::make_unique<gen::pdf::StampGenerator>());
   registry.add(std::make_unique<gen::pdf::InfoGenerator>());
   registry.add(std::make_unique<gen::pdf::ExtractTextGenerator>());
 }

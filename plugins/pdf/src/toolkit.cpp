@@ -18,9 +18,9 @@
 #include <qpdf/QUtil.hh>
 
 #include "text_extraction.hpp"
+#include "toolkit_common.hpp"
 
 namespace gen::pdf {
-namespace {
 
 using gen::sdk::Context;
 using gen::sdk::GeneratorInfo;
@@ -29,10 +29,7 @@ using gen::sdk::ParamSpec;
 using gen::sdk::ParamType;
 using gen::sdk::Status;
 
-/// An input-caused failure: becomes Status::permanent.
-struct BadInput {
-  std::string message;
-};
+namespace detail {
 
 std::string input_label(std::string_view name) {
   return "input '" + std::string(name) + "'";
@@ -116,32 +113,14 @@ std::string write_pdf(QPDF& pdf) {
   return std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
 }
 
-/// Runs `body`, turning exceptions into Status: bad input and QPDF parse errors are
-/// permanent, anything else retryable.
-template <typename Body>
-Status guarded(const char* id, Context& context, Body&& body) {
-  try {
-    if (context.inputs().empty()) {
-      return Status::permanent(std::string(id) + ": no input: give one or more PDF artifacts");
-    }
-    body();
-    context.progress(1.0);
-    return Status::ok();
-  } catch (const BadInput& error) {
-    return Status::permanent(error.message);
-  } catch (const QPDFExc& error) {
-    return Status::permanent(std::string(id) + ": damaged PDF: " + error.what());
-  } catch (const std::exception& error) {
-    return Status::retryable(std::string(id) + ": " + error.what());
-  }
-}
-
 ParamSpec password_param() {
   return ParamSpec{"password", ParamType::kString, false, nullptr,
                    "Password of encrypted inputs (the same for all)"};
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 // ---------------------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-// The QPDF toolkit generators: pdf.merge, pdf.split, pdf.rotate, pdf.info, pdf.extract_text.
+// The QPDF toolkit generators: pdf.merge, pdf.split, pdf.rotate, pdf.info, pdf.extract_text
+// (toolkit.cpp), pdf.stamp (stamp.cpp), pdf.encrypt, pdf.decrypt (security.cpp), pdf.metadata
+// and pdf.optimize (document.cpp).
 //
 // Every input must be a PDF. A zero-byte, non-PDF, damaged or encrypted-without-password
 // input fails the task at once (Status::permanent) with a message naming the input and what
@@ -34,6 +36,36 @@ class InfoGenerator final : public gen::sdk::Generator {
 };
 
 class ExtractTextGenerator final : public gen::sdk::Generator {
+ public:
+  gen::sdk::GeneratorInfo info() const override;
+  gen::sdk::Status run(gen::sdk::Context& context) override;
+};
+
+class StampGenerator final : public gen::sdk::Generator {
+ public:
+  gen::sdk::GeneratorInfo info() const override;
+  gen::sdk::Status run(gen::sdk::Context& context) override;
+};
+
+class EncryptGenerator final : public gen::sdk::Generator {
+ public:
+  gen::sdk::GeneratorInfo info() const override;
+  gen::sdk::Status run(gen::sdk::Context& context) override;
+};
+
+class DecryptGenerator final : public gen::sdk::Generator {
+ public:
+  gen::sdk::GeneratorInfo info() const override;
+  gen::sdk::Status run(gen::sdk::Context& context) override;
+};
+
+class MetadataGenerator final : public gen::sdk::Generator {
+ public:
+  gen::sdk::GeneratorInfo info() const override;
+  gen::sdk::Status run(gen::sdk::Context& context) override;
+};
+
+class OptimizeGenerator final : public gen::sdk::Generator {
  public:
   gen::sdk::GeneratorInfo info() const override;
   gen::sdk::Status run(gen::sdk::Context& context) override;

@@ -1,0 +1,189 @@
+// pdf.stamp, pdf.encrypt, pdf.decrypt, pdf.metadata and pdf.optimize on real PDFs made by
+// pdf.render, checked with qpdf, pdfinfo, pdftotext and QPDF's API.
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFPageDocumentHelper.hh>
+#include <qpdf/QPDFPageObjectHelper.hh>
+
+#include "pdf_tools.hpp"
+#include "render_generator.hpp"
+#include "test_context.hpp"
+#include "toolkit.hpp"
+
+namespace {
+
+using gen::pdf::test::pdf_text;
+using gen::pdf::test::run_command;
+using gen::pdf::test::TempFile;
+using gen::pdf::test::TestContext;
+using gen::sdk::Status;
+
+/// A PDF of `pages` pages; page i shows "<label> page i".
+std::string make_pdf(const std::string& label, int pages, const std::string& extra = "") {
+  std::string markdown;
+  for (int i = 1; i <= pages; ++i) {
+    if (i > 1) markdown += "\n\\pagebreak\n\n";
+    markdown += label + " page " + std::to_string(i) + "\n\n" + extra;
+  }
+  TestContext context(nlohmann::json{{"markdown", markdown}, {"footer", ""}, {"title", label}});
+  gen::pdf::RenderGenerator generator;
+  EXPECT_TRUE(generator.run(context).is_ok());
+  return context.outputs.at("document.pdf").data;
+}
+
+void expect_valid(const std::string& pdf, const std::string& password = "") {
+  TempFile file(pdf);
+  const std::string option = password.empty() ? "" : " --password='" + password + "'";
+  const auto check = run_command("qpdf --check" + option + " '" + file.path() + "'");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
+/// pdfinfo's "Key: value" lines.
+[[maybe_unused]] std::map<std::string, std::string> pdfinfo(const std::string& pdf,
+                                                            const std::string& options = "") {
+  TempFile file(pdf);
+  std::map<std::string, std::string> fields;
+  std::istringstream in(run_command("pdfinfo " + options + " '" + file.path() + "'").output);
+  for (std::string line; std::getline(in, line);) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    size_t value = line.find_first_not_of(' ', colon + 1);
+    fields[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
+  }
+  return fields;
+}
+
+std::string page_text(const std::string& pdf, int page) {
+  TempFile file(pdf);
+  return pdf_text(file.path(), page);
+}
+
+/// pdftotext -raw (content-stream order) of one page: text drawn over other text stays apart.
+std::string raw_page_text(const std::string& pdf, int page) {
+  TempFile file(pdf);
+  const std::string n = std::to_string(page);
+  return run_command("pdftotext -raw -enc UTF-8 -f " + n + " -l " + n + " '" + file.path() +
+                     "' -")
+      .output;
+}
+
+int page_count(const std::string& pdf) {
+  QPDF qpdf;
+  qpdf.processMemoryFile("out", pdf.data(), pdf.size());
+  return static_cast<int>(QPDFPageDocumentHelper(qpdf).getAllPages().size());
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// --- pdf.stamp
+
+TEST(PdfStamp, TextOnChosenPagesOnly) {
+  for (const std::string layer : {"over", "under"}) {
+    TestContext context(nlohmann::json{
+        {"text", "CONFIDENTIEL Ωμέγα"}, {"pages", "1,3"}, {"rotation", 0}, {"layer", layer}});
+    context.add_input("doc.pdf", "application/pdf", make_pdf("Kappa", 3));
+    gen::pdf::StampGenerator stamp;
+    ASSERT_TRUE(stamp.run(context).is_ok()) << layer;
+    const std::string& out = context.outputs.at("doc.pdf").data;
+    expect_valid(out);
+    ASSERT_EQ(page_count(out), 3);
+    for (int page = 1; page <= 3; ++page) {
+      const std::string text = page_text(out, page);
+      EXPECT_TRUE(contains(text, "Kappa page " + std::to_string(page))) << text;
+      EXPECT_EQ(contains(text, "CONFIDENTIEL Ωμέγα"), page != 2) << layer << " page " << page;
+    }
+    gen::pdf::test::keep_artifact("stamp-text-" + layer, out);
+  }
+}
+
+TEST(PdfStamp, EmbedsDejaVuAndSetsOpacity) {
+  TestContext context(
+      nlohmann::json{{"text", "DRAFT"}, {"opacity", 0.25}, {"color", "#C00000"}, {"rotation", 45}});
+  context.add_input("doc.pdf", "application/pdf", make_pdf("Lambda", 2));
+  gen::pdf::StampGenerator stamp;
+  ASSERT_TRUE(stamp.run(context).is_ok());
+  const std::string& out = context.outputs.at("doc.pdf").data;
+  expect_valid(out);
+  TempFile file(out);
+  const std::string fonts = run_command("pdffonts '" + file.path() + "'").output;
+  EXPECT_TRUE(contains(fonts, "DejaVuSans-Bold")) << fonts;
+  // Every font line says emb=yes and sub=yes.
+  EXPECT_FALSE(contains(fonts, " no  ")) << fonts;
+
+  QPDF pdf;
+  pdf.processMemoryFile("out", out.data(), out.size());
+  int stamped = 0;
+  for (auto& page : QPDFPageDocumentHelper(pdf).getAllPages()) {
+    QPDFObjectHandle states = page.getAttribute("/Resources", false).getKey("/ExtGState");
+    ASSERT_TRUE(states.isDictionary());
+    for (const auto& key : states.getKeys()) {
+      QPDFObjectHandle gs = states.getKey(key);
+      EXPECT_DOUBLE_EQ(gs.getKey("/ca").getNumericValue(), 0.25);
+      EXPECT_DOUBLE_EQ(gs.getKey("/CA").getNumericValue(), 0.25);
+      ++stamped;
+    }
+    // The stamp draws the form rotated by 45 degrees around the page centre.
+    std::string contents;
+    for (auto& stream : page.getPageContents()) {
+      auto data = stream.getStreamData();
+      contents.append(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
+    }
+    EXPECT_TRUE(contains(contents, "0.7071 0.7071 -0.7071 0.7071 297.64 420.945 cm")) << contents;
+  }
+  EXPECT_EQ(stamped, 2);
+  gen::pdf::test::keep_artifact("stamp-text-diagonal", out);
+}
+
+TEST(PdfStamp, PageOfAnotherPdf) {
+  TestContext context(nlohmann::json{{"stamp_input", "letterhead.pdf"},
+                                     {"stamp_page", 2},
+                                     {"layer", "under"},
+                                     {"pages", "2-z"},
+                                     {"opacity", 1}});
+  context.add_input("doc.pdf", "application/pdf", make_pdf("Mu", 3));
+  context.add_input("letterhead.pdf", "application/pdf", make_pdf("Letterhead", 2));
+  gen::pdf::StampGenerator stamp;
+  ASSERT_TRUE(stamp.run(context).is_ok());
+  ASSERT_EQ(context.outputs.size(), 1u);  // the stamp input is not stamped itself
+  const std::string& out = context.outputs.at("doc.pdf").data;
+  expect_valid(out);
+  EXPECT_FALSE(contains(page_text(out, 1), "Letterhead"));
+  for (int page = 2; page <= 3; ++page) {
+    const std::string text = raw_page_text(out, page);
+    EXPECT_TRUE(contains(text, "Letterhead page 2")) << text;
+    EXPECT_TRUE(contains(text, "Mu page " + std::to_string(page))) << text;
+  }
+}
+
+TEST(PdfStamp, BadParamsArePermanent) {
+  gen::pdf::StampGenerator stamp;
+  auto message = [&](nlohmann::json params) {
+    TestContext context(std::move(params));
+    context.add_input("doc.pdf", "application/pdf", make_pdf("Nu", 1));
+    const Status status = stamp.run(context);
+    EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
+    return status.message();
+  };
+  EXPECT_EQ(message(nlohmann::json::object()),
+            "pdf.stamp: nothing to stamp: set params.text or params.stamp_input");
+  EXPECT_EQ(message({{"text", "x"}, {"color", "red"}}),
+            "params.color: 'red' is not a colour; use #RRGGBB or #RGB");
+  EXPECT_EQ(message({{"text", "x"}, {"opacity", 1.5}}),
+            "params.opacity: 1.5 is out of range (0 to 1)");
+  EXPECT_EQ(message({{"stamp_input", "missing.pdf"}}),
+            "params.stamp_input: no input named 'missing.pdf'");
+  EXPECT_EQ(message({{"stamp_input", "doc.pdf"}, {"stamp_page", 4}}),
+            "params.stamp_page: 4 but input 'doc.pdf' has 1 pages");
+  EXPECT_EQ(message({{"text", "x"}, {"pages", "5"}}).rfind("params.pages: bad page range '5'", 0),
+            0u);
+}
+
+}  // namespace
