@@ -12,6 +12,8 @@ GENERATOR_PLUGIN_REGISTER(registry) {
   registry.add(std::make_unique<gen::pdf::SplitGenerator>());
   registry.add(std::make_unique<gen::pdf::RotateGenerator>());
   registry.add(std::make_unique<gen::pdf::StampGenerator>());
+  registry.add(std::make_unique<gen::pdf::EncryptGenerator>());
+  registry.add(std::make_unique<gen::pdf::DecryptGenerator>());
   registry.add(std::make_unique<gen::pdf::InfoGenerator>());
   registry.add(std::make_unique<gen::pdf::ExtractTextGenerator>());
 }

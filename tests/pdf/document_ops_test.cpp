@@ -45,8 +45,8 @@ void expect_valid(const std::string& pdf, const std::string& password = "") {
 }
 
 /// pdfinfo's "Key: value" lines.
-[[maybe_unused]] std::map<std::string, std::string> pdfinfo(const std::string& pdf,
-                                                            const std::string& options = "") {
+std::map<std::string, std::string> pdfinfo(const std::string& pdf,
+                                           const std::string& options = "") {
   TempFile file(pdf);
   std::map<std::string, std::string> fields;
   std::istringstream in(run_command("pdfinfo " + options + " '" + file.path() + "'").output);
@@ -68,8 +68,7 @@ std::string page_text(const std::string& pdf, int page) {
 std::string raw_page_text(const std::string& pdf, int page) {
   TempFile file(pdf);
   const std::string n = std::to_string(page);
-  return run_command("pdftotext -raw -enc UTF-8 -f " + n + " -l " + n + " '" + file.path() +
-                     "' -")
+  return run_command("pdftotext -raw -enc UTF-8 -f " + n + " -l " + n + " '" + file.path() + "' -")
       .output;
 }
 
@@ -183,6 +182,106 @@ TEST(PdfStamp, BadParamsArePermanent) {
   EXPECT_EQ(message({{"stamp_input", "doc.pdf"}, {"stamp_page", 4}}),
             "params.stamp_page: 4 but input 'doc.pdf' has 1 pages");
   EXPECT_EQ(message({{"text", "x"}, {"pages", "5"}}).rfind("params.pages: bad page range '5'", 0),
+            0u);
+}
+
+// --- pdf.encrypt and pdf.decrypt
+
+std::string encrypt(const std::string& pdf, nlohmann::json params) {
+  TestContext context(std::move(params));
+  context.add_input("doc.pdf", "application/pdf", pdf);
+  gen::pdf::EncryptGenerator encrypt;
+  const Status status = encrypt.run(context);
+  EXPECT_TRUE(status.is_ok()) << status.message();
+  return status.is_ok() ? context.outputs.at("doc.pdf").data : std::string();
+}
+
+TEST(PdfEncrypt, Aes256WithPermissions) {
+  const std::string plain = make_pdf("Omicron", 2);
+  const std::string locked = encrypt(plain, {{"user_password", "reader"},
+                                             {"owner_password", "boss"},
+                                             {"allow_print", false},
+                                             {"allow_copy", false},
+                                             {"allow_modify", false}});
+  expect_valid(locked, "reader");
+
+  QPDF pdf;
+  pdf.processMemoryFile("locked", locked.data(), locked.size(), "reader");
+  int revision = 0;
+  int version = 0;
+  QPDF::encryption_method_e stream = QPDF::e_none;
+  QPDF::encryption_method_e string = QPDF::e_none;
+  QPDF::encryption_method_e file = QPDF::e_none;
+  int permissions = 0;
+  ASSERT_TRUE(pdf.isEncrypted(revision, permissions, version, stream, string, file));
+  EXPECT_EQ(revision, 6);
+  EXPECT_EQ(version, 5);
+  EXPECT_EQ(stream, QPDF::e_aesv3);
+  EXPECT_EQ(string, QPDF::e_aesv3);
+  EXPECT_FALSE(pdf.allowPrintLowRes());
+  EXPECT_FALSE(pdf.allowExtractAll());
+  EXPECT_FALSE(pdf.allowModifyOther());
+  EXPECT_TRUE(pdf.allowModifyAnnotation());
+
+  // pdfinfo (poppler) agrees, and opens it with either password only.
+  auto info = pdfinfo(locked, "-upw reader");
+  EXPECT_EQ(info["Encrypted"], "yes (print:no copy:no change:no addNotes:yes algorithm:AES-256)");
+  EXPECT_EQ(info["Pages"], "2");
+  EXPECT_EQ(pdfinfo(locked, "-opw boss")["Pages"], "2");
+  EXPECT_EQ(pdfinfo(locked).count("Pages"), 0u);  // no password: refused
+
+  const std::string open = encrypt(plain, {{"owner_password", "boss"}});
+  EXPECT_EQ(pdfinfo(open)["Encrypted"],
+            "yes (print:yes copy:yes change:yes addNotes:yes algorithm:AES-256)");
+}
+
+TEST(PdfEncrypt, DecryptRoundTrip) {
+  const std::string plain = make_pdf("Pi", 3);
+  const std::string locked =
+      encrypt(plain, {{"user_password", "reader"}, {"owner_password", "boss"}});
+  gen::pdf::DecryptGenerator decrypt;
+  for (const std::string password : {"reader", "boss"}) {
+    TestContext context(nlohmann::json{{"password", password}});
+    context.add_input("doc.pdf", "application/pdf", locked);
+    ASSERT_TRUE(decrypt.run(context).is_ok());
+    const std::string& out = context.outputs.at("doc.pdf").data;
+    expect_valid(out);
+    auto info = pdfinfo(out);
+    EXPECT_EQ(info["Encrypted"], "no");
+    EXPECT_EQ(info["Pages"], "3");
+    EXPECT_EQ(info["Title"], "Pi");
+    for (int page = 1; page <= 3; ++page) {
+      EXPECT_TRUE(contains(page_text(out, page), "Pi page " + std::to_string(page)));
+    }
+  }
+
+  TestContext wrong(nlohmann::json{{"password", "guess"}});
+  wrong.add_input("doc.pdf", "application/pdf", locked);
+  Status status = decrypt.run(wrong);
+  EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
+  EXPECT_EQ(status.message(), "input 'doc.pdf': encrypted PDF, wrong password (params.password)");
+  EXPECT_TRUE(wrong.outputs.empty());
+
+  TestContext none;
+  none.add_input("doc.pdf", "application/pdf", locked);
+  status = decrypt.run(none);
+  EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
+  EXPECT_EQ(status.message(),
+            "input 'doc.pdf': encrypted PDF, a password is required (params.password)");
+}
+
+TEST(PdfEncrypt, BadPasswordsArePermanent) {
+  gen::pdf::EncryptGenerator encrypt;
+  auto message = [&](nlohmann::json params) {
+    TestContext context(std::move(params));
+    context.add_input("doc.pdf", "application/pdf", make_pdf("Rho", 1));
+    const Status status = encrypt.run(context);
+    EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
+    return status.message();
+  };
+  EXPECT_EQ(message(nlohmann::json::object()).rfind("params.owner_password: required", 0), 0u);
+  EXPECT_EQ(message({{"owner_password", "x"}, {"user_password", "x"}})
+                .rfind("params.user_password: must differ from params.owner_password", 0),
             0u);
 }
 
