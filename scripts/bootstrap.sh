@@ -13,6 +13,9 @@ PACKAGES=(
   libssl-dev
   # tests, benchmarks and the demo
   libgtest-dev libgmock-dev libbenchmark-dev curl jq poppler-utils qpdf sqlite3 postgresql
+  nodejs npm
+  # monitoring: promtool (check metrics/rules in CI); bench/http: wrk against nginx
+  prometheus wrk nginx-light
   # packages: build and lint the deb and rpm (scripts/package-test.sh)
   rpm lintian rpmlint systemd adduser yamllint
 )
