@@ -14,6 +14,8 @@ GENERATOR_PLUGIN_REGISTER(registry) {
   registry.add(std::make_unique<gen::pdf::StampGenerator>());
   registry.add(std::make_unique<gen::pdf::EncryptGenerator>());
   registry.add(std::make_unique<gen::pdf::DecryptGenerator>());
+  registry.add(std::make_unique<gen::pdf::MetadataGenerator>());
+  registry.add(std::make_unique<gen::pdf::OptimizeGenerator>());
   registry.add(std::make_unique<gen::pdf::InfoGenerator>());
   registry.add(std::make_unique<gen::pdf::ExtractTextGenerator>());
 }

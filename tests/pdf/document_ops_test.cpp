@@ -1,5 +1,6 @@
 // pdf.stamp, pdf.encrypt, pdf.decrypt, pdf.metadata and pdf.optimize on real PDFs made by
 // pdf.render, checked with qpdf, pdfinfo, pdftotext and QPDF's API.
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -283,6 +284,102 @@ TEST(PdfEncrypt, BadPasswordsArePermanent) {
   EXPECT_EQ(message({{"owner_password", "x"}, {"user_password", "x"}})
                 .rfind("params.user_password: must differ from params.owner_password", 0),
             0u);
+}
+
+// --- pdf.metadata
+
+TEST(PdfMetadata, SetsAndRemovesInfoFields) {
+  TestContext context(nlohmann::json{{"title", "Годовой отчёт"},
+                                     {"author", "Ada Lovelace"},
+                                     {"subject", nullptr},
+                                     {"keywords", "annual, report"},
+                                     {"creator", "Generator tests"},
+                                     {"producer", nullptr}});
+  context.add_input("doc.pdf", "application/pdf", [] {
+    TestContext render(
+        nlohmann::json{{"markdown", "# Old title\n\nBody"}, {"subject", "old subject"}});
+    gen::pdf::RenderGenerator generator;
+    EXPECT_TRUE(generator.run(render).is_ok());
+    return render.outputs.at("document.pdf").data;
+  }());
+  ASSERT_EQ(pdfinfo(std::string(context.inputs()[0].data))["Subject"], "old subject");
+  gen::pdf::MetadataGenerator metadata;
+  ASSERT_TRUE(metadata.run(context).is_ok());
+  const std::string& out = context.outputs.at("doc.pdf").data;
+  expect_valid(out);
+  auto info = pdfinfo(out);
+  EXPECT_EQ(info["Title"], "Годовой отчёт");
+  EXPECT_EQ(info["Author"], "Ada Lovelace");
+  EXPECT_EQ(info["Keywords"], "annual, report");
+  EXPECT_EQ(info["Creator"], "Generator tests");
+  EXPECT_EQ(info.count("Subject"), 0u);   // removed
+  EXPECT_EQ(info.count("Producer"), 0u);  // removed
+  EXPECT_EQ(info["Pages"], "1");
+}
+
+TEST(PdfMetadata, BadParamsArePermanent) {
+  gen::pdf::MetadataGenerator metadata;
+  for (const auto& [params, expected] : std::vector<std::pair<nlohmann::json, std::string>>{
+           {nlohmann::json::object(),
+            "pdf.metadata: nothing to change: give at least one of title, author, subject, "
+            "keywords, creator, producer (a string sets it, null removes it)"},
+           {{{"title", 42}}, "params.title: must be a string, or null to remove it"}}) {
+    TestContext context(params);
+    context.add_input("doc.pdf", "application/pdf", make_pdf("Sigma", 1));
+    const Status status = metadata.run(context);
+    EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
+    EXPECT_EQ(status.message(), expected);
+  }
+}
+
+// --- pdf.optimize
+
+TEST(PdfOptimize, LinearizedAndNotLarger) {
+  std::string paragraph;
+  for (int i = 0; i < 60; ++i) paragraph += "Optimised words repeat on every page. ";
+  const std::string input =
+      make_pdf("Tau", 20, paragraph + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
+  TestContext context;
+  context.add_input("doc.pdf", "application/pdf", input);
+  gen::pdf::OptimizeGenerator optimize;
+  ASSERT_TRUE(optimize.run(context).is_ok());
+  const std::string& out = context.outputs.at("doc.pdf").data;
+  expect_valid(out);
+  TempFile file(out);
+  const auto linearization = run_command("qpdf --check-linearization '" + file.path() + "'");
+  EXPECT_EQ(linearization.exit_code, 0) << linearization.output;
+  EXPECT_TRUE(contains(linearization.output, "no linearization errors")) << linearization.output;
+  EXPECT_LE(out.size(), input.size());
+  auto info = pdfinfo(out);
+  EXPECT_EQ(info["Optimized"], "yes");
+  EXPECT_EQ(info["Pages"], "20");
+  EXPECT_EQ(info["Title"], "Tau");
+
+  QPDF pdf;
+  pdf.processMemoryFile("out", out.data(), out.size());
+  EXPECT_TRUE(pdf.isLinearized());
+  // Objects live in object streams: the xref lists them as compressed.
+  EXPECT_TRUE(
+      contains(run_command("qpdf --show-xref '" + file.path() + "'").output, ": compressed"));
+  for (int page : {1, 20}) {
+    EXPECT_TRUE(contains(page_text(out, page), "Tau page " + std::to_string(page)));
+  }
+  std::fprintf(stderr, "pdf.optimize: %zu -> %zu bytes\n", input.size(), out.size());
+}
+
+TEST(PdfOptimize, EachStepCanBeTurnedOff) {
+  const std::string input = make_pdf("Upsilon", 2);
+  TestContext context(
+      nlohmann::json{{"object_streams", false}, {"recompress", false}, {"linearize", false}});
+  context.add_input("doc.pdf", "application/pdf", input);
+  gen::pdf::OptimizeGenerator optimize;
+  ASSERT_TRUE(optimize.run(context).is_ok());
+  const std::string& out = context.outputs.at("doc.pdf").data;
+  expect_valid(out);
+  EXPECT_EQ(pdfinfo(out)["Optimized"], "no");
+  TempFile file(out);
+  EXPECT_FALSE(
+      contains(run_command("qpdf --show-xref '" + file.path() + "'").output, ": compressed"));
 }
 
 }  // namespace

@@ -278,12 +278,22 @@ TEST(PdfToolkit, MalformedInputsArePermanentErrors) {
   gen::pdf::RotateGenerator rotate;
   gen::pdf::InfoGenerator info;
   gen::pdf::ExtractTextGenerator extract;
+  gen::pdf::StampGenerator stamp;
+  gen::pdf::EncryptGenerator encrypt;
+  gen::pdf::DecryptGenerator decrypt;
+  gen::pdf::MetadataGenerator metadata;
+  gen::pdf::OptimizeGenerator optimize;
   std::vector<std::pair<gen::sdk::Generator*, nlohmann::json>> generators = {
       {&merge, nlohmann::json::object()},
       {&split, nlohmann::json::object()},
       {&rotate, {{"angle", 90}}},
       {&info, nlohmann::json::object()},
-      {&extract, nlohmann::json::object()}};
+      {&extract, nlohmann::json::object()},
+      {&stamp, {{"text", "x"}}},
+      {&encrypt, {{"owner_password", "o"}}},
+      {&decrypt, nlohmann::json::object()},
+      {&metadata, {{"title", "t"}}},
+      {&optimize, nlohmann::json::object()}};
   for (const BadCase& bad : malformed_corpus()) {
     for (auto& [generator, params] : generators) {
       TestContext context(params);

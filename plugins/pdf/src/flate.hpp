@@ -12,6 +12,9 @@ namespace gen::pdf {
 /// zlib-compresses `data` (fast level: generated content compresses well even so).
 std::string deflate_bytes(std::string_view data);
 
+/// Compresses `data` as small as the compressor goes (pdf.optimize): slow, once per stream.
+std::string deflate_bytes_best(std::string_view data);
+
 /// A new stream holding `data` compressed with /FlateDecode. QPDFWriter passes such streams
 /// through as they are (write with qpdf_dl_none), which is several times faster than letting
 /// it compress at zlib's default level.

@@ -1,0 +1,193 @@
+// pdf.metadata (the Info dictionary) and pdf.optimize (object streams, recompression,
+// linearization).
+#include <array>
+#include <memory>
+#include <string>
+
+#include <qpdf/Buffer.hh>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+#include <qpdf/QPDFWriter.hh>
+
+#include "flate.hpp"
+#include "toolkit.hpp"
+#include "toolkit_common.hpp"
+
+namespace gen::pdf {
+
+using gen::sdk::Context;
+using gen::sdk::GeneratorInfo;
+using gen::sdk::InputArtifact;
+using gen::sdk::ParamSpec;
+using gen::sdk::ParamType;
+using gen::sdk::Status;
+using namespace detail;
+
+namespace {
+
+/// The Info fields pdf.metadata sets: param name -> Info key.
+constexpr std::array<std::pair<const char*, const char*>, 6> kInfoFields = {{
+    {"title", "/Title"},
+    {"author", "/Author"},
+    {"subject", "/Subject"},
+    {"keywords", "/Keywords"},
+    {"creator", "/Creator"},
+    {"producer", "/Producer"},
+}};
+
+bool flag(const nlohmann::json& params, const char* key, bool fallback) {
+  auto it = params.find(key);
+  if (it == params.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) throw BadInput{std::string("params.") + key + ": must be true or false"};
+  return it->get<bool>();
+}
+
+/// Re-deflates every Flate-only stream (and compresses unfiltered ones) at the strongest
+/// level, keeping the result only where it is smaller. Streams with predictors or other
+/// filters, and XMP metadata (kept readable), are left alone.
+void recompress_streams(QPDF& pdf, Context& context) {
+  for (QPDFObjectHandle& object : pdf.getAllObjects()) {
+    if (!object.isStream()) continue;
+    if (context.cancelled()) throw std::runtime_error("cancelled");
+    QPDFObjectHandle dict = object.getDict();
+    if (dict.getKey("/Type").isNameAndEquals("/Metadata")) continue;
+    QPDFObjectHandle parms = dict.getKey("/DecodeParms");
+    if (!parms.isNull() &&
+        !(parms.isArray() && parms.getArrayNItems() == 1 && parms.getArrayItem(0).isNull())) {
+      continue;
+    }
+    QPDFObjectHandle filter = dict.getKey("/Filter");
+    if (filter.isArray() && filter.getArrayNItems() == 1) filter = filter.getArrayItem(0);
+    const bool flate = filter.isNameAndEquals("/FlateDecode");
+    if (!flate && !filter.isNull()) continue;
+    std::shared_ptr<Buffer> raw = object.getRawStreamData();
+    std::shared_ptr<Buffer> data;
+    try {
+      data = object.getStreamData(qpdf_dl_generalized);
+    } catch (const std::exception&) {
+      continue;  // undecodable: leave it exactly as it was
+    }
+    std::string compressed = deflate_bytes_best(
+        std::string_view(reinterpret_cast<const char*>(data->getBuffer()), data->getSize()));
+    if (compressed.size() < raw->getSize()) {
+      object.replaceStreamData(compressed, QPDFObjectHandle::newName("/FlateDecode"),
+                               QPDFObjectHandle::newNull());
+    }
+  }
+}
+
+}  // namespace
+
+GeneratorInfo MetadataGenerator::info() const {
+  GeneratorInfo info;
+  info.id = "pdf.metadata";
+  info.version = "1.0.0";
+  info.description =
+      "Sets or removes document Info fields (title, author, subject, keywords, creator, "
+      "producer) of each input PDF.";
+  for (const auto& [name, key] : kInfoFields) {
+    info.params.push_back(ParamSpec{
+        name, ParamType::kAny, false, nullptr,
+        std::string("Info ") + (key + 1) + ": a string sets it, null removes it, absent keeps it"});
+  }
+  info.params.push_back(password_param());
+  info.input_media_types = {"application/pdf", "application/octet-stream"};
+  info.output_media_types = {"application/pdf"};
+  return info;
+}
+
+Status MetadataGenerator::run(Context& context) {
+  return guarded("pdf.metadata", context, [&] {
+    const nlohmann::json& params = context.params();
+    bool any = false;
+    for (const auto& [name, key] : kInfoFields) {
+      auto it = params.find(name);
+      if (it == params.end()) continue;
+      if (!it->is_null() && !it->is_string()) {
+        throw BadInput{std::string("params.") + name + ": must be a string, or null to remove it"};
+      }
+      any = true;
+    }
+    if (!any) {
+      throw BadInput{
+          "pdf.metadata: nothing to change: give at least one of title, author, subject, "
+          "keywords, creator, producer (a string sets it, null removes it)"};
+    }
+    const std::string password = optional_string(params, "password");
+    for (const InputArtifact& input : context.inputs()) {
+      std::unique_ptr<QPDF> pdf = open_pdf(input, password);
+      QPDFObjectHandle trailer = pdf->getTrailer();
+      QPDFObjectHandle info = trailer.getKey("/Info");
+      if (!info.isDictionary()) {
+        info = pdf->makeIndirectObject(QPDFObjectHandle::newDictionary());
+        trailer.replaceKey("/Info", info);
+      }
+      for (const auto& [name, key] : kInfoFields) {
+        auto it = params.find(name);
+        if (it == params.end()) continue;
+        if (it->is_null()) {
+          info.removeKey(key);
+        } else {
+          info.replaceKey(key, QPDFObjectHandle::newUnicodeString(it->get<std::string>()));
+        }
+      }
+      context.write_output(input.name, "application/pdf", write_pdf(*pdf));
+    }
+  });
+}
+
+GeneratorInfo OptimizeGenerator::info() const {
+  GeneratorInfo info;
+  info.id = "pdf.optimize";
+  info.version = "1.0.0";
+  info.description =
+      "Rewrites each input PDF smaller and web-ready: objects packed into compressed object "
+      "streams, Flate streams recompressed at the strongest level, linearized (fast web view).";
+  info.params = {
+      ParamSpec{"object_streams", ParamType::kBoolean, false, true,
+                "Pack objects into compressed object streams (PDF 1.5)"},
+      ParamSpec{"recompress", ParamType::kBoolean, false, true,
+                "Recompress Flate and uncompressed streams at the strongest level, where smaller"},
+      ParamSpec{"linearize", ParamType::kBoolean, false, true,
+                "Linearize for fast web view (first page shown before the whole file arrives)"},
+      password_param(),
+  };
+  info.input_media_types = {"application/pdf", "application/octet-stream"};
+  info.output_media_types = {"application/pdf"};
+  return info;
+}
+
+Status OptimizeGenerator::run(Context& context) {
+  return guarded("pdf.optimize", context, [&] {
+    const nlohmann::json& params = context.params();
+    const bool object_streams = flag(params, "object_streams", true);
+    const bool recompress = flag(params, "recompress", true);
+    const bool linearize = flag(params, "linearize", true);
+    const std::string password = optional_string(params, "password");
+    const auto& inputs = context.inputs();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const InputArtifact& input = inputs[i];
+      std::unique_ptr<QPDF> pdf = open_pdf(input, password);
+      if (recompress) recompress_streams(*pdf, context);
+      QPDFWriter writer(*pdf);
+      writer.setOutputMemory();
+      writer.setPreserveEncryption(false);
+      writer.setCompressStreams(true);
+      writer.setDecodeLevel(qpdf_dl_none);  // streams pass through as prepared above
+      writer.setObjectStreamMode(object_streams ? qpdf_o_generate : qpdf_o_disable);
+      writer.setLinearization(linearize);
+      writer.setDeterministicID(true);
+      writer.write();
+      auto buffer = writer.getBufferSharedPointer();
+      context.log(gen::sdk::LogLevel::kInfo, input_label(input.name) + ": " +
+                                                 std::to_string(input.data.size()) + " -> " +
+                                                 std::to_string(buffer->getSize()) + " bytes");
+      context.write_output(
+          input.name, "application/pdf",
+          std::string_view(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize()));
+      context.progress(static_cast<double>(i + 1) / static_cast<double>(inputs.size()));
+    }
+  });
+}
+
+}  // namespace gen::pdf
