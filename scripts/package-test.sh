@@ -147,6 +147,11 @@ free_port() {
 PORT=$(free_port 18080)
 METRICS_PORT=$(free_port 19091)
 DB="/var/lib/generator/package-test-$$.db"
+# Every /api route needs a credential: the backend installs this root key, and every curl
+# below sends it (curl reads $CURL_HOME/.curlrc).
+ROOT_KEY="package-test-root-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export CURL_HOME="$WORK"
+printf 'header = "Authorization: Bearer %s"\n' "$ROOT_KEY" >"$WORK/.curlrc"
 cat >"$WORK/test.env" <<ENV
 # package-test overrides on top of /etc/generator/generator.env
 HOSTING__HOST=127.0.0.1
@@ -156,6 +161,7 @@ DATABASE__URL=sqlite://$DB
 THREADS__DRAMATIQ_PROCESSES=1
 THREADS__DRAMATIQ_THREADS=2
 WORKER__DRAIN_TIMEOUT_S=10
+AUTH__ROOT_API_KEY=$ROOT_KEY
 ENV
 API="http://127.0.0.1:$PORT"
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <exception>
+#include <thread>
 
 #include <Poco/Data/DataException.h>
 #include <nlohmann/json.hpp>
@@ -15,6 +17,7 @@
 #include "gen/core/tenants.hpp"
 #include "job_request.hpp"
 #include "openapi.hpp"
+#include "rate_limit.hpp"
 #include "views.hpp"
 
 namespace gen::backend {
@@ -104,6 +107,7 @@ Response problem(const Error& error) {
 namespace {
 
 constexpr const char* kPublic = "public";
+constexpr int kWaitPollMs = 50;
 
 bool is_write(const std::string& scope) {
   return scope.starts_with("WRITE:");
@@ -178,7 +182,14 @@ Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions opt
       credentials_(std::make_unique<CredentialStore>(db)),
       tenants_(std::make_unique<TenantStore>(db)),
       config_(std::make_unique<ConfigStore>(db, options_.config_environment)),
-      signer_(std::make_unique<TokenSigner>(credentials_->token_secret(options_.token_secret))) {
+      signer_(std::make_unique<TokenSigner>(credentials_->token_secret(options_.token_secret))),
+      rate_limiter_(std::make_unique<RateLimiter>([this](const std::string& tenant) {
+        try {
+          return config_->integer("LIMITS__REQUESTS_PER_S", tenant);
+        } catch (const std::exception&) {
+          return std::int64_t{0};  // a database hiccup must not block every request
+        }
+      })) {
   // The routes of docs/api.md, tried in order.
   route("POST", "/api/v1/login/access_token", kPublic,
         [this](const Call& c) { return login(c.request); });
@@ -258,13 +269,17 @@ std::string Api::route_of(const Request& request) const {
 
 Caller Api::authenticate(const Request& request) const {
   Caller caller;
-  if (auto tenant = request.header("tenant-id")) {
-    TenantStore::check_id(*tenant, "tenant-id");
-    caller.tenant = *tenant;
-  }
+  // Checked after the credential: an anonymous caller learns nothing but 401.
+  auto read_tenant = [&] {
+    if (auto tenant = request.header("tenant-id")) {
+      TenantStore::check_id(*tenant, "tenant-id");
+      caller.tenant = *tenant;
+    }
+  };
   if (!options_.require_auth) {
     caller.credential.id = "root";
     caller.credential.is_root = true;
+    read_tenant();
     return caller;
   }
   auto header = request.header("Authorization");
@@ -294,6 +309,7 @@ Caller Api::authenticate(const Request& request) const {
     if (!credential) throw Error(ErrorCode::kUnauthorized, "unknown, inactive or deleted API key");
   }
   caller.credential = std::move(*credential);
+  read_tenant();
   return caller;
 }
 
@@ -348,6 +364,17 @@ Response Api::handle(const Request& request) const {
                                                      request.raw_path + " (see docs/api.md)"));
     }
     authorize(found->first, caller);
+    if (!is_public) {
+      if (std::int64_t wait_ms = rate_limiter_->acquire(caller.tenant, now_ms())) {
+        Response r = problem(Error(
+            ErrorCode::kTooManyRequests,
+            "more than LIMITS__REQUESTS_PER_S requests per second" +
+                (caller.tenant.empty() ? std::string() : " for tenant '" + caller.tenant + "'") +
+                "; retry after the Retry-After seconds"));
+        r.headers["Retry-After"] = std::to_string((wait_ms + 999) / 1000);
+        return r;
+      }
+    }
     return found->second(Call{request, match.params, caller});
   } catch (const Error& e) {
     if (http_status(e.code()) >= 500) {
@@ -465,7 +492,31 @@ Response Api::submit_job(const Call& call) const {
     log::info("job queued",
               {{"job_id", submitted.id}, {"steps", spec.steps.size()}, {"tenant", spec.tenant}});
   }
-  Response r = json_response(submitted.created ? 202 : 200, job_json(*job));
+  int status = submitted.created ? 202 : 200;
+  if (auto it = request.query.find("wait"); it != request.query.end()) {
+    const std::string& v = it->second;
+    bool digits = !v.empty() && v.size() <= 4 &&
+                  std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); });
+    int wait_s = digits ? std::stoi(v) : -1;
+    if (wait_s < 0 || wait_s > options_.max_wait_s) {
+      throw Error(ErrorCode::kValidationFailed,
+                  "wait: must be an integer between 0 and " + std::to_string(options_.max_wait_s) +
+                      " (seconds); got '" + v + "'",
+                  "wait");
+    }
+    // Holds this request thread while the job runs: the answer is the finished job when it
+    // ends in time (200), else the usual 202.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+    auto is_final = [](const std::string& s) {
+      return s == "COMPLETED" || s == "FAILED" || s == "CANCELLED";
+    };
+    while (!is_final(job->status) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kWaitPollMs));
+      if (auto now = jobs_.get_job(submitted.id)) job = std::move(now);
+    }
+    if (is_final(job->status)) status = 200;
+  }
+  Response r = json_response(status, job_json(*job));
   r.headers["Location"] = job_url(submitted.id);
   return r;
 }
@@ -782,6 +833,7 @@ Response Api::put_config(const Call& call) const {
     throw Error(ErrorCode::kValidationFailed, "value: is required", "value");
   }
   ConfigValue v = config_->set(name, call.caller.tenant, doc["value"]);
+  rate_limiter_->invalidate();
   log::info("setting changed",
             {{"name", name}, {"tenant", call.caller.tenant}, {"by", call.caller.credential.id}});
   return json_response(200, config_json(v));
@@ -789,6 +841,7 @@ Response Api::put_config(const Call& call) const {
 
 Response Api::delete_config(const Call& call) const {
   config_->unset(call.params.at("name"), call.caller.tenant);
+  rate_limiter_->invalidate();
   return no_content();
 }
 

@@ -4,12 +4,14 @@
 //  - every route of Api::routes() with no Authorization header, a non-Bearer scheme, an empty
 //    bearer, an unknown API key, a JWT signed with another key, a JWT whose payload was edited,
 //    an expired JWT, the key and a token of a deactivated credential, and of a deleted one
-//    -> 401 UNAUTHORIZED with WWW-Authenticate: Bearer;
+//    -> 401 UNAUTHORIZED with WWW-Authenticate: Bearer; unknown /api paths and a malformed
+//    tenant-id without a credential -> 401 too;
 //  - every scoped route with a credential holding no scope -> 403 FORBIDDEN;
 //  - a tenant credential naming another tenant in tenant-id -> 403;
 //  - a tenant reaching another tenant's job, its artifacts list, an artifact, cancel, delete,
 //    the job list and its settings by id -> 404 NOT_FOUND / not listed;
-//  - granting scopes one does not hold -> 403; writes of a disabled tenant -> 409.
+//  - granting scopes one does not hold -> 403; writes of a disabled tenant -> 409;
+//  - tenant ids differing only in case are different tenants.
 #include "gen/core/auth.hpp"
 #include "fixture.hpp"
 #include "gen/backend/api.hpp"
@@ -145,6 +147,10 @@ TEST_F(Auth, EveryApiRouteRefusesBadCredentials) {
   EXPECT_GT(checked, 200);
   // Unknown /api paths answer 401 too: no probing for routes without a credential.
   expect_problem(anonymous.get("/api/v1/nothing-here"), 401, "UNAUTHORIZED");
+  expect_problem(anonymous.request("GET", "/api/v1/jobs", "", "", {{"tenant-id", "bad id!"}}), 401,
+                 "UNAUTHORIZED");
+  expect_problem(api().request("GET", "/api/v1/jobs", "", "", {{"tenant-id", "bad id!"}}), 422,
+                 "VALIDATION_FAILED", "tenant-id");
   EXPECT_EQ(anonymous.get("/health").status, 200);
 
   ASSERT_EQ(api().del("/api/v1/credentials/victim").status, 204);

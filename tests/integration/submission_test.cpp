@@ -113,3 +113,58 @@ TEST_F(Submission, BulkIsAllOrNothingAndNamesTheBadJob) {
 
 }  // namespace
 }  // namespace gen::itest
+
+namespace gen::itest {
+namespace {
+
+class Waiting : public StackTest {};
+
+TEST_F(Waiting, WaitAnswersWithTheFinishedJob) {
+  HttpResponse r = api().post_json("/api/v1/jobs?wait=60", echo_job());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json_body()["status"], "COMPLETED");
+  EXPECT_EQ(r.json_body()["artifacts"].size(), 1u);
+  expect_problem(api().post_json("/api/v1/jobs?wait=61", echo_job()), 422, "VALIDATION_FAILED",
+                 "wait");
+  expect_problem(api().post_json("/api/v1/jobs?wait=soon", echo_job()), 422, "VALIDATION_FAILED",
+                 "wait");
+  json delayed = echo_job();
+  delayed["delay_ms"] = 3600 * 1000;
+  HttpResponse late = api().post_json("/api/v1/jobs?wait=1", delayed);
+  EXPECT_EQ(late.status, 202) << late.body;  // did not end in time: the usual answer
+  EXPECT_EQ(late.json_body()["status"], "QUEUED");
+}
+
+class RateLimit : public StackTest {
+ protected:
+  StackOptions options() override { return {.worker = false}; }
+};
+
+TEST_F(RateLimit, TenantOverTheLimitGets429WithRetryAfter) {
+  ASSERT_EQ(api().post_json("/api/v1/app_management/tenants", {{"id", "acme"}}).status, 201);
+  std::map<std::string, std::string> acme = {{"tenant-id", "acme"}};
+  ASSERT_EQ(api()
+                .request("PUT", "/api/v1/config/LIMITS__REQUESTS_PER_S", R"({"value":1})",
+                         "application/json", acme)
+                .status,
+            200);
+  int limited = 0;
+  HttpResponse refused;
+  for (int i = 0; i < 20; ++i) {
+    HttpResponse r = api().request("GET", "/api/v1/jobs", "", "", acme);
+    if (r.status == 429) {
+      ++limited;
+      refused = r;
+    } else {
+      EXPECT_EQ(r.status, 200) << r.body;
+    }
+  }
+  ASSERT_GT(limited, 0);
+  expect_problem(refused, 429, "TOO_MANY_REQUESTS");
+  EXPECT_GE(std::stoi(refused.header("Retry-After")), 1);
+  // Other tenants (here the system scope) are not limited by acme's setting.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(api().get("/api/v1/jobs").status, 200);
+}
+
+}  // namespace
+}  // namespace gen::itest

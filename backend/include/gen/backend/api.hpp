@@ -33,6 +33,10 @@ class TenantStore;
 }  // namespace gen
 
 namespace gen::backend {
+class RateLimiter;
+}
+
+namespace gen::backend {
 
 /// THE function that turns an error into an HTTP response: status from gen::http_status(),
 /// body {"type","title","status","code","detail","field"?} as application/problem+json.
@@ -52,6 +56,8 @@ struct ApiOptions {
   /// HS256 key for access tokens; empty: the one stored in the database (made on first use).
   std::string token_secret;
   std::int64_t token_ttl_s = 3600;
+  /// Longest `?wait=` on POST /api/v1/jobs, in seconds.
+  int max_wait_s = 60;
   /// Defaults of the runtime settings (GET /api/v1/config), usually from the environment.
   std::map<std::string, std::string> config_environment;
 };
@@ -140,6 +146,7 @@ class Api {
   std::unique_ptr<TenantStore> tenants_;
   std::unique_ptr<ConfigStore> config_;
   std::unique_ptr<TokenSigner> signer_;
+  std::unique_ptr<RateLimiter> rate_limiter_;
   Router router_;
   std::map<std::string, std::pair<RouteInfo, ApiHandler>> handlers_;  ///< "METHOD pattern"
   std::vector<RouteInfo> route_info_;
