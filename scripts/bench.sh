@@ -13,6 +13,6 @@ export GENERATOR_TEST_POSTGRES_URL
 for t in "${targets[@]}"; do
   if [ -x "$BUILD_DIR/bin/$t" ]; then
     echo "==== $t"
-    "$BUILD_DIR/bin/$t" "$@"
+    "$BUILD_DIR/bin/$t"
   fi
 done
