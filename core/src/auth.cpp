@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 
 #include <Poco/Data/RecordSet.h>
@@ -19,6 +20,7 @@
 
 #include "gen/core/database.hpp"
 #include "gen/core/errors.hpp"
+#include "gen/core/tenants.hpp"
 
 using namespace Poco::Data::Keywords;
 using nlohmann::json;
@@ -116,24 +118,27 @@ Credential credential_from(const RecordSet& rs, std::size_t row) {
   return c;
 }
 
+// `if_absent`: no error when the id exists (several backends installing the root at once).
 void insert_credential(const Database& db, Session& s, const Credential& c,
-                       const std::string& password_hash) {
+                       const std::string& password_hash, bool if_absent = false) {
   std::string id = c.id, hash = password_hash, scopes = json(c.scopes).dump(),
               tenants = json(c.tenants).dump();
   int active = c.is_active ? 1 : 0, root = c.is_root ? 1 : 0;
   Poco::Int64 at = c.created_at_ms;
   s << db.sql(
       "INSERT INTO credentials (id, password_hash, is_active, is_root, scopes, tenants,"
-      " created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      " created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
+      std::string(if_absent ? " ON CONFLICT (id) DO NOTHING" : "")),
       use(id), use(hash), use(active), use(root), use(scopes), use(tenants), use(at), use(at), now;
 }
 
 void insert_key(const Database& db, Session& s, const std::string& credential_id,
-                const std::string& key, const std::string& source) {
+                const std::string& key, const std::string& source, bool if_absent = false) {
   std::string hash = hash_api_key(key), id = credential_id, src = source;
   Poco::Int64 at = now_ms();
-  s << db.sql(
-      "INSERT INTO api_keys (key_hash, credential_id, source, created_at_ms) VALUES (?, ?, ?, ?)"),
+  s << db.sql(std::string("INSERT INTO api_keys (key_hash, credential_id, source, created_at_ms)"
+                          " VALUES (?, ?, ?, ?)") +
+              (if_absent ? " ON CONFLICT (key_hash) DO NOTHING" : "")),
       use(hash), use(id), use(src), use(at), now;
 }
 
@@ -241,7 +246,7 @@ IssuedCredential CredentialStore::create(Credential c, std::string password) {
   if (c.id == kRootId) invalid("id", "'root' is reserved for the root credential");
   check_scopes(c.scopes, "scopes");
   for (const auto& [tenant, scopes] : c.tenants) {
-    check_id(tenant, "tenants", "a tenant id");
+    TenantStore::check_id(tenant, "tenants");
     check_scopes(scopes, "tenants." + tenant);
   }
   if (password.empty()) {
@@ -285,13 +290,14 @@ void CredentialStore::install_root_api_key(const std::string& key) {
   // The root's password is random and never shown: a root from the environment logs in with
   // its API key only.
   std::string unusable = hash_password(base64url(random_bytes(24)));
+  // Several backends may start at once: every insert tolerates the others' rows.
   db_.write_transaction([&](Session& s) {
     if (!exists(db_, s, kRootId)) {
       Credential c;
       c.id = kRootId;
       c.is_root = true;
       c.created_at_ms = c.updated_at_ms = now_ms();
-      insert_credential(db_, s, c, unusable);
+      insert_credential(db_, s, c, unusable, true);
     }
     std::string hash = hash_api_key(key);
     std::vector<std::string> current;
@@ -300,7 +306,7 @@ void CredentialStore::install_root_api_key(const std::string& key) {
     if (current.size() == 1 && current[0] == hash) return;
     s << "DELETE FROM api_keys WHERE credential_id = 'root' AND source = 'env'", now;
     s << db_.sql("DELETE FROM api_keys WHERE key_hash = ?"), use(hash), now;
-    insert_key(db_, s, kRootId, key, "env");
+    insert_key(db_, s, kRootId, key, "env", true);
   });
 }
 
@@ -384,14 +390,14 @@ std::string CredentialStore::token_secret(const std::string& configured) {
   Poco::Int64 at = now_ms();
   std::vector<std::string> values;
   db_.write_transaction([&](Session& s) {
+    // The first backend's secret wins; the others read it (ON CONFLICT: they may race).
+    s << db_.sql(
+        "INSERT INTO server_secrets (name, value, created_at_ms) VALUES ('token_secret', ?, ?)"
+        " ON CONFLICT (name) DO NOTHING"),
+        use(fresh), use(at), now;
     s << "SELECT value FROM server_secrets WHERE name = 'token_secret'", into(values), now;
-    if (values.empty()) {
-      s << db_.sql(
-          "INSERT INTO server_secrets (name, value, created_at_ms) VALUES ('token_secret', ?, ?)"),
-          use(fresh), use(at), now;
-      values.push_back(fresh);
-    }
   });
+  if (values.empty()) throw Error(ErrorCode::kInternal, "the token secret could not be stored");
   return values[0];
 }
 

@@ -235,7 +235,7 @@ ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>
       std::vector<Artifact> inputs;
       bool have_inputs = true;
       try {
-        inputs = store_.load_inputs(task);
+        if (task.has_inputs) inputs = store_.load_inputs(task);
       } catch (const Error& e) {
         have_inputs = false;
         record_failure(e.code() == ErrorCode::kUnset ? ErrorCode::kInternal : e.code(),

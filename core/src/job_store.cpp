@@ -479,6 +479,20 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
         use(owner), use(at);
     for (std::string& id : ids) attempts, use(id);
     attempts.execute();
+    // Which of them have inputs at all: one query per batch saves one per task.
+    std::vector<std::string> with_inputs;
+    Statement inputs(s);
+    inputs << db_.sql(
+        "SELECT DISTINCT t.id FROM tasks t JOIN artifacts a ON a.job_id = t.job_id"
+        " AND a.step = t.step - 1 WHERE t.id IN (" +
+        in + ")");
+    for (std::string& id : ids) inputs, use(id);
+    inputs, into(with_inputs);
+    inputs.execute();
+    for (ClaimedTask& t : claimed) {
+      t.has_inputs =
+          std::find(with_inputs.begin(), with_inputs.end(), t.task_id) != with_inputs.end();
+    }
     Statement jobs(s);
     jobs << db_.sql(
         // No "status = 'QUEUED'" filter: SQLite would walk every queued job through the

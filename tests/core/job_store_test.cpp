@@ -74,6 +74,7 @@ TEST_P(JobStoreTest, StepsRunInOrderAndOutputsFeedTheNextStep) {
   EXPECT_EQ(store_->get_job(id)->status, "RUNNING");
   EXPECT_TRUE(store_->claim("w2", 10, 10000).empty());
 
+  EXPECT_TRUE(claimed[0].has_inputs);
   auto inputs = store_->load_inputs(claimed[0]);
   ASSERT_EQ(inputs.size(), 1u);
   EXPECT_EQ(inputs[0].data, "input bytes");
@@ -142,6 +143,9 @@ TEST_P(JobStoreTest, BatchedCompletionFencesEachRun) {
   std::string three = store_->submit(single);
   auto claimed = store_->claim("w", 10, 10000);
   ASSERT_EQ(claimed.size(), 3u);
+  for (const ClaimedTask& t : claimed) {
+    EXPECT_EQ(t.has_inputs, t.job_id == one) << "only the first job was given an input";
+  }
   ClaimedTask stale;
   std::vector<Completion> batch;
   for (const ClaimedTask& t : claimed) {

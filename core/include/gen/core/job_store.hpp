@@ -119,6 +119,9 @@ struct ClaimedTask {
   int attempt = 0;
   int max_attempts = 0;
   std::int64_t timeout_ms = 0;
+  /// Set by `claim()`: whether the task has input artifacts at all (when false, there is
+  /// nothing for `load_inputs()` to fetch).
+  bool has_inputs = true;
 };
 
 struct OutputFile {
