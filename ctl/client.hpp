@@ -10,7 +10,7 @@
 
 namespace gen::ctl {
 
-/// Process exit codes (documented in docs/generatorctl.md and `generatorctl --help`).
+/// Process exit codes (documented in docs/api.md#generatorctl and `generatorctl --help`).
 enum ExitCode : int {
   kExitOk = 0,
   kExitApiError = 1,     ///< the server refused the request (4xx)

@@ -130,24 +130,6 @@ std::string read_whole(const std::string& path) {
   return out.str();
 }
 
-std::string base64(std::string_view data) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : data) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(buffer >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += alphabet[(buffer << (6 - bits)) & 63];
-  while (out.size() % 4) out += '=';
-  return out;
-}
-
 std::string guess_media_type(const fs::path& p) {
   static const std::map<std::string, std::string> types = {
       {".txt", "text/plain"},      {".md", "text/markdown"}, {".json", "application/json"},
@@ -230,18 +212,6 @@ int submit(const Client& client, const Args& args, const std::vector<StepArg>& s
       body["steps"].push_back({{"generator", s.generator}, {"params", s.params}});
     }
   }
-  for (auto [it, end] = args.options.equal_range("--input"); it != end; ++it) {
-    std::string spec = it->second, media;
-    if (auto colon = spec.rfind(':');
-        colon != std::string::npos && spec.find('/', colon) != std::string::npos) {
-      media = spec.substr(colon + 1);
-      spec = spec.substr(0, colon);
-    }
-    fs::path p = spec;
-    body["inputs"].push_back({{"name", p.filename().string()},
-                              {"media_type", media.empty() ? guess_media_type(p) : media},
-                              {"content_base64", base64(read_whole(spec))}});
-  }
   if (!args.option("--priority").empty()) body["priority"] = std::stoi(args.option("--priority"));
   if (!args.option("--delay-ms").empty()) body["delay_ms"] = std::stoll(args.option("--delay-ms"));
   if (!args.option("--run-after").empty()) body["run_after"] = args.option("--run-after");
@@ -249,7 +219,41 @@ int submit(const Client& client, const Args& args, const std::vector<StepArg>& s
   if (!args.option("--idempotency-key").empty()) {
     headers["Idempotency-Key"] = args.option("--idempotency-key");
   }
-  HttpResult r = client.request("POST", "/api/v1/jobs", body.dump(), "application/json", headers);
+  // Input files go as multipart/form-data parts: no base64 inflation.
+  std::string payload = body.dump(), content_type = "application/json";
+  if (args.options.count("--input")) {
+    const std::string boundary =
+        "generatorctl-" + std::to_string(::getpid()) + "-" +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    payload = "--" + boundary +
+              "\r\nContent-Disposition: form-data; name=\"job\"\r\nContent-Type: "
+              "application/json\r\n\r\n" +
+              body.dump() + "\r\n";
+    for (auto [it, end] = args.options.equal_range("--input"); it != end; ++it) {
+      std::string spec = it->second, media;
+      if (auto colon = spec.rfind(':');
+          colon != std::string::npos && spec.find('/', colon) != std::string::npos) {
+        media = spec.substr(colon + 1);
+        spec = spec.substr(0, colon);
+      }
+      fs::path p = spec;
+      std::string data = read_whole(spec);
+      if (data.find("--" + boundary) != std::string::npos) {
+        throw CtlError(kExitUsage, spec + " contains the multipart boundary; retry");
+      }
+      std::string filename = p.filename().string();
+      for (char& c : filename) {
+        if (c == '"' || c == '\\' || c == '\r' || c == '\n') c = '_';
+      }
+      payload += "--" + boundary +
+                 "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename +
+                 "\"\r\nContent-Type: " + (media.empty() ? guess_media_type(p) : media) +
+                 "\r\n\r\n" + data + "\r\n";
+    }
+    payload += "--" + boundary + "--\r\n";
+    content_type = "multipart/form-data; boundary=" + boundary;
+  }
+  HttpResult r = client.request("POST", "/api/v1/jobs", payload, content_type, headers);
   json job = r.json();
   std::string id = job.value("id", "");
   if (!args.has("--wait")) {

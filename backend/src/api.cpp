@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <thread>
 
 #include <Poco/Data/DataException.h>
@@ -16,6 +17,7 @@
 #include "gen/core/plugin_host.hpp"
 #include "gen/core/tenants.hpp"
 #include "job_request.hpp"
+#include "multipart.hpp"
 #include "openapi.hpp"
 #include "rate_limit.hpp"
 #include "views.hpp"
@@ -467,14 +469,40 @@ void Api::check_body_size(const Request& request, const Caller& caller) const {
 
 Response Api::submit_job(const Call& call) const {
   const Request& request = call.request;
-  if (request.media_type() != "application/json") {
+  const std::string media_type = request.media_type();
+  if (media_type != "application/json" && media_type != "multipart/form-data") {
     std::string got = request.header("Content-Type").value_or("");
     throw Error(ErrorCode::kUnsupportedMediaType,
-                "Content-Type must be application/json, got '" + got + "'");
+                "Content-Type must be application/json or multipart/form-data, got '" + got + "'");
   }
   check_body_size(request, call.caller);
-  json doc = parse_json_body(request.body);
+  json doc;
+  std::vector<FormPart> files;
+  if (media_type == "multipart/form-data") {
+    // A "job" part with the JSON job, and one part with a filename per input file.
+    bool have_job = false;
+    for (FormPart& part :
+         parse_multipart(request.header("Content-Type").value_or(""), request.body)) {
+      if (part.name == "job" && part.filename.empty()) {
+        doc = parse_json_body(part.data);
+        have_job = true;
+      } else if (!part.filename.empty()) {
+        files.push_back(std::move(part));
+      } else {
+        throw Error(ErrorCode::kValidationFailed,
+                    part.name + ": unknown form field (expected a \"job\" part and file parts)",
+                    part.name);
+      }
+    }
+    if (!have_job) {
+      throw Error(ErrorCode::kValidationFailed,
+                  "job: is required: a form field holding the JSON job", "job");
+    }
+  } else {
+    doc = parse_json_body(request.body);
+  }
   JobSpec spec = parse_job(doc, plugins_, "", now_ms());
+  add_uploaded_inputs(spec, std::move(files));
   spec.tenant = call.caller.tenant;
   if (!doc.contains("priority")) {
     spec.priority =
@@ -546,6 +574,38 @@ Response Api::submit_bulk(const Call& call) const {
   }
   log::info("jobs queued", {{"jobs", specs.size()}, {"tenant", call.caller.tenant}});
   return json_response(any_created ? 202 : 200, {{"jobs", std::move(jobs)}});
+}
+
+void Api::add_uploaded_inputs(JobSpec& spec, std::vector<FormPart> files) const {
+  const sdk::GeneratorInfo* first = plugins_.info(spec.steps.front().generator);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    FormPart& part = files[i];
+    const std::string field = "inputs[" + std::to_string(spec.inputs.size()) + "]";
+    std::string name = std::filesystem::path(part.filename).filename().string();
+    if (name.empty() || name == "." || name == ".." || name.size() > 255) {
+      throw Error(ErrorCode::kValidationFailed,
+                  field + ".name: '" + part.filename + "' is not a usable file name",
+                  field + ".name");
+    }
+    for (const InputFile& existing : spec.inputs) {
+      if (existing.name == name) {
+        throw Error(ErrorCode::kValidationFailed,
+                    field + ".name: duplicate input name '" + name + "'", field + ".name");
+      }
+    }
+    std::string type = part.content_type.empty() ? "application/octet-stream" : part.content_type;
+    if (first) {
+      const auto& accepted = first->input_media_types;
+      bool ok = std::any_of(accepted.begin(), accepted.end(),
+                            [&](const std::string& p) { return media_type_matches(p, type); });
+      if (!ok) {
+        throw Error(ErrorCode::kValidationFailed,
+                    field + ".media_type: '" + type + "' is not accepted by " + first->id,
+                    field + ".media_type");
+      }
+    }
+    spec.inputs.push_back(InputFile{name, type, std::move(part.data)});
+  }
 }
 
 JobView Api::visible_job(const std::string& id, const Caller& caller) const {

@@ -21,7 +21,10 @@ TEST_F(Jobs, ContractJobRendersTheTemplateAndServesTheArtifact) {
                               {step("text.template", {{"template", "Hello {{name}}!"},
                                                       {"data", {{"name", "World"}}}})}}});
   ASSERT_TRUE(job.contains("id")) << job.dump();
-  EXPECT_EQ(job["status"], "QUEUED");
+  // The answer shows the job as stored a moment after the commit: an idle worker may have
+  // claimed (or even finished) it already.
+  static const std::set<std::string> kJustSubmitted = {"QUEUED", "RUNNING", "COMPLETED"};
+  EXPECT_TRUE(kJustSubmitted.count(job["status"].get<std::string>())) << job.dump();
   std::string id = job["id"];
 
   json done = stack().wait_for_job(id, kJobTimeout);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include <Poco/Data/Session.h>
 
@@ -97,6 +98,35 @@ TEST_P(Stores, TokenSecretIsMadeOnceAndShared) {
   std::string token = signer.issue("x", 60, now_ms());
   EXPECT_EQ(TokenSigner(CredentialStore(*other).token_secret("")).verify(token, now_ms()), "x");
   EXPECT_FALSE(signer.verify(token, now_ms() + 61000).has_value());  // expired
+}
+
+TEST_P(Stores, BackendsStartingTogetherAgreeOnRootAndSecret) {
+  // Several backends install the same root key and read the token secret at once.
+  constexpr int kBackends = 4;
+  const std::string key(40, 'k');
+  std::vector<std::unique_ptr<Database>> dbs;
+  for (int i = 0; i < kBackends; ++i) dbs.push_back(Database::open(test_db_->url(), 1));
+  std::vector<std::string> secrets(kBackends);
+  std::vector<std::string> errors(kBackends);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kBackends; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        CredentialStore store(*dbs[i]);
+        store.install_root_api_key(key);
+        secrets[i] = store.token_secret("");
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kBackends; ++i) {
+    EXPECT_EQ(errors[i], "") << "backend " << i;
+    EXPECT_EQ(secrets[i], secrets[0]);
+  }
+  EXPECT_TRUE(CredentialStore(*db_).find_by_api_key(key).has_value());
+  EXPECT_EQ(CredentialStore(*db_).list().size(), 1u);
 }
 
 TEST_P(Stores, TenantsAndSettingsPrecedence) {

@@ -34,7 +34,8 @@ class TenantStore;
 
 namespace gen::backend {
 class RateLimiter;
-}
+struct FormPart;
+}  // namespace gen::backend
 
 namespace gen::backend {
 
@@ -137,6 +138,8 @@ class Api {
   /// The job when it exists in the caller's tenant; kNotFound otherwise.
   JobView visible_job(const std::string& id, const Caller& caller) const;
   void check_body_size(const Request& request, const Caller& caller) const;
+  /// Appends multipart file parts to the job's inputs, checked like JSON inputs.
+  void add_uploaded_inputs(JobSpec& spec, std::vector<FormPart> files) const;
 
   Database& db_;
   JobStore& jobs_;
