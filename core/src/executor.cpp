@@ -201,7 +201,8 @@ ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>
   nlohmann::json fields;
   try {
     fields = {{"job_id", task.job_id},   {"task_id", task.task_id}, {"generator", task.generator},
-              {"attempt", task.attempt}, {"step", task.step},       {"worker", worker_id_}};
+              {"attempt", task.attempt}, {"step", task.step},       {"worker", worker_id_},
+              {"tenant", task.tenant}};
   } catch (...) {
     fields = nlohmann::json::object();
   }

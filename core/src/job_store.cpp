@@ -226,6 +226,11 @@ std::vector<Submitted> JobStore::submit_all(const std::vector<JobSpec>& specs) {
   return out;
 }
 
+namespace {
+std::vector<ArtifactMeta> artifacts_of(const Database& db, Session& s, const std::string& job_id,
+                                       bool all);
+}  // namespace
+
 std::optional<JobView> JobStore::get_job(const std::string& id) {
   Session s = db_.session();
   std::string job_id = id;
@@ -285,7 +290,7 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
     a.error_code = str(ar, 7, r);
     it->attempts.push_back(std::move(a));
   }
-  job.artifacts = list_artifacts(id, false);
+  job.artifacts = artifacts_of(db_, s, id, false);  // same session: one per request
   return job;
 }
 
@@ -389,17 +394,19 @@ bool JobStore::delete_job(const std::string& id) {
   return found;
 }
 
-std::vector<ArtifactMeta> JobStore::list_artifacts(const std::string& job_id, bool all) {
-  Session s = db_.session();
+namespace {
+
+std::vector<ArtifactMeta> artifacts_of(const Database& db, Session& s, const std::string& job_id,
+                                       bool all) {
   std::string id = job_id;
   Statement st(s);
   if (all) {
     st << "SELECT " << kArtifactColumns
-       << db_.sql(" FROM artifacts WHERE job_id = ? ORDER BY step, seq"),
+       << db.sql(" FROM artifacts WHERE job_id = ? ORDER BY step, seq"),
         use(id);
   } else {
     st << "SELECT " << kArtifactColumns
-       << db_.sql(
+       << db.sql(
               " FROM artifacts WHERE job_id = ? AND step = (SELECT step_count - 1 FROM jobs WHERE"
               " id = ?) ORDER BY seq"),
         use(id), use(id);
@@ -409,6 +416,13 @@ std::vector<ArtifactMeta> JobStore::list_artifacts(const std::string& job_id, bo
   std::vector<ArtifactMeta> out;
   for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(artifact_meta(rs, r));
   return out;
+}
+
+}  // namespace
+
+std::vector<ArtifactMeta> JobStore::list_artifacts(const std::string& job_id, bool all) {
+  Session s = db_.session();
+  return artifacts_of(db_, s, job_id, all);
 }
 
 std::optional<Artifact> JobStore::read_artifact(const std::string& job_id,
@@ -450,7 +464,8 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
         " run_after_ms <= ? ORDER BY priority DESC, run_after_ms, id LIMIT ?" +
         lock +
         ") RETURNING id, job_id, step, generator, params, attempt, max_attempts,"
-        " timeout_ms"),
+        " timeout_ms, CASE WHEN run_after_ms > queued_at_ms THEN run_after_ms ELSE"
+        " queued_at_ms END"),
         use(owner), use(expires), use(at), use(at), use(limit);
     st.execute();
     RecordSet rs(st);
@@ -464,6 +479,7 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
       t.attempt = static_cast<int>(i64(rs, 5, r));
       t.max_attempts = static_cast<int>(i64(rs, 6, r));
       t.timeout_ms = i64(rs, 7, r);
+      t.queued_at_ms = i64(rs, 8, r);
       claimed.push_back(std::move(t));
     }
     if (claimed.empty()) return;
@@ -479,19 +495,23 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
         use(owner), use(at);
     for (std::string& id : ids) attempts, use(id);
     attempts.execute();
-    // Which of them have inputs at all: one query per batch saves one per task.
-    std::vector<std::string> with_inputs;
-    Statement inputs(s);
-    inputs << db_.sql(
-        "SELECT DISTINCT t.id FROM tasks t JOIN artifacts a ON a.job_id = t.job_id"
-        " AND a.step = t.step - 1 WHERE t.id IN (" +
+    // Tenant, and whether there are inputs at all (one query per batch saves one per task).
+    Statement extra(s);
+    extra << db_.sql(
+        "SELECT t.id, j.tenant, CASE WHEN EXISTS (SELECT 1 FROM artifacts a WHERE"
+        " a.job_id = t.job_id AND a.step = t.step - 1) THEN 1 ELSE 0 END FROM tasks t"
+        " JOIN jobs j ON j.id = t.job_id WHERE t.id IN (" +
         in + ")");
-    for (std::string& id : ids) inputs, use(id);
-    inputs, into(with_inputs);
-    inputs.execute();
-    for (ClaimedTask& t : claimed) {
-      t.has_inputs =
-          std::find(with_inputs.begin(), with_inputs.end(), t.task_id) != with_inputs.end();
+    for (std::string& id : ids) extra, use(id);
+    extra.execute();
+    RecordSet er(extra);
+    for (std::size_t r = 0; r < er.rowCount(); ++r) {
+      std::string id = str(er, 0, r);
+      for (ClaimedTask& t : claimed) {
+        if (t.task_id != id) continue;
+        t.tenant = str(er, 1, r);
+        t.has_inputs = i64(er, 2, r) != 0;
+      }
     }
     Statement jobs(s);
     jobs << db_.sql(

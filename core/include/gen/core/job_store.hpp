@@ -122,6 +122,10 @@ struct ClaimedTask {
   /// Set by `claim()`: whether the task has input artifacts at all (when false, there is
   /// nothing for `load_inputs()` to fetch).
   bool has_inputs = true;
+  /// Since when the task was runnable (ms since the epoch): its queue wait ends at the claim.
+  std::int64_t queued_at_ms = 0;
+  /// The job's tenant, for logs and tenant-scoped settings.
+  std::string tenant;
 };
 
 struct OutputFile {
