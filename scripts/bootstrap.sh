@@ -13,7 +13,6 @@ PACKAGES=(
   libssl-dev
   # tests, benchmarks and the demo
   libgtest-dev libgmock-dev libbenchmark-dev curl jq poppler-utils qpdf sqlite3 postgresql
-  nodejs npm
   # monitoring: promtool (check metrics/rules in CI); bench/http: wrk against nginx
   prometheus wrk nginx-light
   # packages: build and lint the deb and rpm (scripts/package-test.sh)
@@ -26,6 +25,10 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# The OpenAPI linter runs on Node.js. A machine may already have Node.js from elsewhere
+# (e.g. a nodejs package that bundles npm, which Debian's npm package conflicts with): only
+# install Debian's when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""

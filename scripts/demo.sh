@@ -29,7 +29,11 @@ export HOSTING__METRICS_PORT="$(free_port 9091)"
 export STORAGE__DATA_DIR="$RUN_DIR"
 export PLUGINS__PATH="$ROOT/${BUILD_DIR:-build}/lib/generator/plugins"
 export THREADS__DRAMATIQ_PROCESSES=1 THREADS__DRAMATIQ_THREADS=2
+# Every /api route needs a credential: the demo makes a throw-away root API key.
+AUTH__ROOT_API_KEY="demo-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export AUTH__ROOT_API_KEY
 API="http://127.0.0.1:$HOSTING__PORT"
+auth=(-H "Authorization: Bearer $AUTH__ROOT_API_KEY")
 
 pids=()
 cleanup() {
@@ -55,7 +59,7 @@ echo "demo: backend on $API, worker running (logs in $RUN_DIR)"
 steps=$(jq -n --rawfile tpl examples/invoice/invoice.md.mustache \
   '[{generator: "text.template",
      params: {template: $tpl, media_type: "text/markdown", output_name: "invoice.md"}}]')
-if curl -fsS "$API/api/v1/generators" | jq -e '.generators[] | select(.id == "pdf.render")' >/dev/null; then
+if curl -fsS "${auth[@]}" "$API/api/v1/generators" | jq -e '.generators[] | select(.id == "pdf.render")' >/dev/null; then
   steps=$(jq -c '. + [{generator: "pdf.render",
                        params: {title: "Invoice 2026-0042", author: "Acme Typesetting GmbH",
                                 output_name: "invoice.pdf"}}]' <<<"$steps")
@@ -63,22 +67,22 @@ fi
 body=$(jq -n --argjson steps "$steps" --arg data "$(base64 -w0 examples/invoice/data.json)" \
   '{inputs: [{name: "data.json", media_type: "application/json", content_base64: $data}],
     steps: $steps}')
-job=$(curl -fsS -H 'Content-Type: application/json' -d "$body" "$API/api/v1/jobs")
+job=$(curl -fsS "${auth[@]}" -H 'Content-Type: application/json' -d "$body" "$API/api/v1/jobs")
 id=$(jq -r .id <<<"$job")
 echo "demo: submitted job $id ($(jq -r '[.[].generator] | join(" -> ")' <<<"$steps"))"
 
 status=QUEUED
 for _ in $(seq 1 600); do
-  status=$(curl -fsS "$API/api/v1/jobs/$id" | jq -r .status)
+  status=$(curl -fsS "${auth[@]}" "$API/api/v1/jobs/$id" | jq -r .status)
   case "$status" in COMPLETED|FAILED|CANCELLED) break ;; esac
   sleep 0.1
 done
 if [ "$status" != COMPLETED ]; then
   echo "demo: job ended $status:"
-  curl -fsS "$API/api/v1/jobs/$id" | jq .
+  curl -fsS "${auth[@]}" "$API/api/v1/jobs/$id" | jq .
   exit 1
 fi
-name=$(curl -fsS "$API/api/v1/jobs/$id/artifacts" | jq -r '.artifacts[0].name')
-curl -fsS -o "$OUT_DIR/$name" "$API/api/v1/jobs/$id/artifacts/$name"
+name=$(curl -fsS "${auth[@]}" "$API/api/v1/jobs/$id/artifacts" | jq -r '.artifacts[0].name')
+curl -fsS "${auth[@]}" -o "$OUT_DIR/$name" "$API/api/v1/jobs/$id/artifacts/$name"
 echo "demo: job $id COMPLETED"
 echo "demo: artifact written to $OUT_DIR/$name ($(stat -c %s "$OUT_DIR/$name") bytes)"
