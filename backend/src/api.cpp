@@ -191,7 +191,8 @@ Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions opt
         } catch (const std::exception&) {
           return std::int64_t{0};  // a database hiccup must not block every request
         }
-      })) {
+      })),
+      login_throttle_(std::make_unique<LoginThrottle>()) {
   // The routes of docs/api.md, tried in order.
   route("POST", "/api/v1/login/access_token", kPublic,
         [this](const Call& c) { return login(c.request); });
@@ -444,10 +445,18 @@ Response Api::login(const Request& request) const {
                                     : "client_id and client_secret are required",
                 grant == "password" ? "username" : "client_id");
   }
+  if (std::int64_t wait_ms = login_throttle_->blocked_for(id, now_ms())) {
+    Response r = problem(
+        Error(ErrorCode::kTooManyRequests, "too many failed logins for '" + id + "'; retry later"));
+    r.headers["Retry-After"] = std::to_string((wait_ms + 999) / 1000);
+    return r;
+  }
   auto credential = credentials_->check_password(id, secret);
   if (!credential) {
+    login_throttle_->failed(id, now_ms());
     throw Error(ErrorCode::kUnauthorized, "unknown credential, wrong secret, or inactive");
   }
+  login_throttle_->succeeded(id);
   Response r = json_response(
       200, {{"access_token", signer_->issue(credential->id, options_.token_ttl_s, now_ms())},
             {"token_type", "bearer"},

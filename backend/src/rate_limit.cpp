@@ -38,4 +38,28 @@ void RateLimiter::invalidate() {
   for (auto& [tenant, bucket] : buckets_) bucket.rate_read_at_ms = -1;
 }
 
+std::int64_t LoginThrottle::blocked_for(const std::string& id, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = windows_.find(id);
+  if (it == windows_.end()) return 0;
+  if (now_ms - it->second.start_ms >= kWindowMs) {
+    windows_.erase(it);
+    return 0;
+  }
+  return it->second.failures >= kMaxFailures ? it->second.start_ms + kWindowMs - now_ms : 0;
+}
+
+void LoginThrottle::failed(const std::string& id, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  if (windows_.size() > 100000) windows_.clear();  // bounded memory under a spray of ids
+  Window& w = windows_[id];
+  if (w.failures == 0 || now_ms - w.start_ms >= kWindowMs) w = Window{now_ms, 0};
+  ++w.failures;
+}
+
+void LoginThrottle::succeeded(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  windows_.erase(id);
+}
+
 }  // namespace gen::backend

@@ -37,4 +37,25 @@ class RateLimiter {
   std::map<std::string, Bucket> buckets_;
 };
 
+/// Failed logins per credential id in one backend process: after kMaxFailures failures within
+/// kWindowMs the id is refused (429) until the window ends, so passwords cannot be guessed
+/// quickly and PBKDF2 cannot be used to burn the server's CPU through one id.
+class LoginThrottle {
+ public:
+  static constexpr int kMaxFailures = 10;
+  static constexpr std::int64_t kWindowMs = 60000;
+  /// 0 when `id` may try now, else the milliseconds until it may.
+  std::int64_t blocked_for(const std::string& id, std::int64_t now_ms);
+  void failed(const std::string& id, std::int64_t now_ms);
+  void succeeded(const std::string& id);
+
+ private:
+  struct Window {
+    std::int64_t start_ms = 0;
+    int failures = 0;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Window> windows_;
+};
+
 }  // namespace gen::backend

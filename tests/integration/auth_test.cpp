@@ -11,7 +11,8 @@
 //  - a tenant reaching another tenant's job, its artifacts list, an artifact, cancel, delete,
 //    the job list and its settings by id -> 404 NOT_FOUND / not listed;
 //  - granting scopes one does not hold -> 403; writes of a disabled tenant -> 409;
-//  - tenant ids differing only in case are different tenants.
+//  - tenant ids differing only in case are different tenants;
+//  - password guessing: the 11th failed login of an id within a minute -> 429.
 #include "gen/core/auth.hpp"
 #include "fixture.hpp"
 #include "gen/backend/api.hpp"
@@ -204,6 +205,23 @@ TEST_F(Auth, LoginGrantsAndScopedAccess) {
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(list.body.find(password), std::string::npos);
   EXPECT_EQ(list.body.find("api_key"), std::string::npos);
+}
+
+TEST_F(Auth, RepeatedFailedLoginsAreThrottledPerId) {
+  auto [key, password] = credential("target", {"READ:JOBS"});
+  HttpClient anonymous = api().with_token("");
+  auto attempt = [&](const std::string& id, const std::string& secret) {
+    return anonymous.request(
+        "POST", "/api/v1/login/access_token",
+        "grant_type=client_credentials&client_id=" + id + "&client_secret=" + secret,
+        "application/x-www-form-urlencoded");
+  };
+  for (int i = 0; i < 10; ++i) expect_problem(attempt("target", "guess"), 401, "UNAUTHORIZED");
+  HttpResponse throttled = attempt("target", password);  // even the right secret, for now
+  expect_problem(throttled, 429, "TOO_MANY_REQUESTS");
+  EXPECT_GE(std::stoi(throttled.header("Retry-After")), 1);
+  EXPECT_EQ(attempt("other-id", "x").status, 401);        // other ids are not affected
+  EXPECT_EQ(as(key, "GET", "/api/v1/jobs").status, 200);  // nor the credential's API key
 }
 
 TEST_F(Auth, NobodyGrantsWhatTheyDoNotHold) {

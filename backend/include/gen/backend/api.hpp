@@ -33,6 +33,7 @@ class TenantStore;
 }  // namespace gen
 
 namespace gen::backend {
+class LoginThrottle;
 class RateLimiter;
 struct FormPart;
 }  // namespace gen::backend
@@ -150,6 +151,7 @@ class Api {
   std::unique_ptr<ConfigStore> config_;
   std::unique_ptr<TokenSigner> signer_;
   std::unique_ptr<RateLimiter> rate_limiter_;
+  std::unique_ptr<LoginThrottle> login_throttle_;
   Router router_;
   std::map<std::string, std::pair<RouteInfo, ApiHandler>> handlers_;  ///< "METHOD pattern"
   std::vector<RouteInfo> route_info_;
