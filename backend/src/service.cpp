@@ -1,8 +1,10 @@
 #include "gen/backend/service.hpp"
 
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 
 #include <chrono>
+#include <cstdint>
 
 #include "gen/backend/api.hpp"
 #include "gen/backend/metrics.hpp"
@@ -81,9 +83,30 @@ int serve(const Settings& settings) {
                           {"threads", settings.http_threads},
                           {"generators", plugins.generators().size()}});
 
+  // systemd (Type=notify): ready once the socket listens; the watchdog is pinged at half
+  // its period from this thread, which only wakes for that and for the stop signals.
+  sd_notify(0, "READY=1");
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
   sigset_t set = termination_signals();
   int signal_number = 0;
-  sigwait(&set, &signal_number);
+  for (;;) {
+    if (!watchdog) {
+      sigwait(&set, &signal_number);
+      break;
+    }
+    timespec wait{};
+    const std::uint64_t half = watchdog_usec / 2;
+    wait.tv_sec = static_cast<time_t>(half / 1000000);
+    wait.tv_nsec = static_cast<long>((half % 1000000) * 1000);
+    int got = sigtimedwait(&set, nullptr, &wait);
+    if (got > 0) {
+      signal_number = got;
+      break;
+    }
+    sd_notify(0, "WATCHDOG=1");
+  }
+  sd_notify(0, "STOPPING=1");
   log::info("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.stop(kShutdownGrace);
   log::info("stopped");
