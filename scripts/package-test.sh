@@ -101,7 +101,7 @@ for pair in "$DEB:$RPM" "$SDK_DEB:$SDK_RPM"; do
   echo "$(basename "${pair%%:*}"): $(wc -l <"$WORK/deb.list") files, the same in the rpm"
 done
 deb_files "$DEB" >"$WORK/deb.list"
-for f in /usr/bin/generator-backend /usr/bin/generator-worker /usr/bin/generator-plugin-check \
+for f in /usr/bin/generator-backend /usr/bin/generator-worker /usr/bin/generator-plugin-check /usr/bin/generatorctl \
          /usr/lib/generator/plugins/generator-text.so /etc/generator/generator.env \
          /lib/systemd/system/generator-backend.service /lib/systemd/system/generator-worker.service; do
   grep -qx "$f" "$WORK/deb.list" || fail "$f is not in the generator package"
@@ -225,20 +225,19 @@ stop_services() {
   stop_service "$WORKER_PID" generator-worker
   pids=()
 }
-# run_job <request json> <artifact name> <file>: submits, waits for COMPLETED, downloads.
+# run_job <request json> <artifact name> <file>: submits with the installed generatorctl,
+# which waits for COMPLETED and downloads the artifacts.
 run_job() {
-  local job id status=QUEUED
-  job=$(curl -fsS -H 'Content-Type: application/json' -d "$1" "$API/api/v1/jobs") ||
-    fail "submit refused: $(curl -sS -H 'Content-Type: application/json' -d "$1" "$API/api/v1/jobs")"
-  id=$(jq -r .id <<<"$job")
-  for _ in $(seq 1 300); do
-    status=$(curl -fsS "$API/api/v1/jobs/$id" | jq -r .status)
-    case "$status" in COMPLETED|FAILED|CANCELLED) break ;; esac
-    sleep 0.2
-  done
-  [ "$status" = COMPLETED ] || fail "job $id ended $status: $(curl -fsS "$API/api/v1/jobs/$id")"
-  curl -fsS -o "$3" "$API/api/v1/jobs/$id/artifacts/$2" || fail "download $2 of job $id"
-  echo "job $id COMPLETED, $2: $(stat -c %s "$3") bytes"
+  local out="$WORK/ctl-out" rc=0
+  [ -x /usr/bin/generatorctl ] || fail "the package did not install /usr/bin/generatorctl"
+  rm -rf "$out"
+  printf '%s' "$1" >"$WORK/job.json"
+  GENERATOR_URL="$API" GENERATOR_TOKEN="$ROOT_KEY" /usr/bin/generatorctl submit \
+    --file "$WORK/job.json" --wait --timeout 60 --output "$out" >"$WORK/ctl.log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || fail "generatorctl submit --wait exited $rc: $(cat "$WORK/ctl.log")"
+  [ -f "$out/$2" ] || fail "generatorctl did not download $2: $(ls "$out" 2>&1)"
+  cp "$out/$2" "$3"
+  echo "generatorctl: job COMPLETED, $2: $(stat -c %s "$3") bytes"
 }
 
 step "start the services as their units do"
@@ -296,7 +295,7 @@ apt-get remove -y -qq generator-sdk generator >"$WORK/apt.log" 2>&1 || fail "rem
 step "purge removes everything"
 apt-get purge -y -qq generator-sdk generator >"$WORK/apt.log" 2>&1 || fail "purge"
 left=()
-for path in /usr/bin/generator-backend /usr/bin/generator-worker /usr/bin/generator-plugin-check \
+for path in /usr/bin/generator-backend /usr/bin/generator-worker /usr/bin/generator-plugin-check /usr/bin/generatorctl \
             /usr/lib/generator /etc/generator /var/lib/generator /usr/include/gen \
             /lib/systemd/system/generator-backend.service /lib/systemd/system/generator-worker.service \
             /usr/lib/sysusers.d/generator.conf /usr/share/doc/generator /usr/share/doc/generator-sdk; do
