@@ -12,6 +12,7 @@
 #include <Poco/SHA2Engine.h>
 
 #include "gen/core/database.hpp"
+#include "record_values.hpp"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;
@@ -21,29 +22,10 @@ using Poco::Data::Statement;
 namespace gen {
 namespace {
 
-bool is_null(const RecordSet& rs, std::size_t col, std::size_t row) {
-  return rs.value(col, row).isEmpty();
-}
-
-std::string str(const RecordSet& rs, std::size_t col, std::size_t row) {
-  Poco::Dynamic::Var v = rs.value(col, row);
-  return v.isEmpty() ? std::string() : v.convert<std::string>();
-}
-
-std::int64_t i64(const RecordSet& rs, std::size_t col, std::size_t row) {
-  Poco::Dynamic::Var v = rs.value(col, row);
-  return v.isEmpty() ? 0 : v.convert<Poco::Int64>();
-}
-
-std::optional<std::int64_t> opt_i64(const RecordSet& rs, std::size_t col, std::size_t row) {
-  if (is_null(rs, col, row)) return std::nullopt;
-  return i64(rs, col, row);
-}
-
-double dbl(const RecordSet& rs, std::size_t col, std::size_t row) {
-  Poco::Dynamic::Var v = rs.value(col, row);
-  return v.isEmpty() ? 0.0 : v.convert<double>();
-}
+using rows::dbl;
+using rows::i64;
+using rows::opt_i64;
+using rows::str;
 
 std::string sha256_hex(const std::string& data) {
   Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
@@ -294,7 +276,8 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
   return job;
 }
 
-JobPage JobStore::list_jobs(const std::string& status, int limit, const std::string& cursor) {
+JobPage JobStore::list_jobs(const std::string& status, int limit, const std::string& cursor,
+                            const std::optional<std::string>& tenant) {
   limit = std::clamp(limit, 1, 1000);
   Poco::Int64 cursor_ms = 0;
   std::string cursor_id;
@@ -314,13 +297,16 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
     cursor_id = cursor.substr(sep + 1);
   }
   std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1 = 1";
+  if (tenant) sql += " AND tenant = ?";
   if (!status.empty()) sql += " AND status = ?";
   if (!cursor.empty()) sql += " AND (created_at_ms < ? OR (created_at_ms = ? AND id < ?))";
   sql += " ORDER BY created_at_ms DESC, id DESC LIMIT ?";
   Session s = db_.session();
   Statement st(s);
   st << db_.sql(sql);
+  std::string tenant_v = tenant.value_or("");
   std::string status_v = status;
+  if (tenant) st, use(tenant_v);
   if (!status.empty()) st, use(status_v);
   if (!cursor.empty()) st, use(cursor_ms), use(cursor_ms), use(cursor_id);
   int fetch = limit + 1;

@@ -9,6 +9,7 @@
 
 #include "gen/core/database.hpp"
 #include "gen/core/errors.hpp"
+#include "record_values.hpp"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;
@@ -20,20 +21,8 @@ namespace {
 
 constexpr std::size_t kMaxTenantIdBytes = 64;
 
-std::string str(const RecordSet& rs, std::size_t col, std::size_t row) {
-  Poco::Dynamic::Var v = rs.value(col, row);
-  return v.isEmpty() ? std::string() : v.convert<std::string>();
-}
-
-std::int64_t i64(const RecordSet& rs, std::size_t col, std::size_t row) {
-  Poco::Dynamic::Var v = rs.value(col, row);
-  return v.isEmpty() ? 0 : v.convert<Poco::Int64>();
-}
-
-std::optional<std::int64_t> opt_i64(const RecordSet& rs, std::size_t col, std::size_t row) {
-  if (rs.value(col, row).isEmpty()) return std::nullopt;
-  return i64(rs, col, row);
-}
+using rows::i64;
+using rows::str;
 
 Tenant tenant_from(const RecordSet& rs, std::size_t row) {
   return Tenant{str(rs, 0, row), i64(rs, 1, row) != 0, i64(rs, 2, row), i64(rs, 3, row)};
@@ -121,62 +110,7 @@ bool TenantStore::remove(const std::string& id) {
 
 JobPage list_tenant_jobs(Database& db, const std::string& tenant, const std::string& status,
                          int limit, const std::string& cursor) {
-  limit = std::clamp(limit, 1, 1000);
-  Poco::Int64 cursor_ms = 0;
-  std::string cursor_id;
-  if (!cursor.empty()) {
-    auto sep = cursor.find('_');
-    bool ok = sep != std::string::npos && sep > 0;
-    if (ok) {
-      try {
-        std::size_t used = 0;
-        cursor_ms = std::stoll(cursor.substr(0, sep), &used);
-        ok = used == sep;
-      } catch (const std::exception&) {
-        ok = false;
-      }
-    }
-    if (!ok) throw Error(ErrorCode::kValidationFailed, "malformed cursor", "cursor");
-    cursor_id = cursor.substr(sep + 1);
-  }
-  std::string sql =
-      "SELECT id, tenant, status, priority, step_count, error, error_code, created_at_ms,"
-      " updated_at_ms, started_at_ms, finished_at_ms FROM jobs WHERE tenant = ?";
-  if (!status.empty()) sql += " AND status = ?";
-  if (!cursor.empty()) sql += " AND (created_at_ms < ? OR (created_at_ms = ? AND id < ?))";
-  sql += " ORDER BY created_at_ms DESC, id DESC LIMIT ?";
-  Session s = db.session();
-  Statement st(s);
-  st << db.sql(sql);
-  std::string tenant_v = tenant, status_v = status;
-  st, use(tenant_v);
-  if (!status.empty()) st, use(status_v);
-  if (!cursor.empty()) st, use(cursor_ms), use(cursor_ms), use(cursor_id);
-  int fetch = limit + 1;
-  st, use(fetch);
-  st.execute();
-  RecordSet rs(st);
-  JobPage page;
-  for (std::size_t r = 0; r < rs.rowCount() && r < static_cast<std::size_t>(limit); ++r) {
-    JobView j;
-    j.id = str(rs, 0, r);
-    j.tenant = str(rs, 1, r);
-    j.status = str(rs, 2, r);
-    j.priority = static_cast<int>(i64(rs, 3, r));
-    j.step_count = static_cast<int>(i64(rs, 4, r));
-    j.error = str(rs, 5, r);
-    j.error_code = str(rs, 6, r);
-    j.created_at_ms = i64(rs, 7, r);
-    j.updated_at_ms = i64(rs, 8, r);
-    j.started_at_ms = opt_i64(rs, 9, r);
-    j.finished_at_ms = opt_i64(rs, 10, r);
-    page.jobs.push_back(std::move(j));
-  }
-  if (rs.rowCount() > static_cast<std::size_t>(limit)) {
-    const JobView& last = page.jobs.back();
-    page.next = std::to_string(last.created_at_ms) + "_" + last.id;
-  }
-  return page;
+  return JobStore(db).list_jobs(status, limit, cursor, tenant);
 }
 
 }  // namespace gen

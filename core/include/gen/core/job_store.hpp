@@ -160,7 +160,9 @@ class JobStore {
   std::vector<Submitted> submit_all(const std::vector<JobSpec>& specs);
   std::optional<JobView> get_job(const std::string& id);
   /// Newest first. `status` empty: all. `limit` in [1, 1000]. `cursor`: a previous `next`.
-  JobPage list_jobs(const std::string& status, int limit, const std::string& cursor);
+  /// `tenant`: only that tenant's jobs (ids are case-sensitive); nullopt: every tenant's.
+  JobPage list_jobs(const std::string& status, int limit, const std::string& cursor,
+                    const std::optional<std::string>& tenant = std::nullopt);
   /// Cancels a job that has not ended: queued tasks stop, running ones are signalled.
   /// Returns the job after the change; nullopt when unknown. Throws kConflict when it ended.
   std::optional<JobView> cancel_job(const std::string& id);
