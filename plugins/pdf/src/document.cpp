@@ -35,13 +35,6 @@ constexpr std::array<std::pair<const char*, const char*>, 6> kInfoFields = {{
     {"producer", "/Producer"},
 }};
 
-bool flag(const nlohmann::json& params, const char* key, bool fallback) {
-  auto it = params.find(key);
-  if (it == params.end() || it->is_null()) return fallback;
-  if (!it->is_boolean()) throw BadInput{std::string("params.") + key + ": must be true or false"};
-  return it->get<bool>();
-}
-
 /// Re-deflates every Flate-only stream (and compresses unfiltered ones) at the strongest
 /// level, keeping the result only where it is smaller. Streams with predictors or other
 /// filters, and XMP metadata (kept readable), are left alone.
@@ -79,9 +72,7 @@ void recompress_streams(QPDF& pdf, Context& context) {
 }  // namespace
 
 GeneratorInfo MetadataGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.metadata";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.metadata");
   info.description =
       "Sets or removes document Info fields (title, author, subject, keywords, creator, "
       "producer) of each input PDF.";
@@ -91,8 +82,6 @@ GeneratorInfo MetadataGenerator::info() const {
         std::string("Info ") + (key + 1) + ": a string sets it, null removes it, absent keeps it"});
   }
   info.params.push_back(password_param());
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
-  info.output_media_types = {"application/pdf"};
   return info;
 }
 
@@ -137,9 +126,7 @@ Status MetadataGenerator::run(Context& context) {
 }
 
 GeneratorInfo OptimizeGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.optimize";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.optimize");
   info.description =
       "Rewrites each input PDF smaller and web-ready: objects packed into compressed object "
       "streams, Flate streams recompressed at the strongest level, linearized (fast web view).";
@@ -152,8 +139,6 @@ GeneratorInfo OptimizeGenerator::info() const {
                 "Linearize for fast web view (first page shown before the whole file arrives)"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
-  info.output_media_types = {"application/pdf"};
   return info;
 }
 

@@ -20,13 +20,6 @@ using namespace detail;
 
 namespace {
 
-bool flag(const nlohmann::json& params, const char* key, bool fallback) {
-  auto it = params.find(key);
-  if (it == params.end() || it->is_null()) return fallback;
-  if (!it->is_boolean()) throw BadInput{std::string("params.") + key + ": must be true or false"};
-  return it->get<bool>();
-}
-
 std::string to_bytes(QPDFWriter& writer) {
   writer.write();
   auto buffer = writer.getBufferSharedPointer();
@@ -36,9 +29,7 @@ std::string to_bytes(QPDFWriter& writer) {
 }  // namespace
 
 GeneratorInfo EncryptGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.encrypt";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.encrypt");
   info.description =
       "Encrypts each input PDF with AES-256 (PDF 2.0 security handler, revision 6): a user "
       "password to open it, an owner password for full rights, and permissions.";
@@ -57,8 +48,6 @@ GeneratorInfo EncryptGenerator::info() const {
       ParamSpec{"password", ParamType::kString, false, nullptr,
                 "Password of inputs that are already encrypted"},
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
-  info.output_media_types = {"application/pdf"};
   return info;
 }
 
@@ -104,9 +93,7 @@ Status EncryptGenerator::run(Context& context) {
 }
 
 GeneratorInfo DecryptGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.decrypt";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.decrypt");
   info.description =
       "Removes the encryption (and with it the permission restrictions) of each input PDF, "
       "given its user or owner password.";
@@ -114,8 +101,6 @@ GeneratorInfo DecryptGenerator::info() const {
       ParamSpec{"password", ParamType::kString, false, "",
                 "The user or owner password; empty opens PDFs that have no user password"},
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
-  info.output_media_types = {"application/pdf"};
   return info;
 }
 

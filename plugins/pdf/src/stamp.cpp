@@ -215,9 +215,7 @@ void stamp_page(QPDF& pdf, QPDFPageObjectHelper& page, const StampForm& stamp,
 }  // namespace
 
 GeneratorInfo StampGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.stamp";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.stamp");
   info.description =
       "Stamps a text watermark (typeset in DejaVu Sans) or a page of another PDF over or under "
       "selected pages of each input PDF.";
@@ -243,8 +241,6 @@ GeneratorInfo StampGenerator::info() const {
                 "Counter-clockwise degrees of the text as the reader sees the page"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
-  info.output_media_types = {"application/pdf"};
   return info;
 }
 

@@ -113,6 +113,22 @@ std::string write_pdf(QPDF& pdf) {
   return std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
 }
 
+bool flag(const nlohmann::json& params, const char* key, bool fallback) {
+  auto it = params.find(key);
+  if (it == params.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) throw BadInput{std::string("params.") + key + ": must be true or false"};
+  return it->get<bool>();
+}
+
+GeneratorInfo toolkit_info(std::string id) {
+  GeneratorInfo info;
+  info.id = std::move(id);
+  info.version = "1.0.0";
+  info.input_media_types = {"application/pdf", "application/octet-stream"};
+  info.output_media_types = {"application/pdf"};
+  return info;
+}
+
 ParamSpec password_param() {
   return ParamSpec{"password", ParamType::kString, false, nullptr,
                    "Password of encrypted inputs (the same for all)"};
@@ -125,9 +141,7 @@ using namespace detail;
 // ---------------------------------------------------------------------------------------
 
 GeneratorInfo MergeGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.merge";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.merge");
   info.description = "Concatenates the input PDFs (optionally a page range of each) into one PDF.";
   info.params = {
       ParamSpec{
@@ -137,8 +151,6 @@ GeneratorInfo MergeGenerator::info() const {
       ParamSpec{"output_name", ParamType::kString, false, "merged.pdf", "Name of the PDF artifact"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
-  info.output_media_types = {"application/pdf"};
   return info;
 }
 
@@ -185,9 +197,7 @@ Status MergeGenerator::run(Context& context) {
 // ---------------------------------------------------------------------------------------
 
 GeneratorInfo SplitGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.split";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.split");
   info.description =
       "Splits the input PDF into several: by page ranges, or every N pages (default 1).";
   info.params = {
@@ -198,8 +208,6 @@ GeneratorInfo SplitGenerator::info() const {
                 "Outputs are <prefix>-<n>.pdf; default: the input's name without .pdf"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
-  info.output_media_types = {"application/pdf"};
   return info;
 }
 
@@ -262,9 +270,7 @@ Status SplitGenerator::run(Context& context) {
 // ---------------------------------------------------------------------------------------
 
 GeneratorInfo RotateGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.rotate";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.rotate");
   info.description = "Rotates pages of each input PDF clockwise by a multiple of 90 degrees.";
   info.params = {
       ParamSpec{"angle", ParamType::kInteger, true, nullptr,
@@ -272,8 +278,6 @@ GeneratorInfo RotateGenerator::info() const {
       ParamSpec{"pages", ParamType::kString, false, nullptr, "Page range to rotate; default all"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
-  info.output_media_types = {"application/pdf"};
   return info;
 }
 
@@ -303,16 +307,13 @@ Status RotateGenerator::run(Context& context) {
 // ---------------------------------------------------------------------------------------
 
 GeneratorInfo InfoGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.info";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.info");
   info.description =
       "Describes each input PDF (pages, page sizes, version, encryption, metadata) as JSON.";
   info.params = {
       ParamSpec{"output_name", ParamType::kString, false, "info.json", "Name of the JSON artifact"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
   info.output_media_types = {"application/json"};
   return info;
 }
@@ -364,9 +365,7 @@ Status InfoGenerator::run(Context& context) {
 // ---------------------------------------------------------------------------------------
 
 GeneratorInfo ExtractTextGenerator::info() const {
-  GeneratorInfo info;
-  info.id = "pdf.extract_text";
-  info.version = "1.0.0";
+  GeneratorInfo info = toolkit_info("pdf.extract_text");
   info.description =
       "Extracts the text of each page (ToUnicode maps and standard encodings), in content "
       "order, as plain text or JSON per page.";
@@ -376,7 +375,6 @@ GeneratorInfo ExtractTextGenerator::info() const {
                 "Name of the artifact; default <input>.txt or <input>.json"},
       password_param(),
   };
-  info.input_media_types = {"application/pdf", "application/octet-stream"};
   info.output_media_types = {"text/plain", "application/json"};
   return info;
 }

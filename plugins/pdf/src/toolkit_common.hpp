@@ -25,6 +25,9 @@ std::string input_label(std::string_view name);
 /// params[key] as a string; empty when absent or null; BadInput when not a string.
 std::string optional_string(const nlohmann::json& params, const char* key);
 
+/// A boolean param; `fallback` when absent or null; BadInput when not a boolean.
+bool flag(const nlohmann::json& params, const char* key, bool fallback);
+
 /// The input's name without directories and a trailing ".pdf" ("document" when empty).
 std::string stem_of(std::string_view name);
 
@@ -40,6 +43,10 @@ std::string write_pdf(QPDF& pdf);
 
 /// The `password` param spec (the password of encrypted inputs).
 gen::sdk::ParamSpec password_param();
+
+/// What every toolkit generator's info starts from: `id`, version 1.0.0, PDF inputs, a PDF
+/// output (generators producing something else set output_media_types themselves).
+gen::sdk::GeneratorInfo toolkit_info(std::string id);
 
 /// Runs `body`, turning exceptions into Status: bad input and QPDF parse errors are
 /// permanent, anything else retryable.
