@@ -18,17 +18,9 @@ json HttpResult::json() const {
 }
 
 std::string encode_segment(const std::string& in) {
-  static const char* hex = "0123456789ABCDEF";
+  // Everything but RFC 3986's unreserved characters (letters, digits, - . _ ~) is encoded.
   std::string out;
-  for (unsigned char c : in) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
+  Poco::URI::encode(in, "!#$&'()*+,/:;=?@[]", out);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "gen/backend/http.hpp"
 
+#include <Poco/URI.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -60,17 +62,9 @@ std::string percent_decode(std::string_view in, bool plus_is_space) {
 }
 
 std::string percent_encode(std::string_view in) {
-  static const char* hex = "0123456789ABCDEF";
+  // Everything but RFC 3986's unreserved characters (letters, digits, - . _ ~) is encoded.
   std::string out;
-  for (unsigned char c : in) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
+  Poco::URI::encode(std::string(in), "!#$&'()*+,/:;=?@[]", out);
   return out;
 }
 
