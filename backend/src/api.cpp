@@ -657,7 +657,7 @@ Response Api::list_jobs(const Call& call) const {
   std::string cursor;
   if (auto it = request.query.find("cursor"); it != request.query.end()) cursor = it->second;
 
-  JobPage page = list_tenant_jobs(db_, call.caller.tenant, status, limit, cursor);
+  JobPage page = jobs_.list_jobs(status, limit, cursor, call.caller.tenant);
   json jobs = json::array();
   for (const JobView& job : page.jobs) jobs.push_back(job_summary_json(job));
   return json_response(200, {{"jobs", std::move(jobs)},

@@ -108,9 +108,4 @@ bool TenantStore::remove(const std::string& id) {
   return found;
 }
 
-JobPage list_tenant_jobs(Database& db, const std::string& tenant, const std::string& status,
-                         int limit, const std::string& cursor) {
-  return JobStore(db).list_jobs(status, limit, cursor, tenant);
-}
-
 }  // namespace gen

@@ -165,7 +165,7 @@ TEST_P(Stores, TenantJobListingPagesWithinOneTenant) {
   std::set<std::string> seen;
   std::string cursor;
   do {
-    JobPage page = list_tenant_jobs(*db_, "acme", "", 2, cursor);
+    JobPage page = jobs.list_jobs("", 2, cursor, "acme");
     for (const auto& j : page.jobs) {
       EXPECT_EQ(j.tenant, "acme");
       EXPECT_TRUE(seen.insert(j.id).second);
@@ -173,8 +173,8 @@ TEST_P(Stores, TenantJobListingPagesWithinOneTenant) {
     cursor = page.next;
   } while (!cursor.empty());
   EXPECT_EQ(seen.size(), 3u);
-  EXPECT_EQ(list_tenant_jobs(*db_, "", "QUEUED", 100, "").jobs.size(), 4u);
-  EXPECT_TRUE(list_tenant_jobs(*db_, "ACME", "", 100, "").jobs.empty());  // case-sensitive
+  EXPECT_EQ(jobs.list_jobs("QUEUED", 100, "", "").jobs.size(), 4u);
+  EXPECT_TRUE(jobs.list_jobs("", 100, "", "ACME").jobs.empty());  // case-sensitive
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Stores, ::testing::ValuesIn(test::all_backends()),

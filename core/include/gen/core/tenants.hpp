@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "gen/core/job_store.hpp"
 
 namespace gen {
 
@@ -41,9 +40,5 @@ class TenantStore {
  private:
   Database& db_;
 };
-
-/// Like JobStore::list_jobs, restricted to one tenant ("" = jobs submitted without a tenant).
-JobPage list_tenant_jobs(Database& db, const std::string& tenant, const std::string& status,
-                         int limit, const std::string& cursor);
 
 }  // namespace gen
