@@ -3,6 +3,8 @@
 #include <iostream>
 #include <string>
 
+#include <Poco/Exception.h>
+
 #include "gen/backend/service.hpp"
 #include "gen/core/errors.hpp"
 #include "gen/core/log.hpp"
@@ -72,6 +74,10 @@ int main(int argc, char** argv) {
     std::cerr << "generator-backend: " << e.what() << "\n";
     gen::log::error("fatal",
                     {{"code", std::string(gen::code_name(e.code()))}, {"error", e.what()}});
+    return 1;
+  } catch (const Poco::Exception& e) {
+    // Poco's what() is only the class name ("PostgreSQL"); its displayText() says what failed.
+    std::cerr << "generator-backend: fatal: " << e.displayText() << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "generator-backend: fatal: " << e.what() << "\n";

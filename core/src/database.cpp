@@ -353,17 +353,37 @@ int Database::latest_schema_version() {
 }
 
 int Database::schema_version() {
-  Poco::Data::Session s = session();
-  s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-       " applied_at_ms BIGINT NOT NULL)",
-      now;
-  int version = 0;
-  s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(version), now;
-  return version;
+  try {
+    Poco::Data::Session s = session();
+    // Read only: never creates anything, so /ready probes of many hosts cannot race.
+    Poco::Int64 tables = 0;
+    if (dialect_ == Dialect::kSqlite) {
+      s << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND"
+           " name = 'schema_migrations'",
+          into(tables), now;
+    } else {
+      s << "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema ="
+           " current_schema() AND table_name = 'schema_migrations'",
+          into(tables), now;
+    }
+    if (tables == 0) return 0;
+    int version = 0;
+    s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(version), now;
+    return version;
+  } catch (const Poco::Exception& e) {
+    throw Error(ErrorCode::kDatabaseUnavailable, "database error: " + e.displayText());
+  }
 }
 
 int Database::migrate() {
-  schema_version();  // ensures the bookkeeping table exists
+  // The bookkeeping table is created under the same lock as the migrations: concurrent
+  // "CREATE TABLE IF NOT EXISTS" on PostgreSQL can fail with a duplicate-key error.
+  write_transaction([&](Poco::Data::Session& s) {
+    if (dialect_ == Dialect::kPostgres) s << "SELECT pg_advisory_xact_lock(727170)", now;
+    s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+         " applied_at_ms BIGINT NOT NULL)",
+        now;
+  });
   int applied = 0;
   for (const Migration& m : migrations()) {
     bool ran = false;
