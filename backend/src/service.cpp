@@ -67,9 +67,7 @@ int serve(const Settings& settings) {
   options.metrics_text = [&metrics] { return metrics.render(); };
   options.token_secret = settings.token_secret;
   options.token_ttl_s = settings.token_ttl_s;
-  options.config_environment = {
-      {"LIMITS__MAX_REQUEST_BYTES", std::to_string(settings.max_request_bytes)},
-      {"RETENTION__MAX_AGE_S", std::to_string(settings.retention_s)}};
+  options.config_environment = settings.runtime_defaults;
   if (!settings.root_api_key.empty()) {
     CredentialStore(*db).install_root_api_key(settings.root_api_key);
     log::info("root API key installed from AUTH__ROOT_API_KEY");

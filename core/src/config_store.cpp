@@ -201,4 +201,22 @@ std::int64_t ConfigStore::integer(const std::string& name, const std::string& te
   return resolve(name, tenant).value.get<std::int64_t>();
 }
 
+std::optional<std::string> TenantSettings::get(const std::string& tenant, std::string_view name) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  auto it = cache_.find(tenant);
+  if (it == cache_.end() || now - it->second.loaded >= ttl_) {
+    Entry entry{now, {}};
+    for (const ConfigValue& v : store_.resolve_all(tenant)) {
+      entry.values[v.definition->name] =
+          v.value.is_string() ? v.value.get<std::string>() : v.value.dump();
+    }
+    if (cache_.size() > 10000) cache_.clear();  // bounded: many tenants, few hot ones
+    it = cache_.insert_or_assign(tenant, std::move(entry)).first;
+  }
+  auto value = it->second.values.find(name);
+  if (value == it->second.values.end()) return std::nullopt;
+  return value->second;
+}
+
 }  // namespace gen

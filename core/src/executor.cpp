@@ -14,6 +14,7 @@
 
 #include <gen/sdk/generator.hpp>
 
+#include "gen/core/config_store.hpp"
 #include "gen/core/log.hpp"
 #include "gen/core/plugin_host.hpp"
 
@@ -43,9 +44,11 @@ log::Level to_log_level(sdk::LogLevel level) {
 // The Context a generator sees. Lives on the executing thread's stack for one run() call.
 class HostContext final : public sdk::Context {
  public:
-  HostContext(JobStore& store, const ClaimedTask& task, std::vector<Artifact> inputs,
-              std::atomic<bool>& cancel, Clock::time_point deadline, nlohmann::json log_fields)
+  HostContext(JobStore& store, TenantSettings* settings, const ClaimedTask& task,
+              std::vector<Artifact> inputs, std::atomic<bool>& cancel, Clock::time_point deadline,
+              nlohmann::json log_fields)
       : store_(store),
+        settings_(settings),
         task_(task),
         input_data_(std::move(inputs)),
         cancel_(cancel),
@@ -101,8 +104,18 @@ class HostContext final : public sdk::Context {
     log::write(to_log_level(level), message, log_fields_);
   }
 
-  // For now the process environment; tenant and system overrides come with settings storage.
+  // Runtime settings resolve for the job's tenant; any other name reads the environment.
   std::optional<std::string> setting(std::string_view name) const override {
+    if (settings_ != nullptr) {
+      try {
+        if (auto value = settings_->get(task_.tenant, name)) return value;
+      } catch (const std::exception& e) {
+        nlohmann::json fields = log_fields_;
+        fields["error"] = e.what();
+        fields["setting"] = std::string(name);
+        log::warning("cannot read the tenant's settings; using the environment's value", fields);
+      }
+    }
     const char* value = std::getenv(std::string(name).c_str());
     if (value == nullptr || *value == '\0') return std::nullopt;
     return std::string(value);
@@ -117,6 +130,7 @@ class HostContext final : public sdk::Context {
 
  private:
   JobStore& store_;
+  TenantSettings* settings_;
   const ClaimedTask& task_;
   std::vector<Artifact> input_data_;  // owns the bytes the views point into
   std::vector<sdk::InputArtifact> views_;
@@ -251,7 +265,7 @@ ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>
         const Clock::time_point deadline =
             task.timeout_ms > 0 ? started + std::chrono::milliseconds(task.timeout_ms)
                                 : Clock::time_point::max();
-        HostContext context(store_, task, std::move(inputs), cancel, deadline, fields);
+        HostContext context(store_, settings_, task, std::move(inputs), cancel, deadline, fields);
 
         sdk::Status status = sdk::Status::retryable("generator did not run");
         try {

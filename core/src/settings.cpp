@@ -6,6 +6,7 @@
 #include <functional>
 #include <thread>
 
+#include "gen/core/config_store.hpp"
 #include "gen/core/errors.hpp"
 
 extern char** environ;
@@ -176,7 +177,7 @@ const std::vector<Definition>& definitions() {
 const std::vector<std::string>& sections() {
   static const std::vector<std::string> s = {"HOSTING__",   "DATABASE__", "STORAGE__", "PLUGINS__",
                                              "THREADS__",   "WORKER__",   "LIMITS__",  "LOGGING__",
-                                             "RETENTION__", "AUTH__"};
+                                             "RETENTION__", "AUTH__",     "JOBS__",     "PDF__"};
   return s;
 }
 
@@ -242,11 +243,27 @@ Settings Settings::load(const std::map<std::string, std::string>& env, const std
     auto it = std::find_if(definitions().begin(), definitions().end(),
                            [&](const Definition& d) { return d.info.name == key; });
     if (it == definitions().end()) {
+      if (const ConfigDefinition* def = ConfigStore::find(key)) {
+        // A runtime setting's default: checked here so a bad value stops the service at
+        // start-up instead of being ignored later.
+        nlohmann::json parsed =
+            def->type == "integer" ? nlohmann::json::parse(value, nullptr, false) : nlohmann::json(value);
+        try {
+          ConfigStore::validate(*def, parsed);
+        } catch (const Error& e) {
+          throw Error(ErrorCode::kInvalidConfiguration, e.what(), key);
+        }
+        s.runtime_defaults[key] = value;
+        continue;
+      }
       throw Error(ErrorCode::kInvalidConfiguration,
                   key + ": unknown setting (see the configuration table in README.md)", key);
     }
     it->apply(s, value);
   }
+  // Runtime settings that are also start-up settings take the parsed value (or its default).
+  s.runtime_defaults["LIMITS__MAX_REQUEST_BYTES"] = std::to_string(s.max_request_bytes);
+  s.runtime_defaults["RETENTION__MAX_AGE_S"] = std::to_string(s.retention_s);
   if (s.database_url.empty()) s.database_url = "sqlite://" + s.data_dir + "/generator.db";
   if (s.plugins_path.empty()) s.plugins_path = default_plugins_path;
   if (s.http_threads == 0) {

@@ -19,6 +19,7 @@
 #include "gen/core/completion_batcher.hpp"
 #include "gen/core/database.hpp"
 #include "gen/core/errors.hpp"
+#include "gen/core/config_store.hpp"
 #include "gen/core/executor.hpp"
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
@@ -77,6 +78,9 @@ class WorkerProcess {
     batcher_ = std::make_unique<CompletionBatcher>(*store_);
     executor_ = std::make_unique<TaskExecutor>(*store_, *plugins_, id_);
     executor_->set_completion_batcher(batcher_.get());
+    config_ = std::make_unique<ConfigStore>(*db_, settings_.runtime_defaults);
+    tenant_settings_ = std::make_unique<TenantSettings>(*config_, std::chrono::seconds(2));
+    executor_->set_tenant_settings(tenant_settings_.get());
 
     idle_threads_ = settings_.worker_threads;
     for (int i = 0; i < settings_.worker_threads; ++i) {
@@ -338,6 +342,8 @@ class WorkerProcess {
   std::unique_ptr<TaskListener> listener_;
   Clock::time_point next_prune_ = Clock::now() + std::chrono::seconds(10);
   std::unique_ptr<TaskExecutor> executor_;
+  std::unique_ptr<ConfigStore> config_;
+  std::unique_ptr<TenantSettings> tenant_settings_;
 
   std::mutex mutex_;
   std::condition_variable tasks_cv_;    // queue_ gained tasks

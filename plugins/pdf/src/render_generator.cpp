@@ -33,8 +33,9 @@ gen::sdk::GeneratorInfo RenderGenerator::info() const {
                 "Markdown source, used when no Markdown input artifact is given"},
       ParamSpec{"output_name", ParamType::kString, false, "document.pdf",
                 "Name of the PDF artifact"},
-      ParamSpec{"page_size", ParamType::kString, false, "A4",
-                "A3, A4, A5, Letter, Legal, or WIDTHxHEIGHT in millimetres (\"210x297\")"},
+      ParamSpec{"page_size", ParamType::kString, false, nullptr,
+                "A3, A4, A5, Letter, Legal, or WIDTHxHEIGHT in millimetres (\"210x297\"); "
+                "default: the tenant's PDF__DEFAULT_PAGE_SIZE setting (A4)"},
       ParamSpec{"margins_mm", ParamType::kAny, false, 20,
                 "Margins in mm: one number, or an object {top, right, bottom, left}"},
       ParamSpec{"font_size", ParamType::kNumber, false, 11, "Body text size in points (4-72)"},
@@ -59,7 +60,17 @@ gen::sdk::GeneratorInfo RenderGenerator::info() const {
 
 gen::sdk::Status RenderGenerator::run(gen::sdk::Context& context) {
   RenderOptions options;
-  if (auto error = parse_render_options(context.params(), options)) {
+  const nlohmann::json* params = &context.params();
+  nlohmann::json with_defaults;
+  if (params->is_object() && !params->contains("page_size")) {
+    // A job that names no page size gets its tenant's (or the system's) default.
+    if (auto page_size = context.setting("PDF__DEFAULT_PAGE_SIZE")) {
+      with_defaults = *params;
+      with_defaults["page_size"] = *page_size;
+      params = &with_defaults;
+    }
+  }
+  if (auto error = parse_render_options(*params, options)) {
     return gen::sdk::Status::permanent(*error);
   }
   std::string_view markdown;
@@ -73,8 +84,7 @@ gen::sdk::Status RenderGenerator::run(gen::sdk::Context& context) {
   }
   std::string param_markdown;
   if (!found) {
-    const nlohmann::json& params = context.params();
-    if (auto it = params.find("markdown"); it != params.end() && !it->is_null()) {
+    if (auto it = params->find("markdown"); it != params->end() && !it->is_null()) {
       if (!it->is_string()) return gen::sdk::Status::permanent("params.markdown: must be a string");
       param_markdown = it->get<std::string>();
       markdown = param_markdown;

@@ -4,8 +4,10 @@
 // kValidationFailed whose field is the setting's name.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +62,28 @@ class ConfigStore {
   std::map<std::string, nlohmann::json> stored(const std::string& tenant);
   Database& db_;
   std::map<std::string, std::string> environment_;
+};
+
+/// The settings generators read through `sdk::Context::setting()` in the worker: resolved per
+/// tenant (tenant > system > environment > default) and cached for `ttl`, so a busy worker
+/// asks the database at most once per tenant per `ttl`, and only when a generator asks.
+/// Thread-safe.
+class TenantSettings {
+ public:
+  TenantSettings(ConfigStore& store, std::chrono::milliseconds ttl) : store_(store), ttl_(ttl) {}
+  /// The value as text (numbers in decimal); nullopt when `name` is not in the catalog.
+  /// Throws like ConfigStore (e.g. the database is unavailable).
+  std::optional<std::string> get(const std::string& tenant, std::string_view name);
+
+ private:
+  struct Entry {
+    std::chrono::steady_clock::time_point loaded;
+    std::map<std::string, std::string, std::less<>> values;
+  };
+  ConfigStore& store_;
+  std::chrono::milliseconds ttl_;
+  std::mutex mutex_;
+  std::map<std::string, Entry> cache_;
 };
 
 }  // namespace gen

@@ -14,6 +14,7 @@ namespace gen {
 
 class PluginHost;
 class CompletionBatcher;
+class TenantSettings;
 
 /// What became of one execution, for the worker's counters and logs. Zero is not valid.
 enum class TaskOutcome : int {
@@ -59,6 +60,9 @@ class TaskExecutor {
   /// Completions go through `batcher` (group commit with other threads) when set; it must
   /// outlive the executor. Without one, each completion is its own transaction.
   void set_completion_batcher(CompletionBatcher* batcher) { batcher_ = batcher; }
+  /// `Context::setting()` resolves runtime settings for the task's tenant through `settings`
+  /// (which must outlive the executor); without it, every name reads the process environment.
+  void set_tenant_settings(TenantSettings* settings) { settings_ = settings; }
 
   /// Minimum spacing of the fenced progress writes a generator triggers.
   static constexpr std::int64_t kProgressIntervalMs = 500;
@@ -68,6 +72,7 @@ class TaskExecutor {
   PluginHost& plugins_;
   std::string worker_id_;
   CompletionBatcher* batcher_ = nullptr;
+  TenantSettings* settings_ = nullptr;
 };
 
 }  // namespace gen

@@ -48,6 +48,9 @@ struct Settings {
   std::string root_api_key;  ///< empty: no root key from the environment
   std::string token_secret;  ///< empty: generated once and stored in the database
   std::int64_t token_ttl_s = 3600;
+  // Runtime settings (ConfigStore's catalog: LIMITS__REQUESTS_PER_S, JOBS__*, PDF__* ...): the
+  // environment's defaults, validated, by name. Tenant and system values override them.
+  std::map<std::string, std::string> runtime_defaults;
 
   /// Lease length implied by the heartbeat settings.
   int lease_ms() const { return heartbeat_interval_ms * missed_heartbeats; }
