@@ -1,7 +1,9 @@
 #include "mustache.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace gen::text {
 namespace {
@@ -39,11 +41,62 @@ std::string where(std::string_view text, std::size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
+}  // namespace
+
+/// Appends to a std::string through a raw cursor: the hot path of rendering is many short
+/// appends, and std::string::append re-checks and re-terminates on every one. The string is
+/// sized to its final length when the writer goes away.
+class OutputWriter {
+ public:
+  explicit OutputWriter(std::string& out) : out_(out) {
+    const std::size_t used = out.size();
+    out.resize(std::max(out.capacity(), used + 256));
+    cursor_ = out.data() + used;
+    end_ = out.data() + out.size();
+  }
+  ~OutputWriter() { out_.resize(static_cast<std::size_t>(cursor_ - out_.data())); }
+  OutputWriter(const OutputWriter&) = delete;
+  OutputWriter& operator=(const OutputWriter&) = delete;
+
+  void append(const char* data, std::size_t size) {
+    if (size > static_cast<std::size_t>(end_ - cursor_)) grow(size);
+    std::memcpy(cursor_, data, size);
+    cursor_ += size;
+  }
+  void append(std::string_view s) { append(s.data(), s.size()); }
+  void put(char c) {
+    if (cursor_ == end_) grow(1);
+    *cursor_++ = c;
+  }
+  /// Room for `size` more bytes at the cursor; commit() what was written.
+  char* reserve(std::size_t size) {
+    if (size > static_cast<std::size_t>(end_ - cursor_)) grow(size);
+    return cursor_;
+  }
+  void commit(char* new_cursor) { cursor_ = new_cursor; }
+
+ private:
+  void grow(std::size_t size) {
+    const std::size_t used = static_cast<std::size_t>(cursor_ - out_.data());
+    out_.resize(std::max(out_.size() * 2, used + size));
+    cursor_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+
+  std::string& out_;
+  char* cursor_;
+  char* end_;
+};
+
+namespace {
+
+using Writer = OutputWriter;
+
 template <typename Number>
-void append_number(Number n, std::string& out) {
-  char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
-  if (ec == std::errc{}) out.append(buffer, end);
+void append_number(Number n, Writer& out) {
+  char* first = out.reserve(24);
+  auto [end, ec] = std::to_chars(first, first + 24, n);
+  if (ec == std::errc{}) out.commit(end);
 }
 
 /// Shortest round-trip text of `d`, in plain decimal notation for the values documents hold.
@@ -51,7 +104,7 @@ void append_number(Number n, std::string& out) {
 /// doubles and IEEE division rounds correctly, as parsing would), which is ~5x cheaper than
 /// std::to_chars' general algorithm on prices and quantities. Integral values print without
 /// ".0". Everything else goes to std::to_chars.
-void append_double(double d, std::string& out) {
+void append_double(double d, Writer& out) {
   static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
   static constexpr long long kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
   constexpr double kExactIntegerLimit = 9007199254740992.0;  // 2^53
@@ -66,83 +119,82 @@ void append_double(double d, std::string& out) {
       if (static_cast<double>(n) / kPow10[p] != d) continue;
       const unsigned long long magnitude =
           n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
-      if (std::signbit(d) && d != 0) out += '-';
+      if (std::signbit(d) && d != 0) out.put('-');
       append_number(magnitude / static_cast<unsigned long long>(kPow10Int[p]), out);
-      if (p > 0) {
-        char fraction[8];
-        unsigned long long rest = magnitude % static_cast<unsigned long long>(kPow10Int[p]);
-        for (int i = p - 1; i >= 0; --i) {
-          fraction[i] = static_cast<char>('0' + rest % 10);
-          rest /= 10;
-        }
-        out += '.';
-        out.append(fraction, static_cast<std::size_t>(p));
+      char fraction[8];
+      unsigned long long rest = magnitude % static_cast<unsigned long long>(kPow10Int[p]);
+      for (int i = p - 1; i >= 0; --i) {
+        fraction[i] = static_cast<char>('0' + rest % 10);
+        rest /= 10;
       }
+      out.put('.');
+      out.append(fraction, static_cast<std::size_t>(p));
       return;
     }
   }
-  append_number(d, out);
+  char* first = out.reserve(64);
+  auto [end, ec] = std::to_chars(first, first + 64, d);
+  if (ec == std::errc{}) out.commit(end);
 }
 
-void append_escaped(std::string_view s, std::string& out) {
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char* entity = nullptr;
-    switch (s[i]) {
-      case '&':
-        entity = "&amp;";
-        break;
-      case '<':
-        entity = "&lt;";
-        break;
-      case '>':
-        entity = "&gt;";
-        break;
-      case '"':
-        entity = "&quot;";
-        break;
-      case '\'':
-        entity = "&#39;";
-        break;
-      default:
-        continue;
-    }
-    out.append(s.data() + start, i - start);
-    out.append(entity);
-    start = i + 1;
+/// The entity for each byte HTML escaping replaces ("" for the bytes it keeps).
+struct EscapeTable {
+  std::string_view entity[256];
+  bool special[256] = {};
+  constexpr EscapeTable() {
+    entity[static_cast<unsigned char>('&')] = "&amp;";
+    entity[static_cast<unsigned char>('<')] = "&lt;";
+    entity[static_cast<unsigned char>('>')] = "&gt;";
+    entity[static_cast<unsigned char>('"')] = "&quot;";
+    entity[static_cast<unsigned char>('\'')] = "&#39;";
+    for (int c = 0; c < 256; ++c) special[c] = !entity[c].empty();
   }
-  out.append(s.data() + start, s.size() - start);
+};
+constexpr EscapeTable kEscape;
+
+void append_escaped(std::string_view s, Writer& out) {
+  const char* run = s.data();
+  const char* const end = s.data() + s.size();
+  for (const char* p = run; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (!kEscape.special[c]) continue;
+    out.append(run, static_cast<std::size_t>(p - run));
+    out.append(kEscape.entity[c]);
+    run = p + 1;
+  }
+  out.append(run, static_cast<std::size_t>(end - run));
 }
 
-void append_value(const json& value, bool escape, std::string& out) {
+void append_value(const json& value, bool escape, Writer& out) {
   switch (value.type()) {
     case json::value_t::string: {
       const auto& s = value.get_ref<const std::string&>();
       if (escape) {
         append_escaped(s, out);
       } else {
-        out += s;
+        out.append(s.data(), s.size());
       }
       return;
     }
     case json::value_t::number_integer:
-      append_number(value.get<std::int64_t>(), out);
+      append_number(*value.get_ptr<const json::number_integer_t*>(), out);
       return;
     case json::value_t::number_unsigned:
-      append_number(value.get<std::uint64_t>(), out);
+      append_number(*value.get_ptr<const json::number_unsigned_t*>(), out);
       return;
     case json::value_t::number_float:
-      append_double(value.get<double>(), out);
+      append_double(*value.get_ptr<const json::number_float_t*>(), out);
       return;
     case json::value_t::boolean:
-      out += value.get<bool>() ? "true" : "false";
+      out.append(*value.get_ptr<const json::boolean_t*>() ? std::string_view("true")
+                                                          : std::string_view("false"));
       return;
     case json::value_t::object:
     case json::value_t::array:
       if (escape) {
         append_escaped(value.dump(), out);
       } else {
-        out += value.dump();
+        out.append(value.dump());
       }
       return;
     case json::value_t::null:
@@ -159,12 +211,8 @@ bool truthy(const json* value) {
   return true;
 }
 
-/// A name to look up in a JSON object's std::map with an inline comparison: names are short,
-/// and a memcmp call per tree level was the renderer's largest cost. Orders exactly as
-/// std::string does (bytes as unsigned char, then length), as the map's std::less<> needs.
-struct Name {
-  std::string_view text;
-};
+/// Orders exactly as std::string does (bytes as unsigned char, then length), as a JSON
+/// object's std::map (std::less<>) does; inline, as names are short.
 int compare(std::string_view a, std::string_view b) {
   const std::size_t n = a.size() < b.size() ? a.size() : b.size();
   for (std::size_t i = 0; i < n; ++i) {
@@ -174,6 +222,9 @@ int compare(std::string_view a, std::string_view b) {
   }
   return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
+struct Name {
+  std::string_view text;
+};
 bool operator<(const std::string& a, Name b) {
   return compare(a, b.text) < 0;
 }
@@ -187,16 +238,37 @@ const json* member(const json& object, const std::string& name) {
   return it == map.end() ? nullptr : &it->second;
 }
 
-const json* lookup(const std::vector<std::string>& path, const std::vector<const json*>& stack) {
-  if (path.empty()) return stack.back();
-  const json* found = nullptr;
-  for (auto it = stack.rbegin(); it != stack.rend() && found == nullptr; ++it) {
-    if ((*it)->is_object()) found = member(**it, path.front());
+/// slots[k] = the member of `value` named names[k] (null when absent or not an object). The
+/// names are sorted as the object's keys are, so one ordered walk of the keys finds them all.
+void resolve(const json& value, const std::vector<std::string>& names, const json** slots) {
+  const std::size_t n = names.size();
+  if (!value.is_object()) {
+    std::fill(slots, slots + n, nullptr);
+    return;
   }
-  for (std::size_t i = 1; found != nullptr && i < path.size(); ++i) {
-    found = found->is_object() ? member(*found, path[i]) : nullptr;
+  const auto& map = value.get_ref<const json::object_t&>();
+  if (map.size() > 2 * n + 8) {  // a wide object and few names: search instead of walking
+    for (std::size_t k = 0; k < n; ++k) slots[k] = member(value, names[k]);
+    return;
   }
-  return found;
+  auto it = map.begin();
+  const auto end = map.end();
+  std::size_t k = 0;
+  while (k < n) {
+    if (it == end) {
+      slots[k++] = nullptr;
+      continue;
+    }
+    const int order = compare(it->first, names[k]);
+    if (order == 0) {
+      slots[k++] = &it->second;
+      ++it;
+    } else if (order < 0) {
+      ++it;
+    } else {
+      slots[k++] = nullptr;
+    }
+  }
 }
 
 }  // namespace
@@ -211,6 +283,11 @@ std::optional<MustacheTemplate> MustacheTemplate::compile(std::string_view text,
     std::size_t offset;
   };
   std::vector<OpenSection> open_sections;
+  // The scope each name is looked up in: the root's (0), or the innermost section's (an
+  // inverted section renders in the scope around it).
+  tmpl.scopes_.emplace_back();
+  std::vector<std::uint32_t> scope_stack = {0};
+  std::vector<std::uint32_t> node_scope;  // per node: the scope its slot indexes
   std::string open = "{{", close = "}}";
   bool can_merge_text = false;  // false after any node that text must not be merged into
   auto add_text = [&](std::size_t begin, std::size_t end) {
@@ -218,7 +295,8 @@ std::optional<MustacheTemplate> MustacheTemplate::compile(std::string_view text,
     if (can_merge_text) {
       nodes.back().text.append(text.substr(begin, end - begin));
     } else {
-      nodes.push_back({Op::kText, std::string(text.substr(begin, end - begin)), {}, 0});
+      nodes.push_back({Op::kText, std::string(text.substr(begin, end - begin)), {}, 0, -1, 0});
+      node_scope.push_back(0);
       can_merge_text = true;
     }
   };
@@ -317,6 +395,7 @@ std::optional<MustacheTemplate> MustacheTemplate::compile(std::string_view text,
       }
       nodes[section.index].end = static_cast<std::uint32_t>(nodes.size());
       open_sections.pop_back();
+      scope_stack.pop_back();
       can_merge_text = false;
       continue;
     }
@@ -340,11 +419,26 @@ std::optional<MustacheTemplate> MustacheTemplate::compile(std::string_view text,
         start = dot + 1;
       }
     }
+    const std::uint32_t scope = scope_stack.back();
+    if (!node.path.empty()) {
+      Scope& names = tmpl.scopes_[scope];
+      const auto known = std::find(names.begin(), names.end(), node.path.front());
+      node.slot = static_cast<std::int32_t>(known - names.begin());
+      if (known == names.end()) names.push_back(node.path.front());
+    }
     if (node.op == Op::kSection || node.op == Op::kInverted) {
       open_sections.push_back(
           {static_cast<std::uint32_t>(nodes.size()), std::string(content), tag_start});
+      if (node.op == Op::kSection) {
+        node.scope = static_cast<std::uint32_t>(tmpl.scopes_.size());
+        tmpl.scopes_.emplace_back();
+      } else {
+        node.scope = scope;
+      }
+      scope_stack.push_back(node.scope);
     }
     nodes.push_back(std::move(node));
+    node_scope.push_back(scope);
     can_merge_text = false;
   }
   add_text(cursor, text.size());
@@ -354,54 +448,126 @@ std::optional<MustacheTemplate> MustacheTemplate::compile(std::string_view text,
     return fail("unclosed section '" + section.name + "' (opened at " +
                 where(text, section.offset) + ")");
   }
+
+  // Sort each scope's names as JSON objects order their keys, and renumber the slots.
+  for (std::uint32_t s = 0; s < tmpl.scopes_.size(); ++s) {
+    Scope& names = tmpl.scopes_[s];
+    std::vector<std::uint32_t> order(names.size());
+    for (std::uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return names[a] < names[b]; });
+    std::vector<std::int32_t> rank(names.size());
+    Scope sorted;
+    sorted.reserve(names.size());
+    for (std::uint32_t r = 0; r < order.size(); ++r) {
+      rank[order[r]] = static_cast<std::int32_t>(r);
+      sorted.push_back(std::move(names[order[r]]));
+    }
+    names = std::move(sorted);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (node_scope[i] == s && nodes[i].slot >= 0) nodes[i].slot = rank[nodes[i].slot];
+    }
+  }
   return tmpl;
 }
 
+/// A context on the stack: its value, the members the scope's names resolved to, and the
+/// context around it.
+struct RenderFrame {
+  const json* value;
+  const json* const* slots;
+  const RenderFrame* parent;
+};
+
+namespace {
+
+/// Room for the slots of a scope: on the stack for the usual handful of names.
+class SlotBuffer {
+ public:
+  explicit SlotBuffer(std::size_t size) {
+    if (size > kInline) heap_.resize(size);
+  }
+  const json** data() { return heap_.empty() ? inline_ : heap_.data(); }
+
+ private:
+  static constexpr std::size_t kInline = 24;
+  const json* inline_[kInline];
+  std::vector<const json*> heap_;
+};
+
+}  // namespace
+
 void MustacheTemplate::render(const json& data, bool html_escape, std::string& out) const {
-  std::vector<const json*> stack;
-  stack.reserve(16);
-  stack.push_back(&data);
-  render_range(0, static_cast<std::uint32_t>(nodes_.size()), stack, html_escape, out);
+  OutputWriter writer(out);
+  SlotBuffer slots(scopes_[0].size());
+  resolve(data, scopes_[0], slots.data());
+  const RenderFrame root{&data, slots.data(), nullptr};
+  render_range(0, static_cast<std::uint32_t>(nodes_.size()), root, html_escape, writer);
 }
 
-void MustacheTemplate::render_range(std::uint32_t begin, std::uint32_t end,
-                                    std::vector<const json*>& stack, bool html_escape,
-                                    std::string& out) const {
+namespace {
+
+/// The value `path` names, seen from `top`: path[0] is searched from the innermost context
+/// outwards (the innermost one's answer is in its slots), the rest inside what was found.
+inline const json* lookup(const std::vector<std::string>& path, std::int32_t slot,
+                          const RenderFrame& top) {
+  if (path.empty()) return top.value;
+  const json* found = top.slots[slot];
+  for (const auto* frame = top.parent; found == nullptr && frame != nullptr;
+       frame = frame->parent) {
+    if (frame->value->is_object()) found = member(*frame->value, path.front());
+  }
+  for (std::size_t i = 1; found != nullptr && i < path.size(); ++i) {
+    found = found->is_object() ? member(*found, path[i]) : nullptr;
+  }
+  return found;
+}
+
+}  // namespace
+
+void MustacheTemplate::render_section(const Node& node, std::uint32_t body, const json& value,
+                                      const RenderFrame& top, bool html_escape,
+                                      OutputWriter& out) const {
+  const Scope& names = scopes_[node.scope];
+  SlotBuffer slots(names.size());
+  if (value.is_array()) {
+    for (const json& item : value.get_ref<const json::array_t&>()) {
+      resolve(item, names, slots.data());
+      const RenderFrame frame{&item, slots.data(), &top};
+      render_range(body, node.end, frame, html_escape, out);
+    }
+  } else {
+    resolve(value, names, slots.data());
+    const RenderFrame frame{&value, slots.data(), &top};
+    render_range(body, node.end, frame, html_escape, out);
+  }
+}
+
+void MustacheTemplate::render_range(std::uint32_t begin, std::uint32_t end, const RenderFrame& top,
+                                    bool html_escape, OutputWriter& out) const {
   for (std::uint32_t i = begin; i < end;) {
     const Node& node = nodes_[i];
     switch (node.op) {
       case Op::kText:
-        out += node.text;
+        out.append(node.text.data(), node.text.size());
         ++i;
         break;
       case Op::kVariable:
       case Op::kRawVariable:
-        if (const json* value = lookup(node.path, stack)) {
+        if (const json* value = lookup(node.path, node.slot, top)) {
           append_value(*value, html_escape && node.op == Op::kVariable, out);
         }
         ++i;
         break;
       case Op::kSection: {
-        const json* value = lookup(node.path, stack);
-        if (truthy(value)) {
-          if (value->is_array()) {
-            for (const json& item : *value) {
-              stack.push_back(&item);
-              render_range(i + 1, node.end, stack, html_escape, out);
-              stack.pop_back();
-            }
-          } else {
-            stack.push_back(value);
-            render_range(i + 1, node.end, stack, html_escape, out);
-            stack.pop_back();
-          }
-        }
+        const json* value = lookup(node.path, node.slot, top);
+        if (truthy(value)) render_section(node, i + 1, *value, top, html_escape, out);
         i = node.end;
         break;
       }
       case Op::kInverted:
-        if (!truthy(lookup(node.path, stack))) {
-          render_range(i + 1, node.end, stack, html_escape, out);
+        if (!truthy(lookup(node.path, node.slot, top))) {
+          render_range(i + 1, node.end, top, html_escape, out);
         }
         i = node.end;
         break;

@@ -24,6 +24,9 @@
 
 namespace gen::text {
 
+class OutputWriter;  // mustache.cpp
+struct RenderFrame;  // mustache.cpp
+
 class MustacheTemplate {
  public:
   /// Compiles `text`. On a syntax error returns nullopt and sets `error` to a message such as
@@ -44,13 +47,26 @@ class MustacheTemplate {
     std::string text;               ///< literal text (kText) or the name as written
     std::vector<std::string> path;  ///< dotted name split; empty for "."
     std::uint32_t end = 0;          ///< sections: index of the first node after the section
+    /// Names: the index of path[0] in the names of the scope the node is rendered in (the
+    /// nearest enclosing section, or the root), -1 for ".".
+    std::int32_t slot = -1;
+    /// Sections: the scope (index into scopes_) their body is rendered in.
+    std::uint32_t scope = 0;
   };
+  /// The first segments of the names looked up directly in one context (the root or a
+  /// section's body), sorted as a JSON object orders its keys. A context object is matched
+  /// against them once, in one ordered walk of its keys, instead of one search per tag.
+  using Scope = std::vector<std::string>;
 
-  void render_range(std::uint32_t begin, std::uint32_t end,
-                    std::vector<const nlohmann::json*>& stack, bool html_escape,
-                    std::string& out) const;
+  void render_range(std::uint32_t begin, std::uint32_t end, const RenderFrame& top,
+                    bool html_escape, OutputWriter& out) const;
+  /// Renders the body of the section `node` (starting at node `body`) for `value`: once per
+  /// item of a list, else once with `value` as the context.
+  void render_section(const Node& node, std::uint32_t body, const nlohmann::json& value,
+                      const RenderFrame& top, bool html_escape, OutputWriter& out) const;
 
   std::vector<Node> nodes_;
+  std::vector<Scope> scopes_;
 };
 
 }  // namespace gen::text
