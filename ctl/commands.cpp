@@ -48,6 +48,9 @@ Commands:
               | credentials deactivate ID | credentials delete ID
   login ID SECRET                 print an access token (client_credentials grant)
   config list | config get NAME | config set NAME VALUE | config unset NAME
+  webhooks list | webhooks create URL [--event EVENT]... [--auth hmac|basic|none] [--secret S]
+           [--username U --password P] [--disabled] | webhooks show ID | webhooks enable ID
+           | webhooks disable ID | webhooks delete ID | webhooks deliveries ID [--limit N]
   migrate                         apply database migrations (on the host; DATABASE__URL)
 
 Exit codes: 0 ok, 1 refused by the server (4xx), 2 usage, 3 server unreachable,
@@ -67,10 +70,10 @@ struct Args {
 };
 
 const std::set<std::string> kValueOptions = {
-    "--url",     "--token",  "--tenant",   "--env-file", "--step",      "--params",
-    "--file",    "--input",  "--priority", "--delay-ms", "--run-after", "--idempotency-key",
-    "--timeout", "--output", "--status",   "--limit",    "--scope",     "--tenant-scope",
-    "--password"};
+    "--url",      "--token",  "--tenant",   "--env-file", "--step",      "--params",
+    "--file",     "--input",  "--priority", "--delay-ms", "--run-after", "--idempotency-key",
+    "--timeout",  "--output", "--status",   "--limit",    "--scope",     "--tenant-scope",
+    "--password", "--event",  "--auth",     "--username", "--secret"};
 const std::set<std::string> kFlags = {"--wait", "--all", "--disabled", "--root", "--help", "-h"};
 
 // Steps keep their order with their --params, so they are parsed here rather than as options.
@@ -389,6 +392,40 @@ int dispatch(const Args& args, const std::vector<StepArg>& steps) {
       return print(client.send_json("PUT", path, {{"value", value}})), kExitOk;
     }
     if (sub == "unset") return client.request("DELETE", path), kExitOk;
+  }
+  if (cmd == "webhooks") {
+    const std::string base = "/api/v1/webhooks";
+    if (sub == "list" || sub.empty()) return print(client.get_json(base)), kExitOk;
+    need(args, 3, "webhooks " + sub + (sub == "create" ? " URL" : " ID"));
+    if (sub == "create") {
+      json body = {{"url", p[2]}, {"enabled", !args.has("--disabled")}};
+      for (auto [it, end] = args.options.equal_range("--event"); it != end; ++it) {
+        body["events"].push_back(it->second);
+      }
+      json auth = {{"type", args.option("--auth", "hmac")}};
+      if (auth["type"] == "basic") {
+        auth["username"] = args.option("--username");
+        auth["password"] = args.option("--password");
+      }
+      if (auth["type"] == "hmac" && !args.option("--secret").empty()) {
+        auth["secret"] = args.option("--secret");
+      }
+      body["auth"] = auth;
+      if (auth["type"] == "hmac" && !auth.contains("secret")) {
+        std::cerr << "the generated secret below is shown once:\n";
+      }
+      return print(client.send_json("POST", base, body)), kExitOk;
+    }
+    std::string path = base + "/" + encode_segment(p[2]);
+    if (sub == "show") return print(client.get_json(path)), kExitOk;
+    if (sub == "enable" || sub == "disable") {
+      return print(client.send_json("PUT", path, {{"enabled", sub == "enable"}})), kExitOk;
+    }
+    if (sub == "delete") return client.request("DELETE", path), kExitOk;
+    if (sub == "deliveries") {
+      return print(client.get_json(path + "/deliveries?limit=" + args.option("--limit", "100"))),
+             kExitOk;
+    }
   }
   throw CtlError(kExitUsage, "unknown command '" + cmd + (sub.empty() ? "" : " " + sub) +
                                  "' (generatorctl --help)");

@@ -16,6 +16,7 @@
 #include "gen/core/log.hpp"
 #include "gen/core/plugin_host.hpp"
 #include "gen/core/tenants.hpp"
+#include "gen/core/webhooks.hpp"
 #include "job_request.hpp"
 #include "multipart.hpp"
 #include "openapi.hpp"
@@ -117,7 +118,8 @@ bool is_write(const std::string& scope) {
 
 // Subjects that exist per tenant; the others (tenants, credentials) are global only.
 bool is_tenant_scoped(const std::string& scope) {
-  return scope.ends_with(":JOBS") || scope.ends_with(":CONFIG") || scope.ends_with(":PLUGINS");
+  return scope.ends_with(":JOBS") || scope.ends_with(":CONFIG") || scope.ends_with(":PLUGINS") ||
+         scope.ends_with(":WEBHOOKS");
 }
 
 Response no_content() {
@@ -239,6 +241,7 @@ Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions opt
         [this](const Call& c) { return put_config(c); });
   route("DELETE", "/api/v1/config/{name}", "WRITE:CONFIG",
         [this](const Call& c) { return delete_config(c); });
+  add_webhook_routes();  // /api/v1/webhooks...: webhooks_api.cpp
   route("GET", "/api/v1/openapi.json", "", [](const Call&) {
     Response r;
     r.body = openapi_document();

@@ -67,6 +67,7 @@ int serve(const Settings& settings) {
   options.metrics_text = [&metrics] { return metrics.render(); };
   options.token_secret = settings.token_secret;
   options.token_ttl_s = settings.token_ttl_s;
+  options.webhook_allow_hosts = settings.webhook_allow_hosts;
   options.config_environment = settings.runtime_defaults;
   if (!settings.root_api_key.empty()) {
     CredentialStore(*db).install_root_api_key(settings.root_api_key);

@@ -153,8 +153,9 @@ bool exists(const Database& db, Session& s, const std::string& id) {
 
 const std::vector<std::string>& known_scopes() {
   static const std::vector<std::string> scopes = {
-      "READ:JOBS",    "WRITE:JOBS",    "READ:PLUGINS",     "READ:CONFIG",      "WRITE:CONFIG",
-      "READ:TENANTS", "WRITE:TENANTS", "READ:CREDENTIALS", "WRITE:CREDENTIALS"};
+      "READ:JOBS",         "WRITE:JOBS",    "READ:PLUGINS",  "READ:CONFIG",
+      "WRITE:CONFIG",      "READ:TENANTS",  "WRITE:TENANTS", "READ:CREDENTIALS",
+      "WRITE:CREDENTIALS", "READ:WEBHOOKS", "WRITE:WEBHOOKS"};
   return scopes;
 }
 

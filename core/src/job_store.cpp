@@ -12,6 +12,7 @@
 #include <Poco/SHA2Engine.h>
 
 #include "gen/core/database.hpp"
+#include "gen/core/webhooks.hpp"
 #include "record_values.hpp"
 
 using namespace Poco::Data::Keywords;
@@ -357,6 +358,7 @@ std::optional<JobView> JobStore::cancel_job(const std::string& id) {
         "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'CANCELLED' WHERE"
         " finished_at_ms IS NULL AND task_id IN (SELECT id FROM tasks WHERE job_id = ?)"),
         use(at), use(job_id), now;
+    enqueue_job_events(db_, s, {job_id});  // webhooks: the outbox, in this transaction
   });
   if (!found) return std::nullopt;
   return get_job(id);
@@ -641,6 +643,12 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     jobs, use(at);
     for (std::string& id : done_ids) jobs, use(id);
     jobs.execute();
+    // Webhooks: the outbox rows of the jobs that just completed, in this transaction.
+    std::vector<std::string> done_jobs;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (results[i] == WriteResult::kApplied) done_jobs.push_back(items[i].task.job_id);
+    }
+    enqueue_job_events(db_, s, done_jobs);
   });
   if (next_queued) db_.notify_tasks_after_commit();
   return results;
@@ -717,6 +725,7 @@ FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::st
         "UPDATE jobs SET status = 'FAILED', finished_at_ms = ?, updated_at_ms = ?, error = ?,"
         " error_code = ? WHERE id = ? AND status IN ('QUEUED', 'RUNNING')"),
         use(at), use(at), use(msg), use(code_str), use(job_id), now;
+    enqueue_job_events(db_, s, {job_id});  // webhooks: the outbox, in this transaction
     result = FailResult::kFailed;
   });
   return result;

@@ -8,6 +8,7 @@
 
 #include "gen/core/config_store.hpp"
 #include "gen/core/errors.hpp"
+#include "gen/core/webhooks.hpp"
 
 extern char** environ;
 
@@ -169,15 +170,33 @@ const std::vector<Definition>& definitions() {
        [](Settings& s, const std::string& v) {
          s.token_ttl_s = parse_int("AUTH__TOKEN_TTL_S", v, 60, 86400);
        }},
+      {{"WEBHOOKS__ALLOW_HOSTS", "string", "",
+        "Comma-separated host names, IP addresses and CIDR blocks (127.0.0.1/32) that webhooks"
+        " may reach although they are loopback, private or link-local; empty: none."},
+       [](Settings& s, const std::string& v) {
+         AddressPolicy check(v);  // throws, naming the variable, on a malformed entry
+         s.webhook_allow_hosts = v;
+       }},
+      {{"WEBHOOKS__RETRY_BASE_MS", "integer", "5000",
+        "Delay before a failed webhook delivery's first retry; doubles per try (x 0.75-1.25),"
+        " up to 1 hour, 8 tries in all."},
+       [](Settings& s, const std::string& v) {
+         s.webhook_retry_base_ms = parse_int("WEBHOOKS__RETRY_BASE_MS", v, 1, 3600000);
+       }},
+      {{"WEBHOOKS__TIMEOUT_MS", "integer", "10000",
+        "Time limit for connecting to a webhook receiver, sending and reading its answer, each."},
+       [](Settings& s, const std::string& v) {
+         s.webhook_timeout_ms = parse_int("WEBHOOKS__TIMEOUT_MS", v, 100, 120000);
+       }},
   };
   return defs;
 }
 
 // Sections that belong to Generator: an unknown variable in them is a typo.
 const std::vector<std::string>& sections() {
-  static const std::vector<std::string> s = {"HOSTING__",   "DATABASE__", "STORAGE__", "PLUGINS__",
-                                             "THREADS__",   "WORKER__",   "LIMITS__",  "LOGGING__",
-                                             "RETENTION__", "AUTH__",     "JOBS__",     "PDF__"};
+  static const std::vector<std::string> s = {
+      "HOSTING__", "DATABASE__",  "STORAGE__", "PLUGINS__",  "THREADS__", "WORKER__", "LIMITS__",
+      "LOGGING__", "RETENTION__", "AUTH__",    "WEBHOOKS__", "JOBS__",    "PDF__"};
   return s;
 }
 
@@ -246,8 +265,9 @@ Settings Settings::load(const std::map<std::string, std::string>& env, const std
       if (const ConfigDefinition* def = ConfigStore::find(key)) {
         // A runtime setting's default: checked here so a bad value stops the service at
         // start-up instead of being ignored later.
-        nlohmann::json parsed =
-            def->type == "integer" ? nlohmann::json::parse(value, nullptr, false) : nlohmann::json(value);
+        nlohmann::json parsed = def->type == "integer"
+                                    ? nlohmann::json::parse(value, nullptr, false)
+                                    : nlohmann::json(value);
         try {
           ConfigStore::validate(*def, parsed);
         } catch (const Error& e) {

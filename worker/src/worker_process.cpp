@@ -17,14 +17,15 @@
 #include <vector>
 
 #include "gen/core/completion_batcher.hpp"
+#include "gen/core/config_store.hpp"
 #include "gen/core/database.hpp"
 #include "gen/core/errors.hpp"
-#include "gen/core/config_store.hpp"
 #include "gen/core/executor.hpp"
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
 #include "gen/core/plugin_host.hpp"
 #include "gen/core/task_signal.hpp"
+#include "gen/core/webhooks.hpp"
 #include "worker_metrics.hpp"
 
 namespace gen::worker {
@@ -88,6 +89,7 @@ class WorkerProcess {
     }
     std::thread claimer([this] { claim_loop(); });
     std::thread([this] { heartbeat_loop(); }).detach();
+    std::thread([this] { webhook_loop(); }).detach();
     listener_ = TaskListener::create(*db_);
     std::thread([this] { listen_loop(); }).detach();
 
@@ -113,7 +115,7 @@ class WorkerProcess {
     milliseconds pause(200);
     for (;;) {
       try {
-        db_ = Database::open(settings_.database_url, settings_.worker_threads + 2);
+        db_ = Database::open(settings_.database_url, settings_.worker_threads + 3);
         return true;
       } catch (const Error& e) {
         if (!is_retryable(e.code())) {
@@ -219,6 +221,46 @@ class WorkerProcess {
       if (result.outcome == TaskOutcome::kCompleted) kick_ = true;
       claimer_cv_.notify_one();
       drained_cv_.notify_all();
+    }
+  }
+
+  // Delivers webhooks (webhooks.hpp): one delivery at a time, polling for due ones every
+  // 500 ms; rescues deliveries of stopped workers and prunes old ones now and then. Stops
+  // claiming when the process drains; a delivery in flight then is retried elsewhere.
+  void webhook_loop() {
+    WebhookOptions options;
+    options.allow_hosts = settings_.webhook_allow_hosts;
+    options.retry_base_ms = settings_.webhook_retry_base_ms;
+    options.timeout_ms = settings_.webhook_timeout_ms;
+    options.retention_ms = settings_.retention_s * 1000;
+    WebhookDeliverer deliverer(*db_, id_, options);
+    Clock::time_point next_upkeep = Clock::now();
+    milliseconds error_pause(500);
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+      }
+      try {
+        if (Clock::now() >= next_upkeep) {
+          next_upkeep = Clock::now() + std::chrono::seconds(5);
+          if (int rescued = deliverer.rescue_expired(); rescued > 0) {
+            log::warning("rescued webhook deliveries whose lease expired",
+                         {{"worker", id_}, {"deliveries", rescued}});
+          }
+          deliverer.prune();
+        }
+        if (deliverer.deliver_one()) {
+          error_pause = milliseconds(500);
+          continue;
+        }
+        error_pause = milliseconds(500);
+        std::this_thread::sleep_for(milliseconds(500));
+      } catch (const std::exception& e) {
+        log::warning("webhook delivery loop failed", {{"worker", id_}, {"error", e.what()}});
+        std::this_thread::sleep_for(error_pause);
+        error_pause = std::min(error_pause * 2, kMaxErrorPause);
+      }
     }
   }
 

@@ -30,6 +30,8 @@ class Database;
 class JobStore;
 class PluginHost;
 class TenantStore;
+class WebhookStore;
+class AddressPolicy;
 }  // namespace gen
 
 namespace gen::backend {
@@ -62,6 +64,8 @@ struct ApiOptions {
   int max_wait_s = 60;
   /// Defaults of the runtime settings (GET /api/v1/config), usually from the environment.
   std::map<std::string, std::string> config_environment;
+  /// WEBHOOKS__ALLOW_HOSTS: internal hosts and CIDR blocks webhook URLs may point at.
+  std::string webhook_allow_hosts;
 };
 
 /// One route of the API, for the OpenAPI check and docs.
@@ -135,6 +139,14 @@ class Api {
   Response get_config(const Call& call) const;
   Response put_config(const Call& call) const;
   Response delete_config(const Call& call) const;
+  // webhooks_api.cpp
+  void add_webhook_routes();
+  Response create_webhook(const Call& call) const;
+  Response list_webhooks(const Call& call) const;
+  Response get_webhook(const Call& call) const;
+  Response update_webhook(const Call& call) const;
+  Response delete_webhook(const Call& call) const;
+  Response list_webhook_deliveries(const Call& call) const;
 
   /// The job when it exists in the caller's tenant; kNotFound otherwise.
   JobView visible_job(const std::string& id, const Caller& caller) const;
@@ -149,6 +161,8 @@ class Api {
   std::unique_ptr<CredentialStore> credentials_;
   std::unique_ptr<TenantStore> tenants_;
   std::unique_ptr<ConfigStore> config_;
+  std::unique_ptr<WebhookStore> webhooks_;
+  std::unique_ptr<AddressPolicy> webhook_policy_;
   std::unique_ptr<TokenSigner> signer_;
   std::unique_ptr<RateLimiter> rate_limiter_;
   std::unique_ptr<LoginThrottle> login_throttle_;

@@ -48,6 +48,10 @@ struct Settings {
   std::string root_api_key;  ///< empty: no root key from the environment
   std::string token_secret;  ///< empty: generated once and stored in the database
   std::int64_t token_ttl_s = 3600;
+  // WEBHOOKS
+  std::string webhook_allow_hosts;  ///< hosts and CIDR blocks webhooks may reach though internal
+  std::int64_t webhook_retry_base_ms = 5000;
+  std::int64_t webhook_timeout_ms = 10000;
   // Runtime settings (ConfigStore's catalog: LIMITS__REQUESTS_PER_S, JOBS__*, PDF__* ...): the
   // environment's defaults, validated, by name. Tenant and system values override them.
   std::map<std::string, std::string> runtime_defaults;

@@ -1,0 +1,417 @@
+// Webhook delivery: claims due rows of webhook_deliveries under a lease, POSTs them to the
+// subscriber (connecting only to an address the policy allowed), records every try, and
+// retries with exponential backoff and jitter. See webhooks.hpp for the contract.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <mutex>
+#include <random>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPBasicCredentials.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/NetSSL.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Nullable.h>
+#include <Poco/URI.h>
+#include <nlohmann/json.hpp>
+
+#include "gen/core/database.hpp"
+#include "gen/core/errors.hpp"
+#include "gen/core/log.hpp"
+#include "gen/core/webhooks.hpp"
+#include "record_values.hpp"
+
+using namespace Poco::Data::Keywords;
+using nlohmann::json;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+namespace gen {
+namespace {
+
+using rows::i64;
+using rows::opt_i64;
+using rows::str;
+
+// Most of a receiver's answer we read (and discard) before closing the connection.
+constexpr std::size_t kMaxResponseBytes = 64 * 1024;
+constexpr std::int64_t kMaxBackoffMs = 3600 * 1000;
+// The lease covers connect + send + receive, each bounded by the timeout, and some slack.
+constexpr std::int64_t kLeaseSlackMs = 30000;
+
+json iso_time(std::optional<std::int64_t> ms) {
+  if (!ms) return nullptr;
+  std::int64_t seconds = *ms / 1000;
+  int millis = static_cast<int>(*ms % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+std::string url_encode(const std::string& s) {
+  std::string out;
+  Poco::URI::encode(s, "!#$&'()*+,/:;=?@[]", out);
+  return out;
+}
+
+// Connects to the address the policy checked, whatever the host name resolves to by now;
+// the Host header, TLS server name and certificate check still use the host name.
+template <class Base>
+class PinnedSession : public Base {
+ public:
+  template <class... Args>
+  explicit PinnedSession(Poco::Net::SocketAddress pinned, Args&&... args)
+      : Base(std::forward<Args>(args)...), pinned_(std::move(pinned)) {}
+
+ protected:
+  void connect(const Poco::Net::SocketAddress&) override { Base::connect(pinned_); }
+
+ private:
+  Poco::Net::SocketAddress pinned_;
+};
+
+Poco::Net::Context::Ptr tls_context() {
+  static std::once_flag once;
+  static Poco::Net::Context::Ptr context;
+  std::call_once(once, [] {
+    Poco::Net::initializeSSL();
+    context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", "",
+                                     Poco::Net::Context::VERIFY_RELAXED, 9, true,
+                                     "ALL:!ADH:!LOW:!EXP:!MD5:@STRENGTH");
+  });
+  return context;
+}
+
+}  // namespace
+
+struct WebhookDeliverer::Claimed {
+  std::string id;
+  std::string webhook_id;
+  std::string tenant;
+  std::string event;
+  std::string job_id;
+  std::string job_status;
+  std::string job_error;
+  std::string job_error_code;
+  std::optional<std::int64_t> job_created_at_ms, job_started_at_ms, job_finished_at_ms;
+  int attempt = 0;
+  int max_attempts = 0;
+  // The subscription, read in the claim.
+  bool webhook_found = false;
+  bool enabled = false;
+  std::string url;
+  std::string auth;
+  std::string basic_user;
+  std::string secret;
+};
+
+WebhookDeliverer::WebhookDeliverer(Database& db, std::string worker, WebhookOptions options)
+    : db_(db),
+      worker_(std::move(worker)),
+      options_(std::move(options)),
+      policy_(options_.allow_hosts) {}
+
+std::string WebhookDeliverer::signature(const std::string& secret, std::int64_t unix_seconds,
+                                        const std::string& body) {
+  std::string signed_text = std::to_string(unix_seconds) + "." + body;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string out = "t=" + std::to_string(unix_seconds) + ",v1=";
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[mac[i] >> 4];
+    out += hex[mac[i] & 15];
+  }
+  return out;
+}
+
+std::int64_t WebhookDeliverer::backoff_ms(int next_attempt) const {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(0.75, 1.25);
+  double base = static_cast<double>(options_.retry_base_ms) *
+                std::pow(2.0, std::clamp(next_attempt - 2, 0, 30));
+  return static_cast<std::int64_t>(std::min(base, static_cast<double>(kMaxBackoffMs)) *
+                                   jitter(rng));
+}
+
+bool WebhookDeliverer::deliver_one() {
+  std::optional<Claimed> claimed;
+  db_.write_transaction([&](Session& s) {
+    claimed.reset();
+    Poco::Int64 at = now_ms();
+    Poco::Int64 expires = at + 3 * options_.timeout_ms + kLeaseSlackMs;
+    std::string owner = worker_;
+    std::string lock = db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+    Statement st(s);
+    st << db_.sql(
+        "UPDATE webhook_deliveries SET state = 'RUNNING', attempt = attempt + 1,"
+        " lease_owner = ?, lease_expires_at_ms = ? WHERE id IN (SELECT id FROM"
+        " webhook_deliveries WHERE state = 'PENDING' AND next_attempt_at_ms <= ?"
+        " ORDER BY next_attempt_at_ms, id LIMIT 1" +
+        lock +
+        ") RETURNING id, webhook_id, tenant, event, job_id, job_status, job_error,"
+        " job_error_code, job_created_at_ms, job_started_at_ms, job_finished_at_ms, attempt,"
+        " max_attempts"),
+        use(owner), use(expires), use(at);
+    st.execute();
+    RecordSet rs(st);
+    if (rs.rowCount() == 0) return;
+    Claimed c;
+    c.id = str(rs, 0, 0);
+    c.webhook_id = str(rs, 1, 0);
+    c.tenant = str(rs, 2, 0);
+    c.event = str(rs, 3, 0);
+    c.job_id = str(rs, 4, 0);
+    c.job_status = str(rs, 5, 0);
+    c.job_error = str(rs, 6, 0);
+    c.job_error_code = str(rs, 7, 0);
+    c.job_created_at_ms = opt_i64(rs, 8, 0);
+    c.job_started_at_ms = opt_i64(rs, 9, 0);
+    c.job_finished_at_ms = opt_i64(rs, 10, 0);
+    c.attempt = static_cast<int>(i64(rs, 11, 0));
+    c.max_attempts = static_cast<int>(i64(rs, 12, 0));
+    int attempt = c.attempt;
+    s << db_.sql(
+        "INSERT INTO webhook_delivery_attempts (delivery_id, attempt, worker, started_at_ms)"
+        " VALUES (?, ?, ?, ?)"),
+        use(c.id), use(attempt), use(owner), use(at), now;
+    Statement ws(s);
+    ws << db_.sql("SELECT url, auth_kind, basic_user, secret, enabled FROM webhooks WHERE id = ?"),
+        use(c.webhook_id);
+    ws.execute();
+    RecordSet wr(ws);
+    if (wr.rowCount() > 0) {
+      c.webhook_found = true;
+      c.url = str(wr, 0, 0);
+      c.auth = str(wr, 1, 0);
+      c.basic_user = str(wr, 2, 0);
+      c.secret = str(wr, 3, 0);
+      c.enabled = i64(wr, 4, 0) != 0;
+    }
+    claimed = std::move(c);
+  });
+  if (!claimed) return false;
+  const Claimed& c = *claimed;
+  if (!c.webhook_found || !c.enabled) {
+    finish(c, std::nullopt,
+           c.webhook_found ? "the webhook was disabled before delivery" : "the webhook was deleted",
+           true);
+    return true;
+  }
+
+  // The payload: the job as it ended, with links to its results.
+  json artifacts = json::array();
+  if (c.job_status == "COMPLETED") {
+    Session s = db_.session();
+    std::string job = c.job_id;
+    std::vector<std::string> names, types, digests;
+    std::vector<Poco::Int64> sizes;
+    s << db_.sql(
+        "SELECT name, media_type, sha256, size_bytes FROM artifacts WHERE job_id = ? AND"
+        " step = (SELECT step_count - 1 FROM jobs WHERE id = ?) ORDER BY seq"),
+        use(job), use(job), into(names), into(types), into(digests), into(sizes), now;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      artifacts.push_back(
+          {{"name", names[i]},
+           {"media_type", types[i]},
+           {"size_bytes", sizes[i]},
+           {"sha256", digests[i]},
+           {"url", "/api/v1/jobs/" + url_encode(c.job_id) + "/artifacts/" + url_encode(names[i])}});
+    }
+  }
+  json error = nullptr;
+  if (!c.job_error_code.empty() || !c.job_error.empty()) {
+    error = {{"code", c.job_error_code}, {"message", c.job_error}};
+  }
+  json payload = {{"event", c.event},
+                  {"delivery_id", c.id},
+                  {"webhook_id", c.webhook_id},
+                  {"tenant", c.tenant.empty() ? json(nullptr) : json(c.tenant)},
+                  {"job",
+                   {{"id", c.job_id},
+                    {"status", c.job_status},
+                    {"error", error},
+                    {"created_at", iso_time(c.job_created_at_ms)},
+                    {"started_at", iso_time(c.job_started_at_ms)},
+                    {"finished_at", iso_time(c.job_finished_at_ms)},
+                    {"url", "/api/v1/jobs/" + url_encode(c.job_id)},
+                    {"artifacts", std::move(artifacts)}}}};
+  const std::string body = payload.dump();
+
+  AddressPolicy::Target target;
+  try {
+    target = policy_.check(c.url, "url");
+  } catch (const Error& e) {
+    log::warning("webhook delivery refused",
+                 {{"delivery", c.id}, {"url", c.url}, {"error", e.what()}});
+    finish(c, std::nullopt, e.what(), true);
+    return true;
+  }
+
+  std::optional<int> status;
+  std::string error_text;
+  try {
+    Poco::Net::SocketAddress address(Poco::Net::IPAddress(target.addresses.front()),
+                                     static_cast<Poco::UInt16>(target.port));
+    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    if (target.scheme == "https") {
+      session = std::make_unique<PinnedSession<Poco::Net::HTTPSClientSession>>(
+          address, target.host, static_cast<Poco::UInt16>(target.port), tls_context());
+    } else {
+      session = std::make_unique<PinnedSession<Poco::Net::HTTPClientSession>>(
+          address, target.host, static_cast<Poco::UInt16>(target.port));
+    }
+    session->setTimeout(Poco::Timespan(options_.timeout_ms * 1000));
+    session->setKeepAlive(false);
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, target.path,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentType("application/json");
+    request.setContentLength(static_cast<std::streamsize>(body.size()));
+    request.set("User-Agent", std::string("Generator-Webhooks/") + GENERATOR_VERSION);
+    request.set("Generator-Event", c.event);
+    request.set("Generator-Delivery", c.id);
+    request.set("Generator-Attempt", std::to_string(c.attempt));
+    if (c.auth == "hmac") {
+      request.set("Generator-Signature", signature(c.secret, now_ms() / 1000, body));
+    } else if (c.auth == "basic") {
+      Poco::Net::HTTPBasicCredentials(c.basic_user, c.secret).authenticate(request);
+    }
+    session->sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session->receiveResponse(response);
+    char buf[4096];
+    std::size_t read = 0;
+    while (read < kMaxResponseBytes && in.read(buf, sizeof buf).gcount() > 0) {
+      read += static_cast<std::size_t>(in.gcount());
+    }
+    status = static_cast<int>(response.getStatus());
+    if (*status < 200 || *status > 299) {
+      error_text =
+          "the receiver answered HTTP " + std::to_string(*status) + " " + response.getReason();
+    }
+  } catch (const Poco::Exception& e) {
+    error_text = "cannot deliver to " + target.host + " (" + target.addresses.front() +
+                 "): " + e.displayText();
+  } catch (const std::exception& e) {
+    error_text = std::string("cannot deliver to ") + target.host + ": " + e.what();
+  }
+  if (!error_text.empty()) {
+    log::info("webhook delivery failed",
+              {{"delivery", c.id}, {"attempt", c.attempt}, {"error", error_text}});
+  }
+  finish(c, status, error_text, false);
+  return true;
+}
+
+void WebhookDeliverer::finish(const Claimed& c, std::optional<int> http_status,
+                              const std::string& error, bool permanent) {
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 at = now_ms();
+    std::string id = c.id;
+    int attempt = c.attempt;
+    std::vector<std::string> applied;
+    std::string err = error;
+    if (error.empty()) {
+      s << db_.sql(
+          "UPDATE webhook_deliveries SET state = 'DELIVERED', lease_owner = NULL,"
+          " lease_expires_at_ms = NULL, last_error = NULL, finished_at_ms = ? WHERE id = ?"
+          " AND attempt = ? AND state = 'RUNNING' RETURNING id"),
+          use(at), use(id), use(attempt), into(applied), now;
+    } else if (!permanent && attempt < c.max_attempts) {
+      Poco::Int64 next = at + backoff_ms(attempt + 1);
+      s << db_.sql(
+          "UPDATE webhook_deliveries SET state = 'PENDING', lease_owner = NULL,"
+          " lease_expires_at_ms = NULL, last_error = ?, next_attempt_at_ms = ? WHERE id = ?"
+          " AND attempt = ? AND state = 'RUNNING' RETURNING id"),
+          use(err), use(next), use(id), use(attempt), into(applied), now;
+    } else {
+      s << db_.sql(
+          "UPDATE webhook_deliveries SET state = 'FAILED', lease_owner = NULL,"
+          " lease_expires_at_ms = NULL, last_error = ?, finished_at_ms = ? WHERE id = ?"
+          " AND attempt = ? AND state = 'RUNNING' RETURNING id"),
+          use(err), use(at), use(id), use(attempt), into(applied), now;
+    }
+    if (applied.empty()) return;  // fenced: rescued (and maybe retried) meanwhile
+    Poco::Nullable<int> status;
+    if (http_status) status = *http_status;
+    Poco::Nullable<std::string> err_or_null;
+    if (!error.empty()) err_or_null = error;
+    s << db_.sql(
+        "UPDATE webhook_delivery_attempts SET finished_at_ms = ?, http_status = ?, error = ?"
+        " WHERE delivery_id = ? AND attempt = ?"),
+        use(at), use(status), use(err_or_null), use(id), use(attempt), now;
+  });
+}
+
+int WebhookDeliverer::rescue_expired() {
+  std::vector<Claimed> expired;
+  std::vector<std::string> owners;
+  {
+    Session s = db_.session();
+    Poco::Int64 at = now_ms();
+    Statement st(s);
+    st << db_.sql(
+        "SELECT id, attempt, max_attempts, lease_owner FROM webhook_deliveries"
+        " WHERE state = 'RUNNING' AND lease_expires_at_ms < ? LIMIT 100"),
+        use(at);
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      Claimed c;
+      c.id = str(rs, 0, r);
+      c.attempt = static_cast<int>(i64(rs, 1, r));
+      c.max_attempts = static_cast<int>(i64(rs, 2, r));
+      expired.push_back(std::move(c));
+      owners.push_back(str(rs, 3, r));
+    }
+  }
+  for (std::size_t i = 0; i < expired.size(); ++i) {
+    finish(expired[i], std::nullopt,
+           "lease expired: worker " + owners[i] + " stopped before the delivery finished", false);
+  }
+  return static_cast<int>(expired.size());
+}
+
+int WebhookDeliverer::prune() {
+  if (options_.retention_ms <= 0) return 0;
+  int pruned = 0;
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 before = now_ms() - options_.retention_ms;
+    std::vector<std::string> ids;
+    s << db_.sql(
+        "SELECT id FROM webhook_deliveries WHERE finished_at_ms IS NOT NULL AND"
+        " finished_at_ms < ? ORDER BY finished_at_ms LIMIT 500"),
+        use(before), into(ids), now;
+    for (std::string& id : ids) {
+      s << db_.sql("DELETE FROM webhook_delivery_attempts WHERE delivery_id = ?"), use(id), now;
+      s << db_.sql("DELETE FROM webhook_deliveries WHERE id = ?"), use(id), now;
+    }
+    pruned = static_cast<int>(ids.size());
+  });
+  return pruned;
+}
+
+}  // namespace gen
