@@ -63,8 +63,12 @@ std::string deflate_bytes_best(std::string_view data) {
 }
 
 QPDFObjectHandle new_flate_stream(QPDF& pdf, std::string_view data) {
+  return new_deflated_stream(pdf, deflate_bytes(data));
+}
+
+QPDFObjectHandle new_deflated_stream(QPDF& pdf, std::string deflated) {
   QPDFObjectHandle stream = QPDFObjectHandle::newStream(&pdf);
-  stream.replaceStreamData(deflate_bytes(data), QPDFObjectHandle::newName("/FlateDecode"),
+  stream.replaceStreamData(std::move(deflated), QPDFObjectHandle::newName("/FlateDecode"),
                            QPDFObjectHandle::newNull());
   return stream;
 }

@@ -20,4 +20,7 @@ std::string deflate_bytes_best(std::string_view data);
 /// it compress at zlib's default level.
 QPDFObjectHandle new_flate_stream(QPDF& pdf, std::string_view data);
 
+/// A new stream object holding `deflated` (the output of deflate_bytes), /FlateDecode.
+QPDFObjectHandle new_deflated_stream(QPDF& pdf, std::string deflated);
+
 }  // namespace gen::pdf

@@ -1,6 +1,7 @@
 #include "fonts.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -73,6 +74,7 @@ std::unique_ptr<FontFace> load_face(const std::string& path) {
   face->hb_font = hb_font_create(face->hb_face);
   hb_font_set_scale(face->hb_font, face->units_per_em, face->units_per_em);
   hb_font_make_immutable(face->hb_font);
+  face->subset_source = hb_subset_preprocess(face->hb_face);
   return face;
 }
 
@@ -158,7 +160,8 @@ std::string subset_font_program(const FontFace& face, const std::vector<uint16_t
   for (const char* tag : {"GSUB", "GPOS", "GDEF", "kern", "BASE", "JSTF", "MATH"}) {
     hb_set_add(drop, hb_tag_from_string(tag, 4));
   }
-  hb_face_t* subset = hb_subset_or_fail(face.hb_face, input);
+  hb_face_t* subset =
+      hb_subset_or_fail(face.subset_source != nullptr ? face.subset_source : face.hb_face, input);
   hb_subset_input_destroy(input);
   if (subset == nullptr) throw std::runtime_error("pdf: font subsetting failed");
   hb_blob_t* blob = hb_face_reference_blob(subset);
@@ -188,16 +191,91 @@ const FontFace& font_face(FontStyle style) {
   return *table.faces[index];
 }
 
-FontSet::FontSet() : buffer_(hb_buffer_create()) {}
+namespace {
+
+std::atomic<std::uint64_t> next_font_set_id{1};
+/// FontSets alive on this thread: the shared cache is only trimmed when none is.
+thread_local int live_font_sets = 0;
+/// Trim the cache past this many entries per style (a bound on memory for long-lived workers
+/// rendering documents in many languages).
+constexpr size_t kMaxCachedPerStyle = 50000;
+
+/// The TJ literal-string bytes of `glyphs` (see ShapedText::encoded).
+std::string encode_glyphs(const std::vector<Glyph>& glyphs) {
+  std::string out;
+  out.reserve(glyphs.size() * 2 + 8);
+  for (const Glyph& g : glyphs) {
+    for (char byte : {static_cast<char>(g.gid >> 8), static_cast<char>(g.gid & 0xFF)}) {
+      switch (byte) {
+        case '(':
+          out += "\\(";
+          break;
+        case ')':
+          out += "\\)";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default:
+          out += byte;
+      }
+    }
+    // Kerning in whole thousandths of an em: finer is invisible and costs bytes.
+    if (g.kern_adjust != 0) {
+      out += ')';
+      out += std::to_string(g.kern_adjust);
+      out += '(';
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::array<FontSet::Cache, kFontStyleCount>& FontSet::thread_cache() {
+  thread_local std::array<Cache, kFontStyleCount> cache;
+  return cache;
+}
+
+FontSet::FontSet()
+    : cache_(thread_cache()), id_(next_font_set_id.fetch_add(1)), buffer_(hb_buffer_create()) {
+  if (live_font_sets++ == 0) {
+    for (Cache& cache : cache_) {
+      if (cache.size() > kMaxCachedPerStyle) cache.clear();
+    }
+  }
+}
 
 FontSet::~FontSet() {
+  --live_font_sets;
   hb_buffer_destroy(buffer_);
 }
 
+void FontSet::record(Usage& usage, const ShapedText& shaped) {
+  shaped.recorded_by = id_;
+  for (size_t i = 0; i < shaped.glyphs.size(); ++i) {
+    usage.gids.try_emplace(shaped.glyphs[i].gid, shaped.glyph_text[i]);
+  }
+}
+
 const ShapedText& FontSet::shape(FontStyle style, std::string_view text) {
+  const bool space = text.size() == 1 && text[0] == ' ';
+  if (space && space_[static_cast<int>(style)] != nullptr) return *space_[static_cast<int>(style)];
+  const ShapedText& shaped = lookup_or_shape(style, text);
+  if (space) space_[static_cast<int>(style)] = &shaped;
+  return shaped;
+}
+
+const ShapedText& FontSet::lookup_or_shape(FontStyle style, std::string_view text) {
   Usage& usage = usage_[static_cast<int>(style)];
-  auto found = usage.cache.find(text);
-  if (found != usage.cache.end()) return found->second;
+  Cache& cache = cache_[static_cast<int>(style)];
+  if (auto found = cache.find(text); found != cache.end()) {
+    if (found->second.recorded_by != id_) record(usage, found->second);
+    return found->second;
+  }
 
   const FontFace& face = font_face(style);
   hb_buffer_clear_contents(buffer_);
@@ -215,6 +293,7 @@ const ShapedText& FontSet::shape(FontStyle style, std::string_view text) {
 
   ShapedText shaped;
   shaped.glyphs.reserve(count);
+  shaped.glyph_text.reserve(count);
   for (unsigned i = 0; i < count; ++i) {
     const auto gid = static_cast<uint16_t>(info[i].codepoint);
     Glyph glyph;
@@ -224,23 +303,24 @@ const ShapedText& FontSet::shape(FontStyle style, std::string_view text) {
     glyph.kern_adjust = static_cast<int>(std::lround(glyph.nominal - glyph.advance));
     shaped.width += glyph.advance;
     shaped.glyphs.push_back(glyph);
-    if (usage.gids.find(gid) == usage.gids.end()) {
-      // The glyph's text: its cluster up to the next cluster (text is left-to-right here).
-      const unsigned begin = info[i].cluster;
-      unsigned end = static_cast<unsigned>(text.size());
-      for (unsigned j = i + 1; j < count; ++j) {
-        if (info[j].cluster != begin) {
-          end = info[j].cluster > begin ? info[j].cluster : end;
-          break;
-        }
+    // The glyph's text: its cluster up to the next cluster (text is left-to-right here).
+    const unsigned begin = info[i].cluster;
+    unsigned end = static_cast<unsigned>(text.size());
+    for (unsigned j = i + 1; j < count; ++j) {
+      if (info[j].cluster != begin) {
+        end = info[j].cluster > begin ? info[j].cluster : end;
+        break;
       }
-      const bool first_of_cluster = i == 0 || info[i - 1].cluster != begin;
-      usage.gids.emplace(gid, first_of_cluster && end > begin
-                                  ? decode_utf8(text.substr(begin, end - begin))
-                                  : std::u32string());
     }
+    const bool first_of_cluster = i == 0 || info[i - 1].cluster != begin;
+    shaped.glyph_text.push_back(first_of_cluster && end > begin
+                                    ? decode_utf8(text.substr(begin, end - begin))
+                                    : std::u32string());
   }
-  return usage.cache.emplace(std::string(text), std::move(shaped)).first->second;
+  shaped.encoded = encode_glyphs(shaped.glyphs);
+  const ShapedText& cached = cache.emplace(std::string(text), std::move(shaped)).first->second;
+  record(usage, cached);
+  return cached;
 }
 
 QPDFObjectHandle FontSet::embed(QPDF& pdf, FontStyle style) const {

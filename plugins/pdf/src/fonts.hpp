@@ -35,6 +35,9 @@ struct FontFace {
   double italic_angle = 0;
   bool fixed_pitch = false;
   hb_face_t* hb_face = nullptr;
+  /// hb_face with the subsetter's tables precomputed (hb_subset_preprocess): subsetting it
+  /// gives the same font program, without rebuilding the cmap and glyph maps per document.
+  hb_face_t* subset_source = nullptr;
   hb_font_t* hb_font = nullptr;
 };
 
@@ -58,10 +61,21 @@ struct Glyph {
 struct ShapedText {
   std::vector<Glyph> glyphs;
   float width = 0;  ///< sum of advances, 1/1000 units
+  /// The glyphs as they go inside a TJ array's literal string: two bytes per glyph id
+  /// (escaped), kerning as `)adjust(`. Drawing a word is one append.
+  std::string encoded;
+  /// Per glyph: the text it stands for (empty for the second and later glyphs of a cluster).
+  std::vector<std::u32string> glyph_text;
+  /// The FontSet (document) that last recorded these glyphs as used.
+  mutable std::uint64_t recorded_by = 0;
 };
 
-/// Per-document font state: a shaping cache and the glyphs used (for subsetting and the
-/// ToUnicode map). Not thread-safe; one per render.
+/// Per-document font state: the glyphs used (for subsetting and the ToUnicode map), over a
+/// shaping cache shared by the documents one thread renders (a worker thread renders one
+/// document after another, and their words repeat: shaping each word with HarfBuzz once per
+/// thread, not once per document, is a large part of pdf.render's speed). The glyphs a
+/// document uses, and the text recorded for each, depend only on the document. Not
+/// thread-safe; one per render.
 class FontSet {
  public:
   FontSet();
@@ -86,13 +100,25 @@ class FontSet {
  private:
   struct StringHash {
     using is_transparent = void;  // find() by string_view without a temporary string
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+    /// FNV-1a, inline: the keys are words, a few bytes each.
+    size_t operator()(std::string_view text) const {
+      uint64_t hash = 14695981039346656037ULL;
+      for (char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+      return static_cast<size_t>(hash ^ (hash >> 29));
+    }
   };
+  using Cache = std::unordered_map<std::string, ShapedText, StringHash, std::equal_to<>>;
   struct Usage {
     std::unordered_map<uint16_t, std::u32string> gids;  // gid -> text it stands for
-    std::unordered_map<std::string, ShapedText, StringHash, std::equal_to<>> cache;
   };
+  static std::array<Cache, kFontStyleCount>& thread_cache();
+  void record(Usage& usage, const ShapedText& shaped);
+  const ShapedText& lookup_or_shape(FontStyle style, std::string_view text);
+
   std::array<Usage, kFontStyleCount> usage_;
+  std::array<Cache, kFontStyleCount>& cache_;
+  std::array<const ShapedText*, kFontStyleCount> space_{};  // shape(style, " ")
+  std::uint64_t id_;
   hb_buffer_t* buffer_ = nullptr;
 };
 

@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include <cmark-gfm-core-extensions.h>
 #include <cmark-gfm.h>
@@ -155,6 +160,12 @@ struct LinkAnnotation {
 
 struct PageOut {
   std::string content;
+  /// Header and footer, drawn once the page count is known: a second content stream, so the
+  /// body can be compressed as soon as the page is laid out.
+  std::string footer;
+  /// The body's size when it was handed to the compressor (content is empty afterwards).
+  size_t handed_over = 0;
+  bool empty() const { return content.empty() && handed_over == 0 && links.empty(); }
   std::vector<LinkAnnotation> links;
   // Text state carried across BT/ET within the content stream.
   int font = -1;
@@ -220,12 +231,115 @@ FontStyle font_for(const InlineStyle& style) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Work off the layout thread: deflating page bodies (the largest single cost of a long
+// document) as soon as each page is laid out, and freeing the Markdown tree. One helper
+// thread, started when a second page begins (a one-page document never starts it); the
+// thread that renders also runs what is still queued when it needs the results.
+
+class BackgroundWork {
+ public:
+  BackgroundWork() = default;
+  ~BackgroundWork() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    if (helper_.joinable()) helper_.join();
+    run(/*until_empty=*/true);  // what an exception left queued (freeing the tree, say)
+  }
+  BackgroundWork(const BackgroundWork&) = delete;
+  BackgroundWork& operator=(const BackgroundWork&) = delete;
+
+  /// Queues the compression of page `index`'s body.
+  void compress_page(size_t index, std::string content) {
+    post([this, index, content = std::move(content)] {
+      std::string deflated = deflate_bytes(content);
+      std::lock_guard lock(mutex_);
+      if (compressed_.size() <= index) compressed_.resize(index + 1);
+      compressed_[index] = std::move(deflated);
+    });
+  }
+
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard lock(mutex_);
+      tasks_.push_back(std::move(task));
+      if (!helper_.joinable() && tasks_.size() + started_ > 1 &&
+          std::thread::hardware_concurrency() > 1) {
+        helper_ = std::thread([this] { run(/*until_empty=*/false); });
+      }
+      ++started_;
+    }
+    wake_.notify_one();
+  }
+
+  /// Runs what is queued, waits for the task in flight; rethrows a task's exception.
+  void drain() {
+    run(/*until_empty=*/true);
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [this] { return tasks_.empty() && busy_ == 0; });
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  /// Page `index`'s compressed body (after drain()).
+  std::string take_page(size_t index) {
+    std::lock_guard lock(mutex_);
+    return index < compressed_.size() ? std::move(compressed_[index]) : std::string();
+  }
+
+ private:
+  void run(bool until_empty) {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (until_empty) {
+        if (tasks_.empty()) return;
+      } else {
+        wake_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+        if (stop_) return;
+      }
+      std::function<void()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      ++busy_;
+      lock.unlock();
+      try {
+        task();
+      } catch (...) {
+        std::lock_guard error_lock(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+      task = nullptr;
+      lock.lock();
+      --busy_;
+      if (tasks_.empty() && busy_ == 0) idle_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<std::function<void()>> tasks_;
+  size_t started_ = 0;
+  int busy_ = 0;
+  bool stop_ = false;
+  std::vector<std::string> compressed_;
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+  std::thread helper_;
+};
+
+// ---------------------------------------------------------------------------------------
 
 class Layouter {
  public:
   Layouter(const RenderOptions& options, const ImageLookup& images, FontSet& fonts, Document& doc,
-           const std::function<bool()>& cancelled)
-      : options_(options), image_lookup_(images), fonts_(fonts), doc_(doc), cancelled_(cancelled) {
+           BackgroundWork& background, const std::function<bool()>& cancelled)
+      : options_(options),
+        image_lookup_(images),
+        fonts_(fonts),
+        doc_(doc),
+        background_(background),
+        cancelled_(cancelled) {
     top_ = options.page_height - options.margin_top;
     bottom_ = options.margin_bottom;
     left_ = options.margin_left;
@@ -243,7 +357,14 @@ class Layouter {
   // ----- pages and vertical space
 
   void new_page() {
-    if (!doc_.pages.empty()) close_quotes_on_page();
+    if (!doc_.pages.empty()) {
+      close_quotes_on_page();
+      // The page is done: nothing is drawn on an earlier page once a new one begins.
+      PageOut& done = page();
+      done.handed_over = done.content.size();
+      background_.compress_page(doc_.pages.size() - 1, std::move(done.content));
+      done.content = std::string();
+    }
     doc_.pages.emplace_back();
     page().content.reserve(16384);
     y_ = top_;
@@ -581,12 +702,16 @@ class Layouter {
     std::vector<Word> words = words_of(spans);
     std::vector<Line> lines;
     Line line;
+    // A body line holds about a dozen words: room up front instead of regrowing per line.
+    constexpr size_t kPiecesPerLine = 24;
+    line.pieces.reserve(kPiecesPerLine);
     double x = 0;
     auto finish = [&]() {
       if (!line.pieces.empty()) line.pieces.back().trailing_space = nullptr;
       finalize_metrics(line, spans);
       lines.push_back(std::move(line));
       line = Line();
+      line.pieces.reserve(kPiecesPerLine);
       x = 0;
     };
     auto place = [&](const Word& word) {
@@ -770,30 +895,7 @@ class Layouter {
     c += '(';
   }
 
-  static void append_glyphs(std::string& c, const ShapedText& shaped) {
-    for (const Glyph& g : shaped.glyphs) {
-      for (char byte : {static_cast<char>(g.gid >> 8), static_cast<char>(g.gid & 0xFF)}) {
-        switch (byte) {
-          case '(':
-            c += "\\(";
-            break;
-          case ')':
-            c += "\\)";
-            break;
-          case '\\':
-            c += "\\\\";
-            break;
-          case '\r':
-            c += "\\r";
-            break;
-          default:
-            c += byte;
-        }
-      }
-      // Kerning in whole thousandths of an em: finer is invisible and costs bytes.
-      if (g.kern_adjust != 0) append_adjust(c, g.kern_adjust);
-    }
-  }
+  static void append_glyphs(std::string& c, const ShapedText& shaped) { c += shaped.encoded; }
 
   /// Lays out and draws a paragraph-like block of inline content.
   void draw_paragraph(const std::vector<Span>& spans, Align align = Align::kLeft) {
@@ -1217,6 +1319,7 @@ class Layouter {
   const ImageLookup& image_lookup_;
   FontSet& fonts_;
   Document& doc_;
+  BackgroundWork& background_;
   const std::function<bool()>& cancelled_;
   double top_ = 0, bottom_ = 0, left_ = 0, right_ = 0, base_ = 11;
   double y_ = 0;
@@ -1244,7 +1347,7 @@ void draw_centered(PageOut& page, FontSet& fonts, const std::string& text, doubl
                    double baseline, double size) {
   if (text.empty()) return;
   // Shape word by word so the cache serves repeated footers.
-  std::string& c = page.content;
+  std::string& c = page.footer;
   double width = 0;
   std::vector<const ShapedText*> parts;
   size_t start = 0;
@@ -1272,23 +1375,7 @@ void draw_centered(PageOut& page, FontSet& fonts, const std::string& text, doubl
   c += ' ';
   num(c, baseline);
   c += " Tm [(";
-  for (const ShapedText* part : parts) {
-    for (const Glyph& g : part->glyphs) {
-      for (char byte : {static_cast<char>(g.gid >> 8), static_cast<char>(g.gid & 0xFF)}) {
-        if (byte == '(' || byte == ')' || byte == '\\') c += '\\';
-        if (byte == '\r') {
-          c += "\\r";
-          continue;
-        }
-        c += byte;
-      }
-      if (g.kern_adjust != 0) {
-        c += ')';
-        num(c, g.kern_adjust);
-        c += '(';
-      }
-    }
-  }
+  for (const ShapedText* part : parts) c += part->encoded;
   c += ")] TJ\nET\n";
   page.font = 0;
   page.size = size;
@@ -1396,7 +1483,8 @@ void build_outline(QPDF& pdf, const std::vector<OutlineEntry>& entries,
   root.replaceKey("/PageMode", QPDFObjectHandle::newName("/UseOutlines"));
 }
 
-std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& options) {
+std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& options,
+                      BackgroundWork& background) {
   QPDF pdf;
   pdf.emptyPDF();
   pdf.setSuppressWarnings(true);
@@ -1423,11 +1511,19 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
   std::vector<QPDFObjectHandle> page_objects;
   page_objects.reserve(doc.pages.size());
   QPDFObjectHandle media_box = rect_array(0, 0, options.page_width, options.page_height);
+  background.drain();
+  size_t page_number = 0;
   for (PageOut& out : doc.pages) {
     QPDFObjectHandle page = QPDFObjectHandle::newDictionary();
     page.replaceKey("/Type", QPDFObjectHandle::newName("/Page"));
     page.replaceKey("/MediaBox", media_box.shallowCopy());
-    page.replaceKey("/Contents", new_flate_stream(pdf, out.content));
+    QPDFObjectHandle body = new_deflated_stream(pdf, background.take_page(page_number++));
+    if (out.footer.empty()) {
+      page.replaceKey("/Contents", body);
+    } else {
+      page.replaceKey("/Contents", QPDFObjectHandle::newArray(std::vector<QPDFObjectHandle>{
+                                       body, new_flate_stream(pdf, out.footer)}));
+    }
     page.replaceKey("/Resources", resources);
     if (!out.links.empty()) {
       QPDFObjectHandle annots = QPDFObjectHandle::newArray();
@@ -1500,15 +1596,20 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
 
   FontSet fonts;
   Document doc;
-  Layouter layouter(options, images, fonts, doc, cancelled);
+  BackgroundWork background;
+  Layouter layouter(options, images, fonts, doc, background, cancelled);
   layouter.render(root.get());
+  background.post([tree = root.release(), markdown_parser = parser.release()] {
+    cmark_node_free(tree);
+    cmark_parser_free(markdown_parser);
+  });
 
   // Drop a trailing empty page (a page break at the very end).
-  while (doc.pages.size() > 1 && doc.pages.back().content.empty() &&
-         doc.pages.back().links.empty()) {
-    doc.pages.pop_back();
-  }
+  while (doc.pages.size() > 1 && doc.pages.back().empty()) doc.pages.pop_back();
   const int pages = static_cast<int>(doc.pages.size());
+  if (doc.pages.back().handed_over == 0) {
+    background.compress_page(doc.pages.size() - 1, std::move(doc.pages.back().content));
+  }
   const double footer_size = std::max(6.0, options.font_size * 0.8);
   for (int i = 0; i < pages; ++i) {
     PageOut& page = doc.pages[i];
@@ -1520,7 +1621,7 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
   }
 
   RenderResult result;
-  result.pdf = write_pdf(doc, fonts, options);
+  result.pdf = write_pdf(doc, fonts, options, background);
   result.page_count = pages;
   result.warnings = std::move(doc.warnings);
   return result;
