@@ -204,6 +204,72 @@ TEST_P(WebhookOutbox, RetryableFailuresQueueNothingUntilTheLastAttempt) {
   EXPECT_EQ(queued[0], std::make_pair(job, std::string("FAILED")));
 }
 
+// The deliverer's bookkeeping without a receiver: a refused target fails at once, an
+// unreachable one is retried after a backoff, and a delivery whose holder stopped is rescued.
+TEST_P(WebhookOutbox, DelivererRecordsEveryTryAndRescuesExpiredLeases) {
+  WebhookChange change;
+  change.url = "http://127.0.0.1:1/closed";  // nothing listens on port 1
+  auto [hook, secret] = webhooks_->create("", change);
+  std::string job = submit("");
+  auto claimed = store_->claim("w", 1, 60000);
+  ASSERT_EQ(claimed.size(), 1u);
+  ASSERT_EQ(store_->complete(claimed[0], {}), WriteResult::kApplied);
+
+  WebhookOptions strict;
+  WebhookDeliverer refusing(*db_, "host:1", strict);
+  ASSERT_TRUE(refusing.deliver_one());
+  EXPECT_FALSE(refusing.deliver_one());  // nothing else is due
+  auto d = webhooks_->deliveries(hook.id, 10);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].state, "FAILED");  // refused: no retry
+  EXPECT_NE(d[0].last_error.find("loopback"), std::string::npos) << d[0].last_error;
+  ASSERT_EQ(d[0].attempts.size(), 1u);
+  EXPECT_EQ(d[0].attempts[0].worker, "host:1");
+  EXPECT_FALSE(d[0].attempts[0].http_status.has_value());
+  EXPECT_TRUE(d[0].attempts[0].finished_at_ms.has_value());
+
+  // The same event again, now allowed but unreachable: retried after the backoff.
+  {
+    Poco::Data::Session s = db_->session();
+    s << "DELETE FROM webhook_delivery_attempts", now;
+    s << "DELETE FROM webhook_deliveries", now;
+  }
+  db_->write_transaction([&](Poco::Data::Session& s) { enqueue_job_events(*db_, s, {job}); });
+  WebhookOptions allowed;
+  allowed.allow_hosts = "127.0.0.1";
+  allowed.retry_base_ms = 60000;
+  allowed.timeout_ms = 2000;
+  WebhookDeliverer deliverer(*db_, "host:2", allowed);
+  std::int64_t before = now_ms();
+  ASSERT_TRUE(deliverer.deliver_one());
+  d = webhooks_->deliveries(hook.id, 10);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].state, "PENDING");
+  EXPECT_EQ(d[0].attempt, 1);
+  EXPECT_GE(d[0].next_attempt_at_ms, before + 45000);  // 60 s x 0.75 at least
+  EXPECT_NE(d[0].last_error.find("cannot deliver"), std::string::npos) << d[0].last_error;
+  EXPECT_FALSE(deliverer.deliver_one());  // not due yet
+
+  // A holder that stopped: its lease expires, the try is recorded and the delivery retried.
+  {
+    Poco::Data::Session s = db_->session();
+    s << "UPDATE webhook_deliveries SET state = 'RUNNING', attempt = 2, lease_owner = 'gone:9',"
+         " lease_expires_at_ms = 1",
+        now;
+    s << "INSERT INTO webhook_delivery_attempts (delivery_id, attempt, worker, started_at_ms)"
+         " SELECT id, 2, 'gone:9', 1 FROM webhook_deliveries",
+        now;
+  }
+  EXPECT_EQ(deliverer.rescue_expired(), 1);
+  EXPECT_EQ(deliverer.rescue_expired(), 0);
+  d = webhooks_->deliveries(hook.id, 10);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].state, "PENDING");
+  ASSERT_EQ(d[0].attempts.size(), 2u);
+  EXPECT_NE(d[0].attempts[1].error.find("lease expired: worker gone:9"), std::string::npos)
+      << d[0].attempts[1].error;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WebhookOutbox, ::testing::ValuesIn(test::all_backends()),
                          [](const auto& param_info) { return param_info.param; });
 
