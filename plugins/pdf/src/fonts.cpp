@@ -323,21 +323,39 @@ const ShapedText& FontSet::lookup_or_shape(FontStyle style, std::string_view tex
   return cached;
 }
 
-QPDFObjectHandle FontSet::embed(QPDF& pdf, FontStyle style) const {
+std::vector<uint16_t> FontSet::used_gids(FontStyle style) const {
   const Usage& usage = usage_[static_cast<int>(style)];
-  const FontFace& face = font_face(style);
   std::vector<uint16_t> gids;
   gids.reserve(usage.gids.size());
   for (const auto& [gid, text] : usage.gids) gids.push_back(gid);
   std::sort(gids.begin(), gids.end());
+  return gids;
+}
+
+FontSet::Program FontSet::make_program(FontStyle style, std::vector<uint16_t> gids) {
+  Program program;
+  program.gids = std::move(gids);
+  const std::string bytes = subset_font_program(font_face(style), program.gids);
+  program.size = bytes.size();
+  program.deflated = deflate_bytes(bytes);
+  return program;
+}
+
+QPDFObjectHandle FontSet::embed(QPDF& pdf, FontStyle style) const {
+  return embed(pdf, style, make_program(style, used_gids(style)));
+}
+
+QPDFObjectHandle FontSet::embed(QPDF& pdf, FontStyle style, Program program) const {
+  const Usage& usage = usage_[static_cast<int>(style)];
+  const FontFace& face = font_face(style);
+  const std::vector<uint16_t>& gids = program.gids;
 
   const double scale = 1000.0 / face.units_per_em;
   const std::string base_font = subset_tag(gids, style) + "+" + face.postscript_name;
 
-  std::string program = subset_font_program(face, gids);
-  QPDFObjectHandle font_file = new_flate_stream(pdf, program);
+  QPDFObjectHandle font_file = new_deflated_stream(pdf, std::move(program.deflated));
   font_file.getDict().replaceKey(
-      "/Length1", QPDFObjectHandle::newInteger(static_cast<long long>(program.size())));
+      "/Length1", QPDFObjectHandle::newInteger(static_cast<long long>(program.size)));
 
   auto scaled = [scale](double v) { return QPDFObjectHandle::newInteger(std::llround(v * scale)); };
   int flags = 32;  // nonsymbolic

@@ -97,6 +97,19 @@ class FontSet {
   /// Builds the Type0 font dictionary (subset font program, /W, ToUnicode) for `style`.
   QPDFObjectHandle embed(QPDF& pdf, FontStyle style) const;
 
+  /// The subset font program of the glyphs in `gids`, deflated: the costly part of embed(),
+  /// safe to make on another thread (it reads only the immutable face).
+  struct Program {
+    std::vector<uint16_t> gids;  ///< sorted
+    size_t size = 0;             ///< uncompressed bytes (/Length1)
+    std::string deflated;
+  };
+  /// The glyphs `style` used so far, sorted.
+  std::vector<uint16_t> used_gids(FontStyle style) const;
+  static Program make_program(FontStyle style, std::vector<uint16_t> gids);
+  /// embed() with the program made beforehand from used_gids(style).
+  QPDFObjectHandle embed(QPDF& pdf, FontStyle style, Program program) const;
+
  private:
   struct StringHash {
     using is_transparent = void;  // find() by string_view without a temporary string

@@ -1,6 +1,7 @@
 #include "markdown_pdf.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
@@ -1489,13 +1490,16 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
   pdf.emptyPDF();
   pdf.setSuppressWarnings(true);
 
-  QPDFObjectHandle font_dict = QPDFObjectHandle::newDictionary();
+  // The subset font programs are made in the background while the page objects are built;
+  // the fonts are filled in once they are ready.
+  auto programs = std::make_shared<std::array<FontSet::Program, kFontStyleCount>>();
   for (int style = 0; style < kFontStyleCount; ++style) {
-    if (fonts.used(static_cast<FontStyle>(style))) {
-      font_dict.replaceKey("/F" + std::to_string(style),
-                           fonts.embed(pdf, static_cast<FontStyle>(style)));
-    }
+    if (!fonts.used(static_cast<FontStyle>(style))) continue;
+    background.post([programs, style, gids = fonts.used_gids(static_cast<FontStyle>(style))] {
+      (*programs)[style] = FontSet::make_program(static_cast<FontStyle>(style), gids);
+    });
   }
+  QPDFObjectHandle font_dict = QPDFObjectHandle::newDictionary();
   QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
   resources.replaceKey("/Font", font_dict);
   if (!doc.images.empty()) {
@@ -1511,13 +1515,14 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
   std::vector<QPDFObjectHandle> page_objects;
   page_objects.reserve(doc.pages.size());
   QPDFObjectHandle media_box = rect_array(0, 0, options.page_width, options.page_height);
-  background.drain();
-  size_t page_number = 0;
+  std::vector<QPDFObjectHandle> bodies;  // filled once the background has compressed them
+  bodies.reserve(doc.pages.size());
   for (PageOut& out : doc.pages) {
     QPDFObjectHandle page = QPDFObjectHandle::newDictionary();
     page.replaceKey("/Type", QPDFObjectHandle::newName("/Page"));
     page.replaceKey("/MediaBox", media_box.shallowCopy());
-    QPDFObjectHandle body = new_deflated_stream(pdf, background.take_page(page_number++));
+    QPDFObjectHandle body = QPDFObjectHandle::newStream(&pdf);
+    bodies.push_back(body);
     if (out.footer.empty()) {
       page.replaceKey("/Contents", body);
     } else {
@@ -1550,6 +1555,18 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
   }
 
   if (options.outline) build_outline(pdf, doc.outline, page_objects);
+
+  background.drain();
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    bodies[i].replaceStreamData(background.take_page(i), QPDFObjectHandle::newName("/FlateDecode"),
+                                QPDFObjectHandle::newNull());
+  }
+  for (int style = 0; style < kFontStyleCount; ++style) {
+    if (!fonts.used(static_cast<FontStyle>(style))) continue;
+    font_dict.replaceKey(
+        "/F" + std::to_string(style),
+        fonts.embed(pdf, static_cast<FontStyle>(style), std::move((*programs)[style])));
+  }
 
   QPDFObjectHandle info = QPDFObjectHandle::newDictionary();
   const std::string title = options.title.empty() ? doc.first_h1 : options.title;
