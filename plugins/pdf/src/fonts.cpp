@@ -235,6 +235,43 @@ std::string encode_glyphs(const std::vector<Glyph>& glyphs) {
 
 }  // namespace
 
+const ShapedText* FontSet::Cache::find(std::string_view text, uint64_t hash) const {
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.entry == nullptr) return nullptr;
+    if (slot.hash == hash && slot.entry->text == text) return &slot.entry->shaped;
+  }
+}
+
+const ShapedText& FontSet::Cache::insert(std::string_view text, uint64_t hash, ShapedText shaped) {
+  if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+  entries_.push_back(std::make_unique<Entry>(Entry{std::string(text), std::move(shaped)}));
+  const size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i].entry != nullptr) i = (i + 1) & mask;
+  slots_[i] = Slot{hash, entries_.back().get()};
+  return entries_.back()->shaped;
+}
+
+void FontSet::Cache::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{});
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.entry == nullptr) continue;
+    size_t i = slot.hash & mask;
+    while (slots_[i].entry != nullptr) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
+}
+
+void FontSet::Cache::clear() {
+  slots_.clear();
+  entries_.clear();
+}
+
 std::array<FontSet::Cache, kFontStyleCount>& FontSet::thread_cache() {
   thread_local std::array<Cache, kFontStyleCount> cache;
   return cache;
@@ -272,9 +309,10 @@ const ShapedText& FontSet::shape(FontStyle style, std::string_view text) {
 const ShapedText& FontSet::lookup_or_shape(FontStyle style, std::string_view text) {
   Usage& usage = usage_[static_cast<int>(style)];
   Cache& cache = cache_[static_cast<int>(style)];
-  if (auto found = cache.find(text); found != cache.end()) {
-    if (found->second.recorded_by != id_) record(usage, found->second);
-    return found->second;
+  const uint64_t hash = Cache::hash(text);
+  if (const ShapedText* found = cache.find(text, hash)) {
+    if (found->recorded_by != id_) record(usage, *found);
+    return *found;
   }
 
   const FontFace& face = font_face(style);
@@ -318,7 +356,7 @@ const ShapedText& FontSet::lookup_or_shape(FontStyle style, std::string_view tex
                                     : std::u32string());
   }
   shaped.encoded = encode_glyphs(shaped.glyphs);
-  const ShapedText& cached = cache.emplace(std::string(text), std::move(shaped)).first->second;
+  const ShapedText& cached = cache.insert(text, hash, std::move(shaped));
   record(usage, cached);
   return cached;
 }

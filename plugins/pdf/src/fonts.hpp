@@ -111,16 +111,34 @@ class FontSet {
   QPDFObjectHandle embed(QPDF& pdf, FontStyle style, Program program) const;
 
  private:
-  struct StringHash {
-    using is_transparent = void;  // find() by string_view without a temporary string
+  /// The shaped words of one style: node-based storage (stable addresses) and an
+  /// open-addressing index over it (one probe, no modulo: the lookup runs once per word).
+  class Cache {
+   public:
+    const ShapedText* find(std::string_view text, uint64_t hash) const;
+    const ShapedText& insert(std::string_view text, uint64_t hash, ShapedText shaped);
+    size_t size() const { return entries_.size(); }
+    void clear();
     /// FNV-1a, inline: the keys are words, a few bytes each.
-    size_t operator()(std::string_view text) const {
-      uint64_t hash = 14695981039346656037ULL;
-      for (char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-      return static_cast<size_t>(hash ^ (hash >> 29));
+    static uint64_t hash(std::string_view text) {
+      uint64_t h = 14695981039346656037ULL;
+      for (char c : text) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+      return h ^ (h >> 32);
     }
+
+   private:
+    struct Entry {
+      std::string text;
+      ShapedText shaped;
+    };
+    struct Slot {
+      uint64_t hash = 0;
+      const Entry* entry = nullptr;
+    };
+    void grow();
+    std::vector<std::unique_ptr<Entry>> entries_;
+    std::vector<Slot> slots_;  // size a power of two, at most half full
   };
-  using Cache = std::unordered_map<std::string, ShapedText, StringHash, std::equal_to<>>;
   struct Usage {
     std::unordered_map<uint16_t, std::u32string> gids;  // gid -> text it stands for
   };
