@@ -44,24 +44,24 @@ constexpr double kPixelsToPoints = 0.75;  // images are laid out at 96 dpi
 /// content-stream writing, so no locale or printf machinery.
 void num(std::string& out, double value) {
   long long hundredths = std::llround(value * 100);
-  if (hundredths < 0) {
-    out += '-';
-    hundredths = -hundredths;
+  char buffer[32];
+  char* const end = buffer + sizeof(buffer);
+  char* first = end;
+  const bool negative = hundredths < 0;
+  if (negative) hundredths = -hundredths;
+  const int fraction = static_cast<int>(hundredths % 100);
+  if (fraction != 0) {  // written backwards: ".5", ".07", ".25"
+    if (fraction % 10 != 0) *--first = static_cast<char>('0' + fraction % 10);
+    *--first = static_cast<char>('0' + fraction / 10);
+    *--first = '.';
   }
-  char buffer[24];
-  char* first = buffer + sizeof(buffer);
   long long whole = hundredths / 100;
   do {
     *--first = static_cast<char>('0' + whole % 10);
     whole /= 10;
   } while (whole != 0);
-  out.append(first, buffer + sizeof(buffer));
-  const int fraction = static_cast<int>(hundredths % 100);
-  if (fraction != 0) {
-    out += '.';
-    out += static_cast<char>('0' + fraction / 10);
-    if (fraction % 10 != 0) out += static_cast<char>('0' + fraction % 10);
-  }
+  if (negative) *--first = '-';
+  out.append(first, static_cast<size_t>(end - first));
 }
 
 struct Color {
@@ -849,7 +849,9 @@ class Layouter {
       }
       const int font = static_cast<int>(span.font);
       if (out.font != font || out.size != span.size) {
-        c += "/F" + std::to_string(font) + ' ';
+        c += "/F";
+        c += static_cast<char>('0' + font);  // kFontStyleCount < 10
+        c += ' ';
         num(c, span.size);
         c += " Tf\n";
         out.font = font;
@@ -1526,8 +1528,10 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
     if (out.footer.empty()) {
       page.replaceKey("/Contents", body);
     } else {
+      // A header or footer is a few dozen bytes: stored as they are (deflating each would
+      // cost more than it saves).
       page.replaceKey("/Contents", QPDFObjectHandle::newArray(std::vector<QPDFObjectHandle>{
-                                       body, new_flate_stream(pdf, out.footer)}));
+                                       body, QPDFObjectHandle::newStream(&pdf, out.footer)}));
     }
     page.replaceKey("/Resources", resources);
     if (!out.links.empty()) {
@@ -1585,8 +1589,10 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
 
   QPDFWriter writer(pdf);
   writer.setOutputMemory();
-  writer.setCompressStreams(true);
-  writer.setDecodeLevel(qpdf_dl_none);  // our streams are compressed already
+  // Our streams are compressed already, each as it should be; the short header and footer
+  // streams stay as they are.
+  writer.setCompressStreams(false);
+  writer.setDecodeLevel(qpdf_dl_none);
   writer.setDeterministicID(true);
   writer.setMinimumPDFVersion("1.5");
   writer.write();
