@@ -348,9 +348,10 @@ class Layouter {
     base_ = options.font_size;
   }
 
-  void render(cmark_node* document) {
+  /// Lays out the documents' blocks one after the other (one document, or the parts of one).
+  void render(const std::vector<cmark_node*>& documents) {
     new_page();
-    blocks(document, /*tight=*/false);
+    for (cmark_node* document : documents) blocks(document, /*tight=*/false);
     close_quotes_on_page();
   }
 
@@ -1602,30 +1603,112 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
 
 }  // namespace
 
+/// Where a long document can be cut in two halves that parse on their own exactly as they
+/// parse together: before an ATX heading at column 0 that follows a blank line outside any
+/// fenced code block (such a heading closes every open block). Documents with link reference
+/// definitions (global) or lines starting with HTML (HTML blocks can span blank lines) are
+/// never cut. Returns 0 when there is no such place in the second half.
+size_t find_split(std::string_view text) {
+  char fence = 0;
+  size_t fence_length = 0;
+  bool previous_blank = true;
+  size_t candidate = 0;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    size_t indent = 0;
+    while (indent < line.size() && indent < 4 && line[indent] == ' ') ++indent;
+    const std::string_view body = line.substr(indent);
+    const bool blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
+    if (indent < 4 && !body.empty() && (body[0] == '<' || body[0] == '[')) return 0;
+    if (indent < 4 && body.size() >= 3 && (body[0] == '`' || body[0] == '~')) {
+      size_t run = 0;
+      while (run < body.size() && body[run] == body[0]) ++run;
+      if (run >= 3) {
+        if (fence == 0) {
+          fence = body[0];
+          fence_length = run;
+        } else if (body[0] == fence && run >= fence_length &&
+                   body.find_first_not_of(" \t\r", run) == std::string_view::npos) {
+          fence = 0;
+        }
+      }
+    }
+    if (candidate == 0 && fence == 0 && previous_blank && start >= text.size() / 2 && indent == 0 &&
+        !body.empty() && body[0] == '#') {
+      size_t hashes = 0;
+      while (hashes < body.size() && body[hashes] == '#') ++hashes;
+      if (hashes <= 6 && (hashes == body.size() || body[hashes] == ' ' || body[hashes] == '\t')) {
+        candidate = start;
+      }
+    }
+    previous_blank = blank;
+    start = end + 1;
+  }
+  return fence == 0 ? candidate : 0;
+}
+
+struct ParsedMarkdown {
+  cmark_parser* parser = nullptr;
+  cmark_node* root = nullptr;
+};
+
+ParsedMarkdown parse_markdown(std::string_view markdown) {
+  ParsedMarkdown parsed;
+  parsed.parser = cmark_parser_new(CMARK_OPT_DEFAULT);
+  for (const char* name : {"table", "strikethrough", "autolink", "tasklist"}) {
+    if (cmark_syntax_extension* ext = cmark_find_syntax_extension(name)) {
+      cmark_parser_attach_syntax_extension(parsed.parser, ext);
+    }
+  }
+  cmark_parser_feed(parsed.parser, markdown.data(), markdown.size());
+  parsed.root = cmark_parser_finish(parsed.parser);
+  return parsed;
+}
+
+void free_markdown(const ParsedMarkdown& parsed) {
+  if (parsed.root != nullptr) cmark_node_free(parsed.root);
+  if (parsed.parser != nullptr) cmark_parser_free(parsed.parser);
+}
+
 RenderResult render_markdown(std::string_view markdown, const RenderOptions& options,
                              const ImageLookup& images, const std::function<bool()>& cancelled) {
   cmark_gfm_core_extensions_ensure_registered();
-  std::unique_ptr<cmark_parser, decltype(&cmark_parser_free)> parser(
-      cmark_parser_new(CMARK_OPT_DEFAULT), &cmark_parser_free);
-  for (const char* name : {"table", "strikethrough", "autolink", "tasklist"}) {
-    if (cmark_syntax_extension* ext = cmark_find_syntax_extension(name)) {
-      cmark_parser_attach_syntax_extension(parser.get(), ext);
+  // A long document parses as two halves at once when it has a safe place to cut.
+  constexpr size_t kSplitFrom = 64 * 1024;  // bytes
+  const size_t split = markdown.size() >= kSplitFrom && std::thread::hardware_concurrency() > 1
+                           ? find_split(markdown)
+                           : 0;
+  std::vector<ParsedMarkdown> parts(split > 0 ? 2 : 1);
+  struct FreeParts {
+    std::vector<ParsedMarkdown>& parts;
+    ~FreeParts() {
+      for (const ParsedMarkdown& part : parts) free_markdown(part);
     }
+  } free_parts{parts};
+  if (split > 0) {
+    std::jthread second([&] { parts[1] = parse_markdown(markdown.substr(split)); });
+    parts[0] = parse_markdown(markdown.substr(0, split));
+    second.join();
+  } else {
+    parts[0] = parse_markdown(markdown);
   }
-  cmark_parser_feed(parser.get(), markdown.data(), markdown.size());
-  std::unique_ptr<cmark_node, decltype(&cmark_node_free)> root(cmark_parser_finish(parser.get()),
-                                                               &cmark_node_free);
-  if (!root) throw std::runtime_error("pdf: the Markdown parser failed");
+  std::vector<cmark_node*> roots;
+  for (const ParsedMarkdown& part : parts) {
+    if (part.root == nullptr) throw std::runtime_error("pdf: the Markdown parser failed");
+    roots.push_back(part.root);
+  }
 
   FontSet fonts;
   Document doc;
   BackgroundWork background;
   Layouter layouter(options, images, fonts, doc, background, cancelled);
-  layouter.render(root.get());
-  background.post([tree = root.release(), markdown_parser = parser.release()] {
-    cmark_node_free(tree);
-    cmark_parser_free(markdown_parser);
+  layouter.render(roots);
+  background.post([to_free = std::move(parts)] {
+    for (const ParsedMarkdown& part : to_free) free_markdown(part);
   });
+  parts.clear();
 
   // Drop a trailing empty page (a page break at the very end).
   while (doc.pages.size() > 1 && doc.pages.back().empty()) doc.pages.pop_back();
