@@ -196,9 +196,9 @@ namespace {
 std::atomic<std::uint64_t> next_font_set_id{1};
 /// FontSets alive on this thread: the shared cache is only trimmed when none is.
 thread_local int live_font_sets = 0;
-/// Trim the cache past this many entries per style (a bound on memory for long-lived workers
+/// Empty the cache past this many entries per style (a bound on memory for long-lived workers
 /// rendering documents in many languages).
-constexpr size_t kMaxCachedPerStyle = 50000;
+constexpr size_t kMaxCachedPerStyle = 20000;  // a few MB per style and thread
 
 /// The TJ literal-string bytes of `glyphs` (see ShapedText::encoded).
 std::string encode_glyphs(const std::vector<Glyph>& glyphs) {

@@ -252,6 +252,13 @@ class BackgroundWork {
   BackgroundWork(const BackgroundWork&) = delete;
   BackgroundWork& operator=(const BackgroundWork&) = delete;
 
+  /// From now on queued work runs on a helper thread too (a second page has begun; a
+  /// one-page document's few tasks are not worth a thread).
+  void go_parallel() {
+    std::lock_guard lock(mutex_);
+    parallel_ = std::thread::hardware_concurrency() > 1;
+  }
+
   /// Queues the compression of page `index`'s body.
   void compress_page(size_t index, std::string content) {
     post([this, index, content = std::move(content)] {
@@ -266,11 +273,9 @@ class BackgroundWork {
     {
       std::lock_guard lock(mutex_);
       tasks_.push_back(std::move(task));
-      if (!helper_.joinable() && tasks_.size() + started_ > 1 &&
-          std::thread::hardware_concurrency() > 1) {
+      if (parallel_ && !helper_.joinable()) {
         helper_ = std::thread([this] { run(/*until_empty=*/false); });
       }
-      ++started_;
     }
     wake_.notify_one();
   }
@@ -320,7 +325,7 @@ class BackgroundWork {
   std::condition_variable wake_;
   std::condition_variable idle_;
   std::deque<std::function<void()>> tasks_;
-  size_t started_ = 0;
+  bool parallel_ = false;
   int busy_ = 0;
   bool stop_ = false;
   std::vector<std::string> compressed_;
@@ -364,6 +369,7 @@ class Layouter {
       // The page is done: nothing is drawn on an earlier page once a new one begins.
       PageOut& done = page();
       done.handed_over = done.content.size();
+      background_.go_parallel();
       background_.compress_page(doc_.pages.size() - 1, std::move(done.content));
       done.content = std::string();
     }
