@@ -8,6 +8,7 @@
 // latency, then a batch of jobs for jobs/s.
 //
 //   bench_pdf [--runs N] [--pages P] [--out file.pdf] [--no-merge] [--jobs N] [--no-jobs]
+//   (BENCH_PDF_LOGS=1 prints the services' logs after the job figures)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -294,6 +295,7 @@ bool bench_jobs(const std::string& markdown, int pages, int sequential, int batc
     }
   }
   const double batch_seconds = seconds_since(batch_start);
+  if (std::getenv("BENCH_PDF_LOGS") != nullptr) std::printf("%s\n", stack->logs().c_str());
 
   const double median = median_of(latency) / 1000;
   std::printf(
