@@ -21,6 +21,7 @@
 #include "multipart.hpp"
 #include "openapi.hpp"
 #include "rate_limit.hpp"
+#include "read_cache.hpp"
 #include "views.hpp"
 
 namespace gen::backend {
@@ -194,7 +195,8 @@ Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions opt
           return std::int64_t{0};  // a database hiccup must not block every request
         }
       })),
-      login_throttle_(std::make_unique<LoginThrottle>()) {
+      login_throttle_(std::make_unique<LoginThrottle>()),
+      cache_(std::make_unique<ReadCache>(db)) {
   // The routes of docs/api.md, tried in order.
   route("POST", "/api/v1/login/access_token", kPublic,
         [this](const Call& c) { return login(c.request); });
@@ -305,13 +307,14 @@ Caller Api::authenticate(const Request& request) const {
   if (TokenSigner::looks_like_jwt(token)) {
     auto id = signer_->verify(token, now_ms());
     if (!id) throw Error(ErrorCode::kUnauthorized, "the access token is invalid or expired");
-    credential = credentials_->get(*id);
+    credential = cache_->credential("id:" + *id, [&] { return credentials_->get(*id); });
     if (!credential || !credential->is_active) {
       throw Error(ErrorCode::kUnauthorized,
                   "the access token's credential was deactivated or deleted");
     }
   } else {
-    credential = credentials_->find_by_api_key(token);
+    credential = cache_->credential("key:" + hash_api_key(token),
+                                    [&] { return credentials_->find_by_api_key(token); });
     if (!credential) throw Error(ErrorCode::kUnauthorized, "unknown, inactive or deleted API key");
   }
   caller.credential = std::move(*credential);
@@ -333,7 +336,7 @@ void Api::authorize(const RouteInfo& route, const Caller& caller) const {
                                                      : " (a global scope)")));
   }
   if (tenant_scoped && !caller.tenant.empty()) {
-    auto tenant = tenants_->get(caller.tenant);
+    auto tenant = cache_->tenant(caller.tenant, [&] { return tenants_->get(caller.tenant); });
     if (!tenant) {
       throw Error(ErrorCode::kNotFound, "no tenant with id '" + caller.tenant + "'", "tenant-id");
     }
@@ -628,7 +631,21 @@ JobView Api::visible_job(const std::string& id, const Caller& caller) const {
 }
 
 Response Api::get_job(const Call& call) const {
-  return json_response(200, job_json(visible_job(call.params.at("id"), call.caller)));
+  const std::string& id = call.params.at("id");
+  // A finished job no longer changes (until it is deleted): its answer is served from cache.
+  if (auto hit = cache_->finished_job(id)) {
+    if (hit->tenant != call.caller.tenant) throw not_found_job(id);
+    Response r;
+    r.body = std::move(hit->body);
+    return r;
+  }
+  const std::uint64_t epoch = cache_->jobs_epoch();
+  JobView job = visible_job(id, call.caller);
+  Response r = json_response(200, job_json(job));
+  if (job.status == "COMPLETED" || job.status == "FAILED" || job.status == "CANCELLED") {
+    cache_->store_finished_job(id, {job.tenant, r.body}, epoch);
+  }
+  return r;
 }
 
 Response Api::list_jobs(const Call& call) const {
@@ -679,7 +696,9 @@ Response Api::cancel_job(const Call& call) const {
 Response Api::delete_job(const Call& call) const {
   const std::string& id = call.params.at("id");
   visible_job(id, call.caller);
-  if (!jobs_.delete_job(id)) throw not_found_job(id);
+  const bool deleted = jobs_.delete_job(id);
+  cache_->drop_jobs();
+  if (!deleted) throw not_found_job(id);
   log::info("job deleted", {{"job_id", id}});
   return no_content();
 }
@@ -811,6 +830,7 @@ Response Api::update_credential(const Call& call) const {
     throw Error(ErrorCode::kForbidden, "only the root credential may change the root", "id");
   }
   auto c = credentials_->set_active(id, active);
+  cache_->drop_auth();
   if (!c) throw Error(ErrorCode::kNotFound, "no credential with id '" + id + "'", "id");
   log::info(active ? "credential activated" : "credential deactivated",
             {{"credential", id}, {"by", call.caller.credential.id}});
@@ -825,6 +845,7 @@ Response Api::delete_credential(const Call& call) const {
     throw Error(ErrorCode::kForbidden, "only the root credential may delete the root", "id");
   }
   credentials_->remove(id);
+  cache_->drop_auth();
   log::info("credential deleted", {{"credential", id}, {"by", call.caller.credential.id}});
   return no_content();
 }
@@ -839,6 +860,7 @@ Response Api::create_tenant(const Call& call) const {
     throw Error(ErrorCode::kValidationFailed, "id: is required (a string)", "id");
   }
   Tenant t = tenants_->create(it->get<std::string>(), bool_field(doc, "enabled", true));
+  cache_->drop_auth();
   log::info("tenant created", {{"tenant", t.id}, {"by", call.caller.credential.id}});
   Response r = json_response(201, tenant_json(t));
   r.headers["Location"] = "/api/v1/app_management/tenants/" + percent_encode(t.id);
@@ -866,6 +888,7 @@ Response Api::update_tenant(const Call& call) const {
     throw Error(ErrorCode::kValidationFailed, "enabled: is required", "enabled");
   }
   auto t = tenants_->set_enabled(id, bool_field(doc, "enabled", true));
+  cache_->drop_auth();
   if (!t) throw Error(ErrorCode::kNotFound, "no tenant with id '" + id + "'", "id");
   log::info("tenant updated", {{"tenant", id}, {"enabled", t->enabled}});
   return json_response(200, tenant_json(*t));
@@ -873,7 +896,9 @@ Response Api::update_tenant(const Call& call) const {
 
 Response Api::delete_tenant(const Call& call) const {
   const std::string& id = call.params.at("id");
-  if (!tenants_->remove(id)) {
+  const bool removed = tenants_->remove(id);
+  cache_->drop_auth();
+  if (!removed) {
     throw Error(ErrorCode::kNotFound, "no tenant with id '" + id + "'", "id");
   }
   log::info("tenant deleted", {{"tenant", id}, {"by", call.caller.credential.id}});

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
@@ -10,6 +11,7 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Data/SessionPool.h>
 #include <Poco/UUIDGenerator.h>
+#include <libpq-fe.h>
 
 #include "gen/core/errors.hpp"
 #include "gen/core/task_signal.hpp"
@@ -100,7 +102,9 @@ std::string postgres_connect_string(const std::string& url) {
 
 struct Migration {
   int version;
-  std::vector<std::string> statements;  // "{BLOB}" is replaced by the dialect's binary type
+  // "{BLOB}" is replaced by the dialect's binary type; a statement prefixed "sqlite:" or
+  // "postgresql:" runs on that dialect only.
+  std::vector<std::string> statements;
 };
 
 const std::vector<Migration>& migrations() {
@@ -293,6 +297,51 @@ const std::vector<Migration>& migrations() {
            " updated_at_ms BIGINT NOT NULL)",
            "CREATE INDEX uploads_by_updated ON uploads (updated_at_ms)",
        }},
+      {7,
+       {
+           // Change counters the backends poll to keep read caches honest (credentials, API
+           // keys and tenants: "auth"; deleted jobs: "jobs_deleted"). Triggers bump them, so
+           // every writer counts, generatorctl's direct writes included.
+           "CREATE TABLE change_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+           "INSERT INTO change_counters (name, value) VALUES ('auth', 0), ('jobs_deleted', 0)",
+           "sqlite:CREATE TRIGGER credentials_insert_counted AFTER INSERT ON credentials BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER credentials_update_counted AFTER UPDATE ON credentials BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER credentials_delete_counted AFTER DELETE ON credentials BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER api_keys_insert_counted AFTER INSERT ON api_keys BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER api_keys_update_counted AFTER UPDATE ON api_keys BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER api_keys_delete_counted AFTER DELETE ON api_keys BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER tenants_insert_counted AFTER INSERT ON tenants BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER tenants_update_counted AFTER UPDATE ON tenants BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER tenants_delete_counted AFTER DELETE ON tenants BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'auth'; END",
+           "sqlite:CREATE TRIGGER jobs_delete_counted AFTER DELETE ON jobs BEGIN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'jobs_deleted'; END",
+           "postgresql:CREATE FUNCTION generator_count_change() RETURNS trigger LANGUAGE plpgsql"
+           " AS $$ BEGIN UPDATE change_counters SET value = value + 1 WHERE name = TG_ARGV[0];"
+           " RETURN NULL; END $$",
+           "postgresql:CREATE TRIGGER credentials_counted AFTER INSERT OR UPDATE OR DELETE ON"
+           " credentials FOR EACH STATEMENT EXECUTE FUNCTION generator_count_change('auth')",
+           "postgresql:CREATE TRIGGER api_keys_counted AFTER INSERT OR UPDATE OR DELETE ON"
+           " api_keys FOR EACH STATEMENT EXECUTE FUNCTION generator_count_change('auth')",
+           "postgresql:CREATE TRIGGER tenants_counted AFTER INSERT OR UPDATE OR DELETE ON"
+           " tenants FOR EACH STATEMENT EXECUTE FUNCTION generator_count_change('auth')",
+           // Pruning runs often and mostly deletes nothing: count only real deletions.
+           "postgresql:CREATE FUNCTION generator_count_jobs_deleted() RETURNS trigger"
+           " LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM gone) THEN"
+           " UPDATE change_counters SET value = value + 1 WHERE name = 'jobs_deleted';"
+           " END IF; RETURN NULL; END $$",
+           "postgresql:CREATE TRIGGER jobs_delete_counted AFTER DELETE ON jobs"
+           " REFERENCING OLD TABLE AS gone FOR EACH STATEMENT"
+           " EXECUTE FUNCTION generator_count_jobs_deleted()",
+       }},
   };
   return list;
 }
@@ -313,9 +362,89 @@ Database::Database(Dialect dialect, std::string url, std::string connector,
     : dialect_(dialect),
       url_(std::move(url)),
       connect_string_(connect_string),
-      pool_(std::make_unique<Pool>(dialect, connector, connect_string, max_sessions)) {}
+      pool_(std::make_unique<Pool>(dialect, connector, connect_string, max_sessions)),
+      pg_pool_(std::make_unique<PgPool>()) {}
+
+// pg_exec's libpq connections: idle ones wait in a stack; a broken one is closed, not kept.
+// Each connection keeps its statements prepared (named after the text's hash): parsing and
+// planning the queue's CTE statements costs more than running them.
+struct Database::PgPool {
+  struct Conn {
+    PGconn* conn = nullptr;
+    std::set<std::string> prepared;
+  };
+  std::mutex mutex;
+  std::vector<Conn> idle;
+  ~PgPool() {
+    for (Conn& c : idle) PQfinish(c.conn);
+  }
+};
 
 Database::~Database() = default;
+
+std::vector<Database::TextRow> Database::pg_exec(const std::string& sql,
+                                                 const std::vector<std::string>& params) {
+  PgPool::Conn c;
+  {
+    std::lock_guard lock(pg_pool_->mutex);
+    if (!pg_pool_->idle.empty()) {
+      c = std::move(pg_pool_->idle.back());
+      pg_pool_->idle.pop_back();
+    }
+  }
+  if (c.conn == nullptr) {
+    c.conn = PQconnectdb(connect_string_.c_str());
+    if (PQstatus(c.conn) != CONNECTION_OK) {
+      std::string why = PQerrorMessage(c.conn);
+      PQfinish(c.conn);
+      throw Error(ErrorCode::kDatabaseUnavailable, "database error: " + why);
+    }
+  }
+  PGconn* conn = c.conn;
+  // A failed call: the connection goes back to the pool only when it is healthy and idle.
+  auto fail = [&](PGresult* res) {
+    std::string why = res ? PQresultErrorMessage(res) : "";
+    if (why.empty()) why = PQerrorMessage(conn);
+    PQclear(res);
+    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+      PQfinish(conn);
+    } else {
+      std::lock_guard lock(pg_pool_->mutex);
+      pg_pool_->idle.push_back(std::move(c));
+    }
+    throw Error(ErrorCode::kDatabaseUnavailable, "database error: " + why);
+  };
+  const std::string name = "gen_" + std::to_string(std::hash<std::string>{}(sql));
+  if (!c.prepared.contains(name)) {
+    PGresult* prep = PQprepare(conn, name.c_str(), sql.c_str(), 0, nullptr);
+    if (PQresultStatus(prep) != PGRES_COMMAND_OK) fail(prep);
+    PQclear(prep);
+    c.prepared.insert(name);
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  PGresult* res = PQexecPrepared(conn, name.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0);
+  const ExecStatusType status = PQresultStatus(res);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail(res);
+  std::vector<TextRow> rows(static_cast<std::size_t>(PQntuples(res)));
+  const int columns = PQnfields(res);
+  for (int r = 0; r < static_cast<int>(rows.size()); ++r) {
+    rows[r].reserve(columns);
+    for (int col = 0; col < columns; ++col) {
+      if (PQgetisnull(res, r, col)) {
+        rows[r].emplace_back(std::nullopt);
+      } else {
+        rows[r].emplace_back(std::string(PQgetvalue(res, r, col), PQgetlength(res, r, col)));
+      }
+    }
+  }
+  PQclear(res);
+  std::lock_guard lock(pg_pool_->mutex);
+  pg_pool_->idle.push_back(std::move(c));
+  return rows;
+}
 
 std::unique_ptr<Database> Database::open(const std::string& url, int max_sessions) {
   register_connectors();
@@ -471,6 +600,11 @@ int Database::migrate() {
           into(exists), now;
       if (exists) return;
       for (std::string sql : m.statements) {
+        const bool is_sqlite = dialect_ == Dialect::kSqlite;
+        if (sql.starts_with("sqlite:") || sql.starts_with("postgresql:")) {
+          if (sql.starts_with("sqlite:") != is_sqlite) continue;
+          sql.erase(0, sql.find(':') + 1);
+        }
         if (auto p = sql.find("{BLOB}"); p != std::string::npos) sql.replace(p, 6, blob_type());
         s << sql, now;
       }

@@ -37,6 +37,7 @@ class AddressPolicy;
 namespace gen::backend {
 class LoginThrottle;
 class RateLimiter;
+class ReadCache;
 struct FormPart;
 }  // namespace gen::backend
 
@@ -166,6 +167,7 @@ class Api {
   std::unique_ptr<TokenSigner> signer_;
   std::unique_ptr<RateLimiter> rate_limiter_;
   std::unique_ptr<LoginThrottle> login_throttle_;
+  std::unique_ptr<ReadCache> cache_;  ///< credentials, tenants and finished jobs (read_cache.hpp)
   Router router_;
   std::map<std::string, std::pair<RouteInfo, ApiHandler>> handlers_;  ///< "METHOD pattern"
   std::vector<RouteInfo> route_info_;

@@ -7,7 +7,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 namespace Poco::Data {
 class Session;
@@ -57,6 +59,16 @@ class Database {
   void notify_tasks_in(Poco::Data::Session& session) const;
   void notify_tasks_after_commit() const;
 
+  /// PostgreSQL only: runs one statement (autocommit, so atomic by itself; data-modifying CTEs
+  /// make several writes one statement) in ONE round trip (libpq PQexecPrepared; each pooled
+  /// libpq connection prepares a statement text once), on connections of its own. Poco's
+  /// connector prepares, describes, executes and deallocates every statement: four round
+  /// trips, and a fresh plan each time. For the queue's hot paths.
+  /// Parameters are text ($1, $2 ...; types inferred by the server); so are the values
+  /// (NULL: nullopt). Throws gen::Error: kDatabaseUnavailable (retryable) on any failure.
+  using TextRow = std::vector<std::optional<std::string>>;
+  std::vector<TextRow> pg_exec(const std::string& sql, const std::vector<std::string>& params);
+
   /// The SQL type for binary columns in this dialect ("BLOB" / "BYTEA").
   const char* blob_type() const { return dialect_ == Dialect::kSqlite ? "BLOB" : "BYTEA"; }
 
@@ -67,6 +79,8 @@ class Database {
   std::string url_;
   std::string connect_string_;
   std::unique_ptr<Poco::Data::SessionPool> pool_;
+  struct PgPool;
+  std::unique_ptr<PgPool> pg_pool_;  // pg_exec's connections
   std::mutex write_mutex_;  // SQLite: one write transaction at a time per process
 };
 
