@@ -353,12 +353,11 @@ class Layouter {
     base_ = options.font_size;
   }
 
-  /// Lays out the documents' blocks one after the other (one document, or the parts of one).
-  void render(const std::vector<cmark_node*>& documents) {
-    new_page();
-    for (cmark_node* document : documents) blocks(document, /*tight=*/false);
-    close_quotes_on_page();
-  }
+  /// Lays out a document: begin(), add() its parts in order (one, or the parts it was cut
+  /// into), end().
+  void begin() { new_page(); }
+  void add(cmark_node* document) { blocks(document, /*tight=*/false); }
+  void end() { close_quotes_on_page(); }
 
  private:
   // ----- pages and vertical space
@@ -1609,12 +1608,12 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
 
 }  // namespace
 
-/// Where a long document can be cut in two halves that parse on their own exactly as they
+/// Where a long document can be cut in two parts that parse on their own exactly as they
 /// parse together: before an ATX heading at column 0 that follows a blank line outside any
 /// fenced code block (such a heading closes every open block). Documents with link reference
 /// definitions (global) or lines starting with HTML (HTML blocks can span blank lines) are
-/// never cut. Returns 0 when there is no such place in the second half.
-size_t find_split(std::string_view text) {
+/// never cut. Returns 0 when there is no such place after `first_part` of the text.
+size_t find_split(std::string_view text, double first_part) {
   char fence = 0;
   size_t fence_length = 0;
   bool previous_blank = true;
@@ -1641,8 +1640,9 @@ size_t find_split(std::string_view text) {
         }
       }
     }
-    if (candidate == 0 && fence == 0 && previous_blank && start >= text.size() / 2 && indent == 0 &&
-        !body.empty() && body[0] == '#') {
+    if (candidate == 0 && fence == 0 && previous_blank &&
+        start >= static_cast<size_t>(static_cast<double>(text.size()) * first_part) &&
+        indent == 0 && !body.empty() && body[0] == '#') {
       size_t hashes = 0;
       while (hashes < body.size() && body[hashes] == '#') ++hashes;
       if (hashes <= 6 && (hashes == body.size() || body[hashes] == ' ' || body[hashes] == '\t')) {
@@ -1681,10 +1681,12 @@ void free_markdown(const ParsedMarkdown& parsed) {
 RenderResult render_markdown(std::string_view markdown, const RenderOptions& options,
                              const ImageLookup& images, const std::function<bool()>& cancelled) {
   cmark_gfm_core_extensions_ensure_registered();
-  // A long document parses as two halves at once when it has a safe place to cut.
+  // A long document is cut where that is safe: the first quarter or so is parsed and laid out
+  // on this thread while the rest parses on another.
   constexpr size_t kSplitFrom = 64 * 1024;  // bytes
+  constexpr double kFirstPart = 0.25;       // parse(first) + layout(first) ~ parse(rest)
   const size_t split = markdown.size() >= kSplitFrom && std::thread::hardware_concurrency() > 1
-                           ? find_split(markdown)
+                           ? find_split(markdown, kFirstPart)
                            : 0;
   std::vector<ParsedMarkdown> parts(split > 0 ? 2 : 1);
   struct FreeParts {
@@ -1693,24 +1695,27 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
       for (const ParsedMarkdown& part : parts) free_markdown(part);
     }
   } free_parts{parts};
+  std::jthread rest;  // declared after parts: joined before they are freed
   if (split > 0) {
-    std::jthread second([&] { parts[1] = parse_markdown(markdown.substr(split)); });
-    parts[0] = parse_markdown(markdown.substr(0, split));
-    second.join();
-  } else {
-    parts[0] = parse_markdown(markdown);
+    rest = std::jthread([&] { parts[1] = parse_markdown(markdown.substr(split)); });
   }
-  std::vector<cmark_node*> roots;
-  for (const ParsedMarkdown& part : parts) {
+  parts[0] = parse_markdown(split > 0 ? markdown.substr(0, split) : markdown);
+  auto root_of = [](const ParsedMarkdown& part) {
     if (part.root == nullptr) throw std::runtime_error("pdf: the Markdown parser failed");
-    roots.push_back(part.root);
-  }
+    return part.root;
+  };
 
   FontSet fonts;
   Document doc;
   BackgroundWork background;
   Layouter layouter(options, images, fonts, doc, background, cancelled);
-  layouter.render(roots);
+  layouter.begin();
+  layouter.add(root_of(parts[0]));
+  if (split > 0) {
+    rest.join();
+    layouter.add(root_of(parts[1]));
+  }
+  layouter.end();
   background.post([to_free = std::move(parts)] {
     for (const ParsedMarkdown& part : to_free) free_markdown(part);
   });
