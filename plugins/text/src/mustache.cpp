@@ -60,7 +60,19 @@ class OutputWriter {
 
   void append(const char* data, std::size_t size) {
     if (size > static_cast<std::size_t>(end_ - cursor_)) grow(size);
-    std::memcpy(cursor_, data, size);
+    // Most pieces are a few bytes: copy them inline (two overlapping fixed-size moves)
+    // rather than through a memcpy call.
+    if (size >= 8 && size <= 16) {
+      std::memcpy(cursor_, data, 8);
+      std::memcpy(cursor_ + size - 8, data + size - 8, 8);
+    } else if (size >= 4 && size < 8) {
+      std::memcpy(cursor_, data, 4);
+      std::memcpy(cursor_ + size - 4, data + size - 4, 4);
+    } else if (size < 4) {
+      for (std::size_t i = 0; i < size; ++i) cursor_[i] = data[i];
+    } else {
+      std::memcpy(cursor_, data, size);
+    }
     cursor_ += size;
   }
   void append(std::string_view s) { append(s.data(), s.size()); }
