@@ -42,6 +42,26 @@ HttpResult Client::request(const std::string& method, const std::string& path,
                            const std::string& body, const std::string& content_type,
                            const std::map<std::string, std::string>& headers,
                            bool allow_error) const {
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    BodyWriter writer{static_cast<std::int64_t>(body.size()), [&](std::ostream& os) {
+                        os.write(body.data(), static_cast<std::streamsize>(body.size()));
+                      }};
+    return send(method, path, &writer, content_type, headers, nullptr, allow_error);
+  }
+  return send(method, path, nullptr, content_type, headers, nullptr, allow_error);
+}
+
+HttpResult Client::stream(const std::string& method, const std::string& path,
+                          const BodyWriter* body, const std::string& content_type,
+                          const std::map<std::string, std::string>& headers,
+                          std::ostream* sink) const {
+  return send(method, path, body, content_type, headers, sink, false);
+}
+
+HttpResult Client::send(const std::string& method, const std::string& path, const BodyWriter* body,
+                        const std::string& content_type,
+                        const std::map<std::string, std::string>& headers, std::ostream* sink,
+                        bool allow_error) const {
   HttpResult out;
   try {
     Poco::Net::HTTPClientSession session(host_, port_);
@@ -51,9 +71,9 @@ HttpResult Client::request(const std::string& method, const std::string& path,
     if (!tenant_.empty()) req.set("tenant-id", tenant_);
     if (!content_type.empty()) req.setContentType(content_type);
     for (const auto& [k, v] : headers) req.set(k, v);
-    if (!body.empty() || method == "POST" || method == "PUT") req.setContentLength64(body.size());
+    if (body) req.setContentLength64(body->length);
     std::ostream& os = session.sendRequest(req);
-    os.write(body.data(), static_cast<std::streamsize>(body.size()));
+    if (body) body->write(os);
     Poco::Net::HTTPResponse resp;
     std::istream& is = session.receiveResponse(resp);
     out.status = static_cast<int>(resp.getStatus());
@@ -62,7 +82,11 @@ HttpResult Client::request(const std::string& method, const std::string& path,
       for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       out.headers[lower] = v;
     }
-    Poco::StreamCopier::copyToString(is, out.body);
+    if (sink && out.status < 400) {
+      Poco::StreamCopier::copyStream64(is, *sink);
+    } else {
+      Poco::StreamCopier::copyToString(is, out.body);
+    }
   } catch (const Poco::Exception& e) {
     throw CtlError(kExitUnreachable,
                    "cannot reach " + host_ + ":" + std::to_string(port_) + ": " + e.displayText());

@@ -2,6 +2,9 @@
 // token and tenant sent on every call, problem+json errors turned into CtlError.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -39,6 +42,13 @@ struct HttpResult {
   nlohmann::json json() const;
 };
 
+/// A request body written while it is sent (files streamed from disk, never whole in
+/// memory): its exact length and the function that writes it.
+struct BodyWriter {
+  std::int64_t length = 0;
+  std::function<void(std::ostream&)> write;
+};
+
 class Client {
  public:
   /// `url` like http://127.0.0.1:8080; throws CtlError(kExitUsage) when malformed.
@@ -50,11 +60,20 @@ class Client {
                      const std::string& body = {}, const std::string& content_type = {},
                      const std::map<std::string, std::string>& headers = {},
                      bool allow_error = false) const;
+  /// Like request(), with the body from `body` and, when `sink` is set, a successful answer's
+  /// body copied to `sink` as it arrives (HttpResult::body then stays empty).
+  HttpResult stream(const std::string& method, const std::string& path, const BodyWriter* body,
+                    const std::string& content_type,
+                    const std::map<std::string, std::string>& headers, std::ostream* sink) const;
   nlohmann::json get_json(const std::string& path) const;
   nlohmann::json send_json(const std::string& method, const std::string& path,
                            const nlohmann::json& body) const;
 
  private:
+  HttpResult send(const std::string& method, const std::string& path, const BodyWriter* body,
+                  const std::string& content_type,
+                  const std::map<std::string, std::string>& headers, std::ostream* sink,
+                  bool allow_error) const;
   std::string host_;
   unsigned short port_ = 8080;
   std::string token_;

@@ -8,9 +8,11 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -156,9 +158,11 @@ std::string job_path(const std::string& id) {
 
 void download(const Client& client, const std::string& job, const std::string& name,
               const fs::path& target) {
-  HttpResult r = client.request("GET", job_path(job) + "/artifacts/" + encode_segment(name));
+  // Streamed to the file as it arrives: a large artifact is never whole in memory.
   std::ofstream out(target, std::ios::binary);
-  out.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+  if (!out) throw CtlError(kExitUsage, "cannot write " + target.string());
+  client.stream("GET", job_path(job) + "/artifacts/" + encode_segment(name), nullptr, {}, {}, &out);
+  out.flush();
   if (!out) throw CtlError(kExitUsage, "cannot write " + target.string());
 }
 
@@ -222,12 +226,16 @@ int submit(const Client& client, const Args& args, const std::vector<StepArg>& s
   if (!args.option("--idempotency-key").empty()) {
     headers["Idempotency-Key"] = args.option("--idempotency-key");
   }
-  // Input files go as multipart/form-data parts: no base64 inflation.
+  // Input files go as multipart/form-data parts (no base64 inflation), streamed from disk
+  // while the request is sent: never whole in memory.
   std::string payload = body.dump(), content_type = "application/json";
+  std::vector<std::pair<std::string, fs::path>> pieces;  // text, then a file to copy (or none)
   if (args.options.count("--input")) {
+    std::random_device random;
     const std::string boundary =
         "generatorctl-" + std::to_string(::getpid()) + "-" +
-        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "-" +
+        std::to_string(random()) + std::to_string(random());
     payload = "--" + boundary +
               "\r\nContent-Disposition: form-data; name=\"job\"\r\nContent-Type: "
               "application/json\r\n\r\n" +
@@ -240,10 +248,8 @@ int submit(const Client& client, const Args& args, const std::vector<StepArg>& s
         spec = spec.substr(0, colon);
       }
       fs::path p = spec;
-      std::string data = read_whole(spec);
-      if (data.find("--" + boundary) != std::string::npos) {
-        throw CtlError(kExitUsage, spec + " contains the multipart boundary; retry");
-      }
+      std::error_code ec;
+      if (!fs::is_regular_file(p, ec)) throw CtlError(kExitUsage, "cannot read " + spec);
       std::string filename = p.filename().string();
       for (char& c : filename) {
         if (c == '"' || c == '\\' || c == '\r' || c == '\n') c = '_';
@@ -251,12 +257,32 @@ int submit(const Client& client, const Args& args, const std::vector<StepArg>& s
       payload += "--" + boundary +
                  "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename +
                  "\"\r\nContent-Type: " + (media.empty() ? guess_media_type(p) : media) +
-                 "\r\n\r\n" + data + "\r\n";
+                 "\r\n\r\n";
+      pieces.emplace_back(std::move(payload), p);
+      payload = "\r\n";
     }
     payload += "--" + boundary + "--\r\n";
     content_type = "multipart/form-data; boundary=" + boundary;
   }
-  HttpResult r = client.request("POST", "/api/v1/jobs", payload, content_type, headers);
+  pieces.emplace_back(std::move(payload), fs::path());
+  BodyWriter writer;
+  for (const auto& [text, file] : pieces) {
+    writer.length += static_cast<std::int64_t>(text.size());
+    if (!file.empty()) writer.length += static_cast<std::int64_t>(fs::file_size(file));
+  }
+  writer.write = [&](std::ostream& os) {
+    for (const auto& [text, file] : pieces) {
+      os.write(text.data(), static_cast<std::streamsize>(text.size()));
+      if (file.empty()) continue;
+      std::ifstream in(file, std::ios::binary);
+      if (!in) throw CtlError(kExitUsage, "cannot read " + file.string());
+      std::vector<char> buffer(256 * 1024);
+      while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount()) {
+        os.write(buffer.data(), in.gcount());
+      }
+    }
+  };
+  HttpResult r = client.stream("POST", "/api/v1/jobs", &writer, content_type, headers, nullptr);
   json job = r.json();
   std::string id = job.value("id", "");
   if (!args.has("--wait")) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include <Poco/Data/DataException.h>
@@ -54,6 +55,8 @@ std::string status_title(int status) {
       return "Payload Too Large";
     case 415:
       return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
     case 422:
       return "Unprocessable Content";
     case 429:
@@ -76,14 +79,83 @@ Response json_response(int status, const json& body) {
   return r;
 }
 
+// The ASCII fallback for Content-Disposition's filename= (filename*= carries the UTF-8).
 std::string quoted_filename(const std::string& name) {
   std::string out;
   for (char c : name) {
     unsigned char u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') out += '\\';
-    out += (u < 0x20 || u == 0x7F) ? '_' : c;
+    out += (u < 0x20 || u >= 0x7F) ? '_' : c;
   }
   return out;
+}
+
+// Artifacts up to this size are answered from memory; larger ones stream chunk by chunk.
+constexpr std::int64_t kInlineDownloadBytes = 1024 * 1024;
+
+struct ByteRange {
+  std::int64_t first = 0, last = 0;  // inclusive
+};
+enum class RangeKind : int { kNone = 0, kSatisfiable = 1, kUnsatisfiable = 2 };
+
+// A Range header (RFC 9110 14.2) for a representation of `size` bytes. Several ranges, other
+// units and malformed values are kNone: the answer is the whole representation (allowed).
+RangeKind parse_range(std::string_view header, std::int64_t size, ByteRange& out) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  header = trim(header);
+  if (header.size() < 6 || lowercase(header.substr(0, 6)) != "bytes=") return RangeKind::kNone;
+  std::string_view spec = trim(header.substr(6));
+  if (spec.find(',') != std::string_view::npos) return RangeKind::kNone;
+  auto dash = spec.find('-');
+  if (dash == std::string_view::npos) return RangeKind::kNone;
+  auto number = [](std::string_view v, std::int64_t& n) {
+    v = v.substr(0, v.find_last_not_of(" \t") + 1);
+    v.remove_prefix(std::min(v.find_first_not_of(" \t"), v.size()));
+    if (v.empty() || v.size() > 18) return false;
+    n = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9') return false;
+      n = n * 10 + (c - '0');
+    }
+    return true;
+  };
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  if (trim(a).empty()) {  // suffix: the last n bytes
+    std::int64_t n = 0;
+    if (!number(b, n)) return RangeKind::kNone;
+    if (n == 0 || size == 0) return RangeKind::kUnsatisfiable;
+    out = {std::max<std::int64_t>(0, size - n), size - 1};
+    return RangeKind::kSatisfiable;
+  }
+  std::int64_t first = 0, last = size - 1;
+  if (!number(a, first)) return RangeKind::kNone;
+  if (!trim(b).empty()) {
+    if (!number(b, last) || last < first) return RangeKind::kNone;
+  }
+  if (first >= size) return RangeKind::kUnsatisfiable;
+  out = {first, std::min(last, size - 1)};
+  return RangeKind::kSatisfiable;
+}
+
+// If-None-Match: "*" or a list of entity tags, compared weakly (RFC 9110 13.1.2).
+bool none_match(std::string_view header, const std::string& etag) {
+  std::size_t pos = 0;
+  while (pos <= header.size()) {
+    auto comma = header.find(',', pos);
+    if (comma == std::string_view::npos) comma = header.size();
+    std::string_view tag = header.substr(pos, comma - pos);
+    tag.remove_prefix(std::min(tag.find_first_not_of(" \t"), tag.size()));
+    tag = tag.substr(0, tag.find_last_not_of(" \t") + 1);
+    if (tag == "*") return true;
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (!tag.empty() && tag == etag) return true;
+    pos = comma + 1;
+  }
+  return false;
 }
 
 Error not_found_job(const std::string& id) {
@@ -472,9 +544,18 @@ Response Api::login(const Request& request) const {
   return r;
 }
 
+std::int64_t Api::body_limit(const Caller& caller) const {
+  return std::min(options_.max_request_bytes,
+                  config_->integer("LIMITS__MAX_REQUEST_BYTES", caller.tenant));
+}
+
+bool Api::streams_body(const Request& request) const {
+  return request.method == "POST" && request.media_type() == "multipart/form-data" &&
+         route_of(request) == "/api/v1/jobs";
+}
+
 void Api::check_body_size(const Request& request, const Caller& caller) const {
-  std::int64_t limit = std::min(options_.max_request_bytes,
-                                config_->integer("LIMITS__MAX_REQUEST_BYTES", caller.tenant));
+  std::int64_t limit = body_limit(caller);
   if (static_cast<std::int64_t>(request.body.size()) > limit) {
     throw Error(ErrorCode::kPayloadTooLarge,
                 "request body is larger than LIMITS__MAX_REQUEST_BYTES (" + std::to_string(limit) +
@@ -492,32 +573,15 @@ Response Api::submit_job(const Call& call) const {
   }
   check_body_size(request, call.caller);
   json doc;
+  // Uploaded files: their stored chunks are deleted when this handler fails (~BlobWriter).
   std::vector<FormPart> files;
   if (media_type == "multipart/form-data") {
-    // A "job" part with the JSON job, and one part with a filename per input file.
-    bool have_job = false;
-    for (FormPart& part :
-         parse_multipart(request.header("Content-Type").value_or(""), request.body)) {
-      if (part.name == "job" && part.filename.empty()) {
-        doc = parse_json_body(part.data);
-        have_job = true;
-      } else if (!part.filename.empty()) {
-        files.push_back(std::move(part));
-      } else {
-        throw Error(ErrorCode::kValidationFailed,
-                    part.name + ": unknown form field (expected a \"job\" part and file parts)",
-                    part.name);
-      }
-    }
-    if (!have_job) {
-      throw Error(ErrorCode::kValidationFailed,
-                  "job: is required: a form field holding the JSON job", "job");
-    }
+    doc = read_form(request, call.caller, files);
   } else {
     doc = parse_json_body(request.body);
   }
   JobSpec spec = parse_job(doc, plugins_, "", now_ms());
-  add_uploaded_inputs(spec, std::move(files));
+  add_uploaded_inputs(spec, files);
   spec.tenant = call.caller.tenant;
   if (!doc.contains("priority")) {
     spec.priority =
@@ -527,6 +591,7 @@ Response Api::submit_job(const Call& call) const {
     spec.idempotency_key = check_idempotency_key(*key, "Idempotency-Key");
   }
   Submitted submitted = jobs_.submit_all({spec}).front();
+  for (FormPart& f : files) f.file->release();  // linked to the job (or deleted as a duplicate)
   auto job = jobs_.get_job(submitted.id);
   if (!job) {
     throw Error(ErrorCode::kInternal, "job " + submitted.id + " vanished right after submission");
@@ -591,10 +656,103 @@ Response Api::submit_bulk(const Call& call) const {
   return json_response(any_created ? 202 : 200, {{"jobs", std::move(jobs)}});
 }
 
-void Api::add_uploaded_inputs(JobSpec& spec, std::vector<FormPart> files) const {
+namespace {
+
+// Collects the parts of a job submission; file bytes go to storage as they arrive.
+class FormCollector final : public PartHandler {
+ public:
+  FormCollector(Database& db, std::string tenant, std::int64_t max_field_bytes,
+                std::vector<FormPart>& files)
+      : db_(db), tenant_(std::move(tenant)), max_field_bytes_(max_field_bytes), files_(files) {}
+
+  void begin(const PartInfo& part) override {
+    current_ = nullptr;
+    if (!part.filename.empty()) {
+      files_.push_back(FormPart{part, {}, std::make_unique<BlobWriter>(db_, tenant_)});
+      current_ = &files_.back();
+    } else if (part.name == "job") {
+      job = FormPart{part, {}, nullptr};
+      have_job = true;
+      current_ = &job;
+    } else {
+      throw Error(ErrorCode::kValidationFailed,
+                  part.name + ": unknown form field (expected a \"job\" part and file parts)",
+                  part.name);
+    }
+  }
+  void data(const char* bytes, std::size_t size) override {
+    if (current_->file) {
+      current_->file->write(bytes, size);
+      return;
+    }
+    current_->data.append(bytes, size);
+    if (static_cast<std::int64_t>(current_->data.size()) > max_field_bytes_) {
+      throw Error(ErrorCode::kPayloadTooLarge,
+                  "job: the form field is larger than LIMITS__MAX_REQUEST_BYTES", "job");
+    }
+  }
+  void end() override {
+    if (current_->file) current_->file->finish();
+    current_ = nullptr;
+  }
+  /// The field being read ("" between parts), for errors.
+  std::string reading() const {
+    if (!current_) return {};
+    if (!current_->file) return current_->info.name;
+    return "inputs[" + std::to_string(files_.size() - 1) + "]";
+  }
+
+  FormPart job;
+  bool have_job = false;
+
+ private:
+  Database& db_;
+  std::string tenant_;
+  std::int64_t max_field_bytes_;
+  std::vector<FormPart>& files_;
+  FormPart* current_ = nullptr;
+};
+
+}  // namespace
+
+json Api::read_form(const Request& request, const Caller& caller,
+                    std::vector<FormPart>& files) const {
+  const std::int64_t limit = body_limit(caller);
+  auto too_large = [&](const std::string& field) {
+    return Error(ErrorCode::kPayloadTooLarge,
+                 "request body is larger than LIMITS__MAX_REQUEST_BYTES (" + std::to_string(limit) +
+                     " bytes" + (caller.tenant.empty() ? "" : " for tenant " + caller.tenant) + ")",
+                 field);
+  };
+  if (auto length = request.header("Content-Length")) {
+    // Refused before a byte is stored when the client announces too much.
+    bool digits = !length->empty() && length->size() <= 18 &&
+                  std::all_of(length->begin(), length->end(),
+                              [](unsigned char c) { return std::isdigit(c); });
+    if (digits && std::stoll(*length) > limit) throw too_large("Content-Length");
+  }
+  // A "job" part with the JSON job, and one part with a filename per input file.
+  FormCollector collector(db_, caller.tenant, limit, files);
+  const std::string content_type = request.header("Content-Type").value_or("");
+  if (request.body_stream) {
+    read_multipart(content_type, *request.body_stream, collector, limit,
+                   [&] { throw too_large(collector.reading()); });
+  } else {  // handlers called in-process
+    std::istringstream in(request.body);
+    read_multipart(content_type, in, collector, limit,
+                   [&] { throw too_large(collector.reading()); });
+  }
+  if (!collector.have_job) {
+    throw Error(ErrorCode::kValidationFailed, "job: is required: a form field holding the JSON job",
+                "job");
+  }
+  return parse_json_body(collector.job.data);
+}
+
+void Api::add_uploaded_inputs(JobSpec& spec, std::vector<FormPart>& files) const {
   const sdk::GeneratorInfo* first = plugins_.info(spec.steps.front().generator);
   for (std::size_t i = 0; i < files.size(); ++i) {
-    FormPart& part = files[i];
+    PartInfo& part = files[i].info;
     const std::string field = "inputs[" + std::to_string(spec.inputs.size()) + "]";
     std::string name = std::filesystem::path(part.filename).filename().string();
     if (name.empty() || name == "." || name == ".." || name.size() > 255) {
@@ -619,7 +777,12 @@ void Api::add_uploaded_inputs(JobSpec& spec, std::vector<FormPart> files) const 
                     field + ".media_type");
       }
     }
-    spec.inputs.push_back(InputFile{name, type, std::move(part.data)});
+    BlobWriter& file = *files[i].file;
+    if (file.chunked()) {
+      spec.inputs.push_back(InputFile{name, type, {}, file.blob_id(), file.size(), file.sha256()});
+    } else {
+      spec.inputs.push_back(InputFile{name, type, std::move(file.data()), {}, 0, {}});
+    }
   }
 }
 
@@ -727,19 +890,71 @@ Response Api::download_artifact(const Call& call) const {
   const std::string& id = call.params.at("id");
   const std::string& name = call.params.at("name");
   visible_job(id, call.caller);
-  auto artifact = jobs_.read_artifact(id, name);
-  if (!artifact) {
+  auto found = jobs_.find_artifact(id, name);
+  if (!found) {
     throw Error(ErrorCode::kNotFound, "job '" + id + "' has no artifact named '" + name + "'",
                 "name");
   }
+  const ArtifactMeta meta = std::move(*found);
+  const std::int64_t size = meta.size_bytes;
+  const std::string etag = "\"" + meta.sha256 + "\"";  // strong: the bytes' SHA-256
   Response r;
-  r.status = 200;
-  r.content_type =
-      artifact->meta.media_type.empty() ? "application/octet-stream" : artifact->meta.media_type;
+  r.headers["ETag"] = etag;
+  r.headers["Accept-Ranges"] = "bytes";
+  r.headers["Cache-Control"] = "private";
+  if (auto match = call.request.header("If-None-Match"); match && none_match(*match, etag)) {
+    r.status = 304;
+    r.content_type.clear();
+    return r;
+  }
+  r.content_type = meta.media_type.empty() ? "application/octet-stream" : meta.media_type;
   r.headers["Content-Disposition"] = "attachment; filename=\"" + quoted_filename(name) +
                                      "\"; filename*=UTF-8''" + percent_encode(name);
-  if (!artifact->meta.sha256.empty()) r.headers["ETag"] = "\"" + artifact->meta.sha256 + "\"";
-  r.body = std::move(artifact->data);
+  ByteRange range{0, size - 1};
+  r.status = 200;
+  auto range_header = call.request.header("Range");
+  // If-Range: the range applies only to this exact representation (strong comparison).
+  if (auto if_range = call.request.header("If-Range"); if_range && *if_range != etag) {
+    range_header.reset();
+  }
+  if (range_header) {
+    switch (parse_range(*range_header, size, range)) {
+      case RangeKind::kSatisfiable:
+        r.status = 206;
+        r.headers["Content-Range"] = "bytes " + std::to_string(range.first) + "-" +
+                                     std::to_string(range.last) + "/" + std::to_string(size);
+        break;
+      case RangeKind::kUnsatisfiable: {
+        Response refused = problem(Error(ErrorCode::kRangeNotSatisfiable,
+                                         "Range: '" + *range_header + "' is outside the " +
+                                             std::to_string(size) + " bytes of '" + name + "'",
+                                         "Range"));
+        refused.headers["Content-Range"] = "bytes */" + std::to_string(size);
+        refused.headers["Accept-Ranges"] = "bytes";
+        refused.headers["ETag"] = etag;
+        return refused;
+      }
+      case RangeKind::kNone:
+        range = {0, size - 1};
+        break;
+    }
+  }
+  const std::int64_t length = size == 0 ? 0 : range.last - range.first + 1;
+  if (length <= kInlineDownloadBytes) {
+    r.body.reserve(static_cast<std::size_t>(length));
+    jobs_.read_artifact_bytes(meta, range.first, length,
+                              [&](const char* data, std::size_t n) { r.body.append(data, n); });
+    return r;
+  }
+  // Large: the adapter writes it chunk by chunk, at most one chunk in memory.
+  r.body_length = length;
+  r.body_writer = [this, meta, first = range.first, length](std::ostream& out) {
+    jobs_.read_artifact_bytes(meta, first, length, [&](const char* data, std::size_t n) {
+      out.write(data, static_cast<std::streamsize>(n));
+      if (!out) throw Error(ErrorCode::kBadRequest, "the client stopped reading the download");
+    });
+    out.flush();
+  };
   return r;
 }
 

@@ -55,25 +55,75 @@ std::string parameter(std::string_view header, std::string_view key) {
 
 }  // namespace
 
-std::vector<FormPart> parse_multipart(std::string_view content_type, std::string_view body) {
+void read_multipart(std::string_view content_type, std::istream& in, PartHandler& handler,
+                    std::int64_t max_bytes, const std::function<void()>& too_large) {
   std::string boundary = parameter(content_type, "boundary");
   if (boundary.empty() || boundary.size() > 70) {
     throw Error(ErrorCode::kBadRequest,
                 "multipart/form-data needs a boundary parameter in Content-Type (1-70 chars)");
   }
   const std::string delimiter = "--" + boundary;
-  std::size_t pos = body.find(delimiter);
-  if (pos == std::string_view::npos) malformed("no boundary line");
-  std::vector<FormPart> parts;
+  const std::string separator = "\r\n" + delimiter;  // ends a part's bytes
+  constexpr std::size_t kReadBytes = 256 * 1024;
+  constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+
+  std::string buf;      // unconsumed input starts at `pos`
+  std::size_t pos = 0;  // never more than one read plus a separator's length in memory
+  bool at_end = false;
+  std::int64_t total = 0;
+  auto fill = [&]() -> bool {  // reads more input; false when there is none
+    if (at_end) return false;
+    buf.erase(0, pos);
+    pos = 0;
+    std::size_t old = buf.size();
+    buf.resize(old + kReadBytes);
+    in.read(buf.data() + old, static_cast<std::streamsize>(kReadBytes));
+    auto got = static_cast<std::size_t>(in.gcount());
+    buf.resize(old + got);
+    total += static_cast<std::int64_t>(got);
+    if (total > max_bytes) {
+      too_large();
+      throw Error(ErrorCode::kPayloadTooLarge, "request body is too large");
+    }
+    if (!in) at_end = true;
+    return got > 0 || !at_end;
+  };
+  auto need = [&](std::size_t n) {  // at least n unconsumed bytes, if the input has them
+    while (buf.size() - pos < n) {
+      if (!fill()) return false;
+    }
+    return true;
+  };
+
+  // The preamble (ignored) up to the first delimiter.
   for (;;) {
-    pos += delimiter.size();
-    if (body.substr(pos, 2) == "--") return parts;  // the closing delimiter
-    if (body.substr(pos, 2) != "\r\n") malformed("boundary line not followed by CRLF");
+    auto found = buf.find(delimiter, pos);
+    if (found != std::string::npos) {
+      pos = found + delimiter.size();
+      break;
+    }
+    if (buf.size() - pos >= delimiter.size()) pos = buf.size() - (delimiter.size() - 1);
+    if (!fill()) malformed("no boundary line");
+  }
+  for (;;) {
+    if (!need(2)) malformed("boundary line not followed by CRLF");
+    if (buf.compare(pos, 2, "--") == 0) return;  // the closing delimiter; the epilogue is ignored
+    if (buf.compare(pos, 2, "\r\n") != 0) malformed("boundary line not followed by CRLF");
     pos += 2;
-    auto headers_end = body.find("\r\n\r\n", pos);
-    if (headers_end == std::string_view::npos) malformed("part headers do not end");
-    FormPart part;
-    std::string_view headers = body.substr(pos, headers_end - pos);
+    // The part's headers, up to an empty line.
+    std::size_t headers_end;
+    for (;;) {
+      if (need(2) && buf.compare(pos, 2, "\r\n") == 0) {
+        headers_end = pos;  // no headers at all
+        break;
+      }
+      headers_end = buf.find("\r\n\r\n", pos);
+      if (headers_end != std::string::npos) break;
+      if (buf.size() - pos > kMaxHeaderBytes) malformed("part headers longer than 16 KiB");
+      if (!fill()) malformed("part headers do not end");
+    }
+    PartInfo part;
+    std::string_view headers = std::string_view(buf).substr(pos, headers_end - pos);
     std::size_t line_start = 0;
     while (line_start <= headers.size()) {
       auto line_end = headers.find("\r\n", line_start);
@@ -92,13 +142,26 @@ std::vector<FormPart> parse_multipart(std::string_view content_type, std::string
       }
       line_start = line_end + 2;
     }
-    pos = headers_end + 4;
-    auto next = body.find("\r\n" + delimiter, pos);
-    if (next == std::string_view::npos) malformed("part '" + part.name + "' is not terminated");
-    part.data = std::string(body.substr(pos, next - pos));
+    pos = headers_end == pos ? pos + 2 : headers_end + 4;
     if (part.name.empty()) malformed("a part without a Content-Disposition name");
-    parts.push_back(std::move(part));
-    pos = next + 2;
+    handler.begin(part);
+    // The part's bytes, handed on as they come, up to CRLF + delimiter.
+    for (;;) {
+      auto found = buf.find(separator, pos);
+      if (found != std::string::npos) {
+        if (found > pos) handler.data(buf.data() + pos, found - pos);
+        pos = found + separator.size();
+        break;
+      }
+      std::size_t keep = separator.size() - 1;  // may be the start of a separator
+      if (buf.size() - pos > keep) {
+        std::size_t n = buf.size() - keep - pos;
+        handler.data(buf.data() + pos, n);
+        pos += n;
+      }
+      if (!fill()) malformed("part '" + part.name + "' is not terminated");
+    }
+    handler.end();
   }
 }
 

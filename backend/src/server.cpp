@@ -1,6 +1,7 @@
 #include "gen/backend/server.hpp"
 
 #include <chrono>
+#include <exception>
 #include <istream>
 #include <thread>
 
@@ -38,11 +39,13 @@ Request to_request(Poco::Net::HTTPServerRequest& in) {
   return r;
 }
 
+bool announces_body(const Poco::Net::HTTPServerRequest& in) {
+  return in.getChunkedTransferEncoding() || (in.hasContentLength() && in.getContentLength64() > 0);
+}
+
 // Reads the body when the request announces one; false when it exceeds `limit`.
 bool read_body(Poco::Net::HTTPServerRequest& in, std::int64_t limit, std::string& body) {
-  bool has_body =
-      in.getChunkedTransferEncoding() || (in.hasContentLength() && in.getContentLength64() > 0);
-  if (!has_body) return true;
+  if (!announces_body(in)) return true;
   std::istream& stream = in.stream();
   if (in.hasContentLength() && in.getContentLength64() > limit) {
     stream.ignore(kMaxDrainBytes);
@@ -61,7 +64,8 @@ bool read_body(Poco::Net::HTTPServerRequest& in, std::int64_t limit, std::string
   return true;
 }
 
-void write_response(const Response& out, Poco::Net::HTTPServerResponse& response, bool close) {
+void write_response(const Response& out, Poco::Net::HTTPServerResponse& response, bool close,
+                    bool head) {
   response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
   for (const auto& [name, value] : out.headers) response.set(name, value);
   if (close) response.setKeepAlive(false);
@@ -70,6 +74,12 @@ void write_response(const Response& out, Poco::Net::HTTPServerResponse& response
     return;
   }
   if (!out.content_type.empty()) response.setContentType(out.content_type);
+  if (out.body_writer) {  // streamed: a known length, written piece by piece
+    response.setContentLength64(out.body_length);
+    std::ostream& stream = response.send();
+    if (!head) out.body_writer(stream);
+    return;
+  }
   response.sendBuffer(out.body.data(), out.body.size());
 }
 
@@ -84,9 +94,25 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     Request request;
     Response out;
     bool close = false;
+    bool streamed = false;
+    std::int64_t body_bytes = 0;
     try {
       request = to_request(in);
-      if (!read_body(in, api_.options().max_request_bytes, request.body)) {
+      streamed = api_.streams_body(request);
+      if (streamed) {
+        // The handler reads it (multipart uploads go to storage chunk by chunk) and enforces
+        // the tenant's limit itself.
+        if (announces_body(in)) request.body_stream = &in.stream();
+        if (in.hasContentLength()) body_bytes = in.getContentLength64();
+        out = api_.handle(request);
+        // What the handler left unread (it failed early): a little is drained so that the
+        // client gets the answer, more closes the connection.
+        if (request.body_stream) {
+          std::istream& rest = in.stream();
+          if (rest.good()) rest.ignore(kMaxDrainBytes);
+          if (!rest.eof()) close = true;
+        }
+      } else if (!read_body(in, api_.options().max_request_bytes, request.body)) {
         close = true;
         out = problem(Error(ErrorCode::kPayloadTooLarge,
                             "request body is larger than LIMITS__MAX_REQUEST_BYTES (" +
@@ -99,15 +125,22 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       log::warning("bad request", {{"error", e.what()}});
       out = problem(Error(ErrorCode::kBadRequest, "could not read the request"));
     }
+    std::exception_ptr broken;
     try {
-      write_response(out, response, close);
+      write_response(out, response, close, request.method == "HEAD");
     } catch (const std::exception& e) {
       log::debug("could not write the response", {{"error", e.what()}});
+      // A streamed body broke off after its headers went out: drop the connection so that
+      // the client sees a short body, never a next response glued to it.
+      if (out.body_writer && response.sent()) broken = std::current_exception();
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!streamed) body_bytes = static_cast<std::int64_t>(request.body.size());
     metrics_.observe(request.method, api_.route_of(request), out.status, seconds,
-                     request.body.size(), out.body.size());
+                     static_cast<std::size_t>(body_bytes),
+                     static_cast<std::size_t>(out.content_length()));
+    if (broken) std::rethrow_exception(broken);
   }
 
  private:

@@ -39,22 +39,92 @@ bool is_final(const std::string& status) {
   return status == "COMPLETED" || status == "FAILED" || status == "CANCELLED";
 }
 
-void insert_artifact(const Database& db, Session& s, const std::string& job_id, int step, int seq,
-                     const std::string& name, const std::string& media_type,
-                     const std::string& data) {
+// Staged uploads untouched for this long are a crashed backend's leftovers.
+constexpr std::int64_t kStaleUploadMs = 3600 * 1000;
+
+void insert_chunk(const Database& db, Session& s, const std::string& blob_id, int seq,
+                  std::int64_t offset, const char* data, std::size_t size) {
+  std::string id = blob_id;
+  int n = seq;
+  Poco::Int64 at = offset;
+  Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(data), size);
+  s << db.sql("INSERT INTO artifact_chunks (blob_id, seq, offset_bytes, data) VALUES (?, ?, ?, ?)"),
+      use(id), use(n), use(at), use(blob), now;
+}
+
+// Deletes a blob's chunks and its staging row (a no-op for parts that do not exist).
+void delete_blob(const Database& db, Session& s, const std::string& blob_id) {
+  std::string id = blob_id;
+  s << db.sql("DELETE FROM artifact_chunks WHERE blob_id = ?"), use(id), now;
+  s << db.sql("DELETE FROM uploads WHERE id = ?"), use(id), now;
+}
+
+// One artifacts row: `inline_data` holds the bytes, or `blob_id` names their chunks.
+void insert_artifact_row(const Database& db, Session& s, const std::string& job_id, int step,
+                         int seq, const std::string& name, const std::string& media_type,
+                         std::int64_t size_bytes, const std::string& sha256,
+                         std::string_view inline_data, const std::string& blob_id) {
   std::string id = new_id();
   std::string job = job_id;
   std::string n = name;
   std::string mt = media_type;
-  Poco::Int64 size = static_cast<Poco::Int64>(data.size());
-  std::string digest = sha256_hex(data);
-  Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  Poco::Int64 size = size_bytes;
+  std::string digest = sha256;
+  Poco::Nullable<std::string> blob_ref;
+  if (!blob_id.empty()) blob_ref = blob_id;
   Poco::Int64 at = now_ms();
+  if (inline_data.empty()) {
+    // Poco binds an empty BLOB as NULL: spell the empty value out.
+    std::string empty = db.dialect() == Dialect::kSqlite ? "X''" : "''::bytea";
+    s << db.sql(
+        "INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes, sha256,"
+        " data, blob_id, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, " +
+        empty + ", ?, ?)"),
+        use(id), use(job), use(step), use(seq), use(n), use(mt), use(size), use(digest),
+        use(blob_ref), use(at), now;
+    return;
+  }
+  Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(inline_data.data()),
+                        inline_data.size());
   s << db.sql(
       "INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes, sha256, data,"
-      " created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      " blob_id, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       use(id), use(job), use(step), use(seq), use(n), use(mt), use(size), use(digest), use(blob),
-      use(at), now;
+      use(blob_ref), use(at), now;
+}
+
+// Stores bytes held in memory: inline when they fit one chunk, else as chunks (in the
+// caller's transaction) so that downloads can stream them.
+void insert_artifact(const Database& db, Session& s, const std::string& job_id, int step, int seq,
+                     const std::string& name, const std::string& media_type,
+                     const std::string& data) {
+  std::string blob_id;
+  std::string_view inline_data = data;
+  if (data.size() > BlobWriter::kChunkBytes) {
+    blob_id = new_id();
+    int n = 0;
+    for (std::size_t off = 0; off < data.size(); off += BlobWriter::kChunkBytes) {
+      insert_chunk(db, s, blob_id, n++, static_cast<std::int64_t>(off), data.data() + off,
+                   std::min(BlobWriter::kChunkBytes, data.size() - off));
+    }
+    inline_data = {};
+  }
+  insert_artifact_row(db, s, job_id, step, seq, name, media_type,
+                      static_cast<std::int64_t>(data.size()), sha256_hex(data), inline_data,
+                      blob_id);
+}
+
+// Deletes the chunks of the artifacts of the jobs `ids`.
+void delete_chunks_of_jobs(const Database& db, Session& s, std::vector<std::string>& ids) {
+  std::string in;
+  for (std::size_t i = 0; i < ids.size(); ++i) in += i ? ", ?" : "?";
+  Statement st(s);
+  st << db.sql(
+      "DELETE FROM artifact_chunks WHERE blob_id IN (SELECT blob_id FROM artifacts WHERE"
+      " blob_id IS NOT NULL AND job_id IN (" +
+      in + "))");
+  for (std::string& id : ids) st, use(id);
+  st.execute();
 }
 
 const char* kArtifactColumns = "id, name, media_type, size_bytes, sha256, step, created_at_ms";
@@ -142,6 +212,10 @@ bool insert_job(const Database& db, Session& s, const JobSpec& spec, std::string
         use(key), into(existing), now;
     if (!existing.empty()) {
       job_id = existing.front();
+      // The existing job keeps its own inputs: this submission's uploads go.
+      for (const InputFile& in : spec.inputs) {
+        if (!in.blob_id.empty()) delete_blob(db, s, in.blob_id);
+      }
       return false;
     }
   }
@@ -177,7 +251,15 @@ bool insert_job(const Database& db, Session& s, const JobSpec& spec, std::string
   }
   int seq = 0;
   for (const InputFile& in : spec.inputs) {
-    insert_artifact(db, s, job_id, -1, seq++, in.name, in.media_type, in.data);
+    if (in.blob_id.empty()) {
+      insert_artifact(db, s, job_id, -1, seq++, in.name, in.media_type, in.data);
+      continue;
+    }
+    // A streamed upload: link its chunks; it is no longer staged.
+    insert_artifact_row(db, s, job_id, -1, seq++, in.name, in.media_type, in.blob_size,
+                        in.blob_sha256, {}, in.blob_id);
+    std::string upload = in.blob_id;
+    s << db.sql("DELETE FROM uploads WHERE id = ?"), use(upload), now;
   }
   return true;
 }
@@ -376,6 +458,8 @@ bool JobStore::delete_job(const std::string& id) {
     s << db_.sql(
         "DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM tasks WHERE job_id = ?)"),
         use(job_id), now;
+    std::vector<std::string> ids{job_id};
+    delete_chunks_of_jobs(db_, s, ids);
     s << db_.sql("DELETE FROM artifacts WHERE job_id = ?"), use(job_id), now;
     s << db_.sql("DELETE FROM tasks WHERE job_id = ?"), use(job_id), now;
     s << db_.sql("DELETE FROM jobs WHERE id = ?"), use(job_id), now;
@@ -414,8 +498,8 @@ std::vector<ArtifactMeta> JobStore::list_artifacts(const std::string& job_id, bo
   return artifacts_of(db_, s, job_id, all);
 }
 
-std::optional<Artifact> JobStore::read_artifact(const std::string& job_id,
-                                                const std::string& name) {
+std::optional<ArtifactMeta> JobStore::find_artifact(const std::string& job_id,
+                                                    const std::string& name) {
   Session s = db_.session();
   std::string id = job_id;
   std::string n = name;
@@ -426,13 +510,79 @@ std::optional<Artifact> JobStore::read_artifact(const std::string& job_id,
   st.execute();
   RecordSet rs(st);
   if (rs.rowCount() == 0) return std::nullopt;
+  return artifact_meta(rs, 0);
+}
+
+std::optional<Artifact> JobStore::read_artifact(const std::string& job_id,
+                                                const std::string& name) {
+  auto meta = find_artifact(job_id, name);
+  if (!meta) return std::nullopt;
   Artifact a;
-  a.meta = artifact_meta(rs, 0);
-  Poco::Data::BLOB blob;
-  std::string artifact_id = a.meta.id;
-  s << db_.sql("SELECT data FROM artifacts WHERE id = ?"), use(artifact_id), into(blob), now;
-  a.data.assign(reinterpret_cast<const char*>(blob.rawContent()), blob.size());
+  a.meta = std::move(*meta);
+  a.data.reserve(static_cast<std::size_t>(a.meta.size_bytes));
+  read_artifact_bytes(a.meta, 0, a.meta.size_bytes,
+                      [&](const char* data, std::size_t size) { a.data.append(data, size); });
   return a;
+}
+
+void JobStore::read_artifact_bytes(const ArtifactMeta& artifact, std::int64_t offset,
+                                   std::int64_t length,
+                                   const std::function<void(const char*, std::size_t)>& sink) {
+  auto gone = [&] {
+    return Error(ErrorCode::kNotFound, "artifact '" + artifact.name + "' was deleted", "name");
+  };
+  length = std::min(length, artifact.size_bytes - offset);  // never past the end
+  std::string blob_id;
+  {
+    Session s = db_.session();
+    std::string id = artifact.id;
+    std::vector<std::string> blob_ids;
+    std::vector<Poco::Data::BLOB> data;
+    s << db_.sql("SELECT COALESCE(blob_id, ''), data FROM artifacts WHERE id = ?"), use(id),
+        into(blob_ids), into(data), now;
+    if (blob_ids.empty()) throw gone();
+    blob_id = blob_ids.front();
+    if (blob_id.empty()) {  // inline
+      const auto& bytes = data.front();
+      std::int64_t size = static_cast<std::int64_t>(bytes.size());
+      if (offset < size && length > 0) {
+        sink(reinterpret_cast<const char*>(bytes.rawContent()) + offset,
+             static_cast<std::size_t>(std::min(length, size - offset)));
+      }
+      return;
+    }
+  }
+  if (length <= 0) return;
+  // The chunk holding `offset`, then the following ones: one chunk in memory at a time.
+  std::vector<int> first;
+  {
+    Session s = db_.session();
+    Poco::Int64 from = offset;
+    s << db_.sql(
+        "SELECT seq FROM artifact_chunks WHERE blob_id = ? AND offset_bytes <= ?"
+        " ORDER BY seq DESC LIMIT 1"),
+        use(blob_id), use(from), into(first), now;
+  }
+  if (first.empty()) throw gone();
+  std::int64_t remaining = length;
+  for (int seq = first.front(); remaining > 0; ++seq) {
+    std::vector<Poco::Int64> offsets;
+    std::vector<Poco::Data::BLOB> chunk;
+    {
+      Session s = db_.session();
+      s << db_.sql("SELECT offset_bytes, data FROM artifact_chunks WHERE blob_id = ? AND seq = ?"),
+          use(blob_id), use(seq), into(offsets), into(chunk), now;
+    }
+    if (offsets.empty()) throw gone();
+    const auto& bytes = chunk.front();
+    std::int64_t size = static_cast<std::int64_t>(bytes.size());
+    std::int64_t skip = std::max<std::int64_t>(0, offset - offsets.front());
+    if (skip >= size) throw gone();
+    std::int64_t n = std::min(remaining, size - skip);
+    sink(reinterpret_cast<const char*>(bytes.rawContent()) + skip, static_cast<std::size_t>(n));
+    remaining -= n;
+    offset += n;
+  }
 }
 
 namespace {
@@ -672,21 +822,30 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
 }
 
 std::vector<Artifact> JobStore::load_inputs(const ClaimedTask& task) {
-  Session s = db_.session();
   std::string job_id = task.job_id;
   int step = task.step - 1;
-  std::vector<std::string> ids, names, media_types, digests;
+  std::vector<std::string> ids, names, media_types, digests, blob_ids;
   std::vector<Poco::Int64> sizes, created;
   std::vector<Poco::Data::BLOB> blobs;
-  s << db_.sql(
-      "SELECT id, name, media_type, sha256, size_bytes, created_at_ms, data FROM artifacts"
-      " WHERE job_id = ? AND step = ? ORDER BY seq"),
-      use(job_id), use(step), into(ids), into(names), into(media_types), into(digests), into(sizes),
-      into(created), into(blobs), now;
+  {
+    Session s = db_.session();
+    s << db_.sql(
+        "SELECT id, name, media_type, sha256, size_bytes, created_at_ms, data,"
+        " COALESCE(blob_id, '') FROM artifacts WHERE job_id = ? AND step = ? ORDER BY seq"),
+        use(job_id), use(step), into(ids), into(names), into(media_types), into(digests),
+        into(sizes), into(created), into(blobs), into(blob_ids), now;
+  }
   std::vector<Artifact> out(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     out[i].meta = {ids[i], names[i], media_types[i], sizes[i], digests[i], step, created[i]};
-    out[i].data.assign(reinterpret_cast<const char*>(blobs[i].rawContent()), blobs[i].size());
+    if (blob_ids[i].empty()) {
+      out[i].data.assign(reinterpret_cast<const char*>(blobs[i].rawContent()), blobs[i].size());
+    } else {  // chunked: the SDK hands plugins whole buffers
+      out[i].data.reserve(static_cast<std::size_t>(sizes[i]));
+      read_artifact_bytes(out[i].meta, 0, sizes[i], [&](const char* data, std::size_t size) {
+        out[i].data.append(data, size);
+      });
+    }
   }
   return out;
 }
@@ -823,7 +982,24 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
   return results;
 }
 
+int JobStore::prune_stale_uploads(std::int64_t idle_before_ms, int limit) {
+  std::vector<std::string> ids;
+  {
+    Session s = db_.session();
+    Poco::Int64 before = idle_before_ms;
+    int n = limit;
+    s << db_.sql("SELECT id FROM uploads WHERE updated_at_ms < ? ORDER BY updated_at_ms LIMIT ?"),
+        use(before), use(n), into(ids), now;
+  }
+  // One short transaction per blob: a crashed 10 GB upload does not hold the write lock.
+  for (const std::string& id : ids) {
+    db_.write_transaction([&](Session& s) { delete_blob(db_, s, id); });
+  }
+  return static_cast<int>(ids.size());
+}
+
 int JobStore::prune_finished(std::int64_t finished_before_ms, int limit) {
+  prune_stale_uploads(now_ms() - kStaleUploadMs);
   int pruned = 0;
   db_.write_transaction([&](Session& s) {
     Poco::Int64 before = finished_before_ms;
@@ -843,6 +1019,7 @@ int JobStore::prune_finished(std::int64_t finished_before_ms, int limit) {
     };
     run("DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM tasks WHERE job_id IN (" + in +
         "))");
+    delete_chunks_of_jobs(db_, s, ids);
     run("DELETE FROM artifacts WHERE job_id IN (" + in + ")");
     run("DELETE FROM tasks WHERE job_id IN (" + in + ")");
     run("DELETE FROM jobs WHERE id IN (" + in + ")");
@@ -982,6 +1159,69 @@ int JobStore::rescue_expired() {
     }
   }
   return rescued;
+}
+
+// --- BlobWriter ------------------------------------------------------------------------------
+
+struct BlobWriter::Hasher {
+  Poco::SHA2Engine engine{Poco::SHA2Engine::SHA_256};
+};
+
+BlobWriter::BlobWriter(Database& db, std::string tenant)
+    : db_(db), tenant_(std::move(tenant)), hasher_(std::make_unique<Hasher>()) {}
+
+BlobWriter::~BlobWriter() {
+  try {
+    discard();
+  } catch (const std::exception&) {
+    // left to prune_stale_uploads()
+  }
+}
+
+void BlobWriter::write(const char* data, std::size_t size) {
+  hasher_->engine.update(data, size);
+  size_ += static_cast<std::int64_t>(size);
+  while (size > 0) {
+    // A full buffer is stored only once more bytes come: a file of one chunk stays inline.
+    if (buffer_.size() == kChunkBytes) flush();
+    if (buffer_.capacity() < kChunkBytes) buffer_.reserve(kChunkBytes);
+    std::size_t take = std::min(size, kChunkBytes - buffer_.size());
+    buffer_.append(data, take);
+    data += take;
+    size -= take;
+  }
+}
+
+void BlobWriter::finish() {
+  if (chunked() && !buffer_.empty()) flush();
+  sha256_ = Poco::DigestEngine::digestToHex(hasher_->engine.digest());
+}
+
+void BlobWriter::flush() {
+  bool first = blob_id_.empty();
+  if (first) blob_id_ = new_id();
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 at = now_ms();
+    std::string id = blob_id_;
+    if (first) {
+      std::string tenant = tenant_;
+      s << db_.sql(
+          "INSERT INTO uploads (id, tenant, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?)"),
+          use(id), use(tenant), use(at), use(at), now;
+    } else {
+      s << db_.sql("UPDATE uploads SET updated_at_ms = ? WHERE id = ?"), use(at), use(id), now;
+    }
+    insert_chunk(db_, s, blob_id_, seq_, stored_, buffer_.data(), buffer_.size());
+  });
+  ++seq_;
+  stored_ += static_cast<std::int64_t>(buffer_.size());
+  buffer_.clear();
+}
+
+void BlobWriter::discard() {
+  if (released_ || blob_id_.empty()) return;
+  released_ = true;
+  db_.write_transaction([&](Session& s) { delete_blob(db_, s, blob_id_); });
 }
 
 }  // namespace gen

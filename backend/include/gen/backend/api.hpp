@@ -94,6 +94,11 @@ class Api {
 
   const ApiOptions& options() const { return options_; }
 
+  /// Whether the handler reads this request's body from Request::body_stream (multipart job
+  /// submissions, streamed to storage) instead of Request::body; it then enforces the size
+  /// limit itself, per tenant, while reading.
+  bool streams_body(const Request& request) const;
+
   /// The route pattern a request matched ("/api/v1/jobs/{id}"), for metrics labels;
   /// "unmatched" when none did.
   std::string route_of(const Request& request) const;
@@ -153,7 +158,14 @@ class Api {
   JobView visible_job(const std::string& id, const Caller& caller) const;
   void check_body_size(const Request& request, const Caller& caller) const;
   /// Appends multipart file parts to the job's inputs, checked like JSON inputs.
-  void add_uploaded_inputs(JobSpec& spec, std::vector<FormPart> files) const;
+  void add_uploaded_inputs(JobSpec& spec, std::vector<FormPart>& files) const;
+  /// The caller's body limit: LIMITS__MAX_REQUEST_BYTES of its tenant, capped by the
+  /// environment's.
+  std::int64_t body_limit(const Caller& caller) const;
+  /// Reads a multipart submission (streamed when the adapter gave a stream): the "job" field
+  /// and the file parts, whose bytes go to storage in chunks as they arrive.
+  nlohmann::json read_form(const Request& request, const Caller& caller,
+                           std::vector<FormPart>& files) const;
 
   Database& db_;
   JobStore& jobs_;

@@ -3,6 +3,9 @@
 // wire. Tests drive handlers through these types without a socket.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +27,9 @@ struct Request {
   std::map<std::string, std::string> query;  ///< decoded; a repeated key keeps the last value
   Headers headers;
   std::string body;  ///< the whole body; the adapter enforces LIMITS__MAX_REQUEST_BYTES
+  /// Set instead of `body` for requests the API reads as a stream (Api::streams_body():
+  /// multipart job submissions); the handler enforces the size limit while reading.
+  std::istream* body_stream = nullptr;
   std::optional<std::string> header(std::string_view name) const;
   /// The media type of Content-Type without parameters, lowercased ("application/json").
   std::string media_type() const;
@@ -34,6 +40,14 @@ struct Response {
   std::string content_type = "application/json";
   Headers headers;  ///< extra headers (Location, Allow, Content-Disposition ...)
   std::string body;
+  /// When set, the adapter sends `body_length` bytes written by this instead of `body`
+  /// (large downloads, streamed chunk by chunk); it is not called for HEAD.
+  std::function<void(std::ostream&)> body_writer;
+  std::int64_t body_length = 0;
+  /// The number of body bytes the response announces.
+  std::int64_t content_length() const {
+    return body_writer ? body_length : static_cast<std::int64_t>(body.size());
+  }
 };
 
 /// Splits "/a/b%20c/" into {"a", "b c"}; empty segments are dropped.

@@ -32,7 +32,8 @@ namespace gen {
   X(kWorkerDied, "WORKER_DIED", 500, true)                           \
   X(kUnauthorized, "UNAUTHORIZED", 401, false)                       \
   X(kForbidden, "FORBIDDEN", 403, false)                             \
-  X(kTooManyRequests, "TOO_MANY_REQUESTS", 429, true)
+  X(kTooManyRequests, "TOO_MANY_REQUESTS", 429, true)                \
+  X(kRangeNotSatisfiable, "RANGE_NOT_SATISFIABLE", 416, false)
 
 /// Zero is never a valid code.
 enum class ErrorCode : int {

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +28,11 @@ struct InputFile {
   std::string name;
   std::string media_type;
   std::string data;
+  /// Set instead of `data` for a file streamed to storage by a BlobWriter: the submission
+  /// links that blob (with its size and digest) to the job.
+  std::string blob_id;
+  std::int64_t blob_size = 0;
+  std::string blob_sha256;
 };
 
 struct StepSpec {
@@ -147,6 +154,49 @@ struct Completion {
   std::vector<OutputFile> outputs;
 };
 
+/// Streams one file into the database in chunks of kChunkBytes, each stored in its own short
+/// write transaction (an upload never holds the write lock), hashing and counting as it goes.
+/// A file that fits in one chunk never touches the database here: it stays inline (data()).
+/// A chunked blob is staged (an `uploads` row) until a submission links it; destroying the
+/// writer before release() deletes what it stored (and JobStore::prune_finished removes what
+/// a crashed process left behind).
+class BlobWriter {
+ public:
+  static constexpr std::size_t kChunkBytes = 1024 * 1024;
+  BlobWriter(Database& db, std::string tenant);
+  ~BlobWriter();
+  BlobWriter(const BlobWriter&) = delete;
+  BlobWriter& operator=(const BlobWriter&) = delete;
+
+  void write(const char* data, std::size_t size);
+  /// Stores the last chunk. Afterwards size() and sha256() are final.
+  void finish();
+  /// Whether the bytes went to chunks (then: blob_id()); else they are in data().
+  bool chunked() const { return !blob_id_.empty(); }
+  const std::string& blob_id() const { return blob_id_; }
+  std::string& data() { return buffer_; }
+  std::int64_t size() const { return size_; }
+  const std::string& sha256() const { return sha256_; }
+  /// The blob now belongs to a job: the destructor keeps it.
+  void release() { released_ = true; }
+  /// Deletes the chunks stored so far and the staging row (no-op once released).
+  void discard();
+
+ private:
+  void flush();
+  Database& db_;
+  std::string tenant_;
+  std::string blob_id_;
+  std::string buffer_;
+  std::int64_t size_ = 0;    ///< bytes written
+  std::int64_t stored_ = 0;  ///< bytes in stored chunks
+  int seq_ = 0;
+  std::string sha256_;
+  struct Hasher;
+  std::unique_ptr<Hasher> hasher_;
+  bool released_ = false;
+};
+
 class JobStore {
  public:
   explicit JobStore(Database& db) : db_(db) {}
@@ -172,6 +222,13 @@ class JobStore {
   std::vector<ArtifactMeta> list_artifacts(const std::string& job_id, bool all);
   /// An artifact by name: the final step's outputs first, then earlier steps, then inputs.
   std::optional<Artifact> read_artifact(const std::string& job_id, const std::string& name);
+  /// The metadata of the artifact read_artifact() would return, without its bytes.
+  std::optional<ArtifactMeta> find_artifact(const std::string& job_id, const std::string& name);
+  /// Hands bytes [offset, offset + length) of an artifact to `sink` piece by piece (at most
+  /// one chunk in memory; a fresh pooled session per chunk). Throws kNotFound when the
+  /// artifact went away meanwhile.
+  void read_artifact_bytes(const ArtifactMeta& artifact, std::int64_t offset, std::int64_t length,
+                           const std::function<void(const char*, std::size_t)>& sink);
 
   // --- worker side -------------------------------------------------------------------------
   /// Claims up to `max` runnable tasks for `worker` in one short write transaction.
@@ -202,6 +259,9 @@ class JobStore {
   /// Deletes up to `limit` jobs (with tasks, attempts and artifacts) that finished before
   /// `finished_before_ms`. Returns how many went.
   int prune_finished(std::int64_t finished_before_ms, int limit = 500);
+  /// Deletes staged uploads (and their chunks) untouched since `idle_before_ms`: what a
+  /// backend that crashed mid-upload left behind. prune_finished() calls it with 1 hour.
+  int prune_stale_uploads(std::int64_t idle_before_ms, int limit = 100);
 
   /// Backoff before attempt `next_attempt` (2, 3, ...): 1 s * 2^(n-2), capped at 5 min, +-25%.
   static std::int64_t backoff_ms(int next_attempt);
