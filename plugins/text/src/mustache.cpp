@@ -58,7 +58,7 @@ class OutputWriter {
   OutputWriter(const OutputWriter&) = delete;
   OutputWriter& operator=(const OutputWriter&) = delete;
 
-  void append(const char* data, std::size_t size) {
+  [[gnu::always_inline]] void append(const char* data, std::size_t size) {
     if (size > static_cast<std::size_t>(end_ - cursor_)) grow(size);
     // Most pieces are a few bytes: copy them inline (two overlapping fixed-size moves)
     // rather than through a memcpy call.
@@ -234,6 +234,34 @@ int compare(std::string_view a, std::string_view b) {
   }
   return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
+/// a == b for the short strings names are: fixed-size loads, no memcmp call.
+inline bool same(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  auto load8 = [](const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  auto load4 = [](const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8 && n <= 16) {
+    return load8(a.data()) == load8(b.data()) &&
+           load8(a.data() + n - 8) == load8(b.data() + n - 8);
+  }
+  if (n >= 4 && n < 8) {
+    return load4(a.data()) == load4(b.data()) &&
+           load4(a.data() + n - 4) == load4(b.data() + n - 4);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 struct Name {
   std::string_view text;
 };
@@ -271,7 +299,7 @@ void resolve(const json& value, const std::vector<std::string>& names, const jso
       slots[k++] = nullptr;
       continue;
     }
-    const int order = compare(it->first, names[k]);
+    const int order = same(it->first, names[k]) ? 0 : compare(it->first, names[k]);
     if (order == 0) {
       slots[k++] = &it->second;
       ++it;
