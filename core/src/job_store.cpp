@@ -653,9 +653,6 @@ std::string pg_array(const std::vector<std::string>& items) {
   return out;
 }
 
-// Outputs up to this size are written inline by complete_postgres(); larger ones are chunked.
-constexpr std::size_t kInlineOutputBytes = 1 << 20;
-
 // PostgreSQL: a batch of completions as ONE statement (one round trip, atomic): fenced task
 // updates, their attempts, small outputs as artifacts, the next steps queued (NOTIFY), the
 // jobs updated and, for jobs that ended, the webhook outbox rows — what the general path in
@@ -860,7 +857,7 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
   if (db_.dialect() == Dialect::kPostgres &&
       std::all_of(items.begin(), items.end(), [](const Completion& c) {
         return std::all_of(c.outputs.begin(), c.outputs.end(), [](const OutputFile& o) {
-          return o.data.size() <= kInlineOutputBytes;
+          return o.data.size() <= BlobWriter::kChunkBytes;  // stored inline, not chunked
         });
       })) {
     std::vector<std::string> applied = complete_postgres(db_, items);
