@@ -133,14 +133,14 @@ void append_double(double d, Writer& out) {
           n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
       if (std::signbit(d) && d != 0) out.put('-');
       append_number(magnitude / static_cast<unsigned long long>(kPow10Int[p]), out);
-      char fraction[8];
       unsigned long long rest = magnitude % static_cast<unsigned long long>(kPow10Int[p]);
-      for (int i = p - 1; i >= 0; --i) {
+      char* fraction = out.reserve(8);
+      fraction[0] = '.';
+      for (int i = p; i >= 1; --i) {
         fraction[i] = static_cast<char>('0' + rest % 10);
         rest /= 10;
       }
-      out.put('.');
-      out.append(fraction, static_cast<std::size_t>(p));
+      out.commit(fraction + 1 + p);
       return;
     }
   }
@@ -249,12 +249,10 @@ inline bool same(std::string_view a, std::string_view b) {
     return v;
   };
   if (n >= 8 && n <= 16) {
-    return load8(a.data()) == load8(b.data()) &&
-           load8(a.data() + n - 8) == load8(b.data() + n - 8);
+    return load8(a.data()) == load8(b.data()) && load8(a.data() + n - 8) == load8(b.data() + n - 8);
   }
   if (n >= 4 && n < 8) {
-    return load4(a.data()) == load4(b.data()) &&
-           load4(a.data() + n - 4) == load4(b.data() + n - 4);
+    return load4(a.data()) == load4(b.data()) && load4(a.data() + n - 4) == load4(b.data() + n - 4);
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (a[i] != b[i]) return false;
