@@ -54,13 +54,6 @@ const std::vector<ConfigDefinition>& ConfigStore::catalog() {
        0,
        0,
        {"A3", "A4", "A5", "Letter", "Legal"}},
-      {"PDF__DEFAULT_FONT",
-       "string",
-       "DejaVu Sans",
-       "Font family pdf.render uses when a job names none (1 to 128 characters).",
-       1,
-       128,
-       {}},
   };
   return defs;
 }
