@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <thread>
 
 #include <cmark-gfm-core-extensions.h>
@@ -1608,16 +1609,17 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
 
 }  // namespace
 
-/// Where a long document can be cut in two parts that parse on their own exactly as they
-/// parse together: before an ATX heading at column 0 that follows a blank line outside any
-/// fenced code block (such a heading closes every open block). Documents with link reference
+/// Where a long document can be cut into parts that parse on their own exactly as they parse
+/// together: before an ATX heading at column 0 that follows a blank line outside any fenced
+/// code block (such a heading closes every open block). Documents with link reference
 /// definitions (global) or lines starting with HTML (HTML blocks can span blank lines) are
-/// never cut. Returns 0 when there is no such place after `first_part` of the text.
-size_t find_split(std::string_view text, double first_part) {
+/// never cut. Returns the cut offsets, at most one per `step` bytes, ascending.
+std::vector<size_t> find_cuts(std::string_view text, size_t step) {
+  std::vector<size_t> cuts;
   char fence = 0;
   size_t fence_length = 0;
   bool previous_blank = true;
-  size_t candidate = 0;
+  size_t next_cut = step;
   for (size_t start = 0; start < text.size();) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
@@ -1626,7 +1628,7 @@ size_t find_split(std::string_view text, double first_part) {
     while (indent < line.size() && indent < 4 && line[indent] == ' ') ++indent;
     const std::string_view body = line.substr(indent);
     const bool blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
-    if (indent < 4 && !body.empty() && (body[0] == '<' || body[0] == '[')) return 0;
+    if (indent < 4 && !body.empty() && (body[0] == '<' || body[0] == '[')) return {};
     if (indent < 4 && body.size() >= 3 && (body[0] == '`' || body[0] == '~')) {
       size_t run = 0;
       while (run < body.size() && body[run] == body[0]) ++run;
@@ -1640,19 +1642,23 @@ size_t find_split(std::string_view text, double first_part) {
         }
       }
     }
-    if (candidate == 0 && fence == 0 && previous_blank &&
-        start >= static_cast<size_t>(static_cast<double>(text.size()) * first_part) &&
-        indent == 0 && !body.empty() && body[0] == '#') {
+    if (fence == 0 && previous_blank && start >= next_cut && indent == 0 && !body.empty() &&
+        body[0] == '#') {
       size_t hashes = 0;
       while (hashes < body.size() && body[hashes] == '#') ++hashes;
       if (hashes <= 6 && (hashes == body.size() || body[hashes] == ' ' || body[hashes] == '\t')) {
-        candidate = start;
+        cuts.push_back(start);
+        next_cut = start + step;
       }
     }
     previous_blank = blank;
     start = end + 1;
   }
-  return fence == 0 ? candidate : 0;
+  if (fence != 0) {
+    // An unclosed fence runs to the end: no cut may fall after its opening. Rare; give up.
+    return {};
+  }
+  return cuts;
 }
 
 struct ParsedMarkdown {
@@ -1681,28 +1687,50 @@ void free_markdown(const ParsedMarkdown& parsed) {
 RenderResult render_markdown(std::string_view markdown, const RenderOptions& options,
                              const ImageLookup& images, const std::function<bool()>& cancelled) {
   cmark_gfm_core_extensions_ensure_registered();
-  // A long document is cut where that is safe: the first quarter or so is parsed and laid out
-  // on this thread while the rest parses on another.
-  constexpr size_t kSplitFrom = 64 * 1024;  // bytes
-  constexpr double kFirstPart = 0.25;       // parse(first) + layout(first) ~ parse(rest)
-  const size_t split = markdown.size() >= kSplitFrom && std::thread::hardware_concurrency() > 1
-                           ? find_split(markdown, kFirstPart)
-                           : 0;
-  std::vector<ParsedMarkdown> parts(split > 0 ? 2 : 1);
+  // A long document is cut into parts where that is safe; another thread parses them in turn
+  // while this one lays out each part as soon as it is parsed (parsing and layout overlap).
+  constexpr size_t kCutFrom = 64 * 1024;    // bytes
+  constexpr size_t kPartBytes = 32 * 1024;  // about; small parts start the layout early
+  std::vector<size_t> cuts;
+  if (markdown.size() >= kCutFrom && std::thread::hardware_concurrency() > 1) {
+    cuts = find_cuts(markdown, kPartBytes);
+  }
+  std::vector<std::string_view> texts;
+  for (size_t i = 0, begin = 0; i <= cuts.size(); ++i) {
+    const size_t end = i < cuts.size() ? cuts[i] : markdown.size();
+    texts.push_back(markdown.substr(begin, end - begin));
+    begin = end;
+  }
+  std::vector<ParsedMarkdown> parts(texts.size());
   struct FreeParts {
     std::vector<ParsedMarkdown>& parts;
     ~FreeParts() {
       for (const ParsedMarkdown& part : parts) free_markdown(part);
     }
   } free_parts{parts};
-  std::jthread rest;  // declared after parts: joined before they are freed
-  if (split > 0) {
-    rest = std::jthread([&] { parts[1] = parse_markdown(markdown.substr(split)); });
+  std::mutex parsed_mutex;
+  std::condition_variable parsed_cv;
+  size_t parsed = 0;    // parts[0, parsed) are ready
+  std::jthread parser;  // declared after parts: joined (asked to stop) before they are freed
+  if (parts.size() > 1) {
+    parser = std::jthread([&](std::stop_token stop) {
+      for (size_t i = 0; i < texts.size() && !stop.stop_requested(); ++i) {
+        ParsedMarkdown part = parse_markdown(texts[i]);
+        std::lock_guard lock(parsed_mutex);
+        parts[i] = part;
+        parsed = i + 1;
+        parsed_cv.notify_one();
+      }
+    });
+  } else {
+    parts[0] = parse_markdown(markdown);
+    parsed = 1;
   }
-  parts[0] = parse_markdown(split > 0 ? markdown.substr(0, split) : markdown);
-  auto root_of = [](const ParsedMarkdown& part) {
-    if (part.root == nullptr) throw std::runtime_error("pdf: the Markdown parser failed");
-    return part.root;
+  auto root_of = [&](size_t i) {
+    std::unique_lock lock(parsed_mutex);
+    parsed_cv.wait(lock, [&] { return parsed > i; });
+    if (parts[i].root == nullptr) throw std::runtime_error("pdf: the Markdown parser failed");
+    return parts[i].root;
   };
 
   FontSet fonts;
@@ -1710,11 +1738,8 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
   BackgroundWork background;
   Layouter layouter(options, images, fonts, doc, background, cancelled);
   layouter.begin();
-  layouter.add(root_of(parts[0]));
-  if (split > 0) {
-    rest.join();
-    layouter.add(root_of(parts[1]));
-  }
+  for (size_t i = 0; i < parts.size(); ++i) layouter.add(root_of(i));
+  if (parser.joinable()) parser.join();
   layouter.end();
   background.post([to_free = std::move(parts)] {
     for (const ParsedMarkdown& part : to_free) free_markdown(part);
