@@ -10,6 +10,8 @@
 //  - a tenant credential naming another tenant in tenant-id -> 403;
 //  - a tenant reaching another tenant's job, its artifacts list, an artifact, cancel, delete,
 //    the job list and its settings by id -> 404 NOT_FOUND / not listed;
+//    (its webhooks and their deliveries: webhooks_test.cpp; a finished job served from the
+//    backend's read cache: read_cache_test.cpp);
 //  - granting scopes one does not hold -> 403; writes of a disabled tenant -> 409;
 //  - tenant ids differing only in case are different tenants;
 //  - password guessing: the 11th failed login of an id within a minute -> 429.
