@@ -270,10 +270,15 @@ class BackgroundWork {
     });
   }
 
-  void post(std::function<void()> task) {
+  /// Queues `task`; an urgent one runs before what is already queued.
+  void post(std::function<void()> task, bool urgent = false) {
     {
       std::lock_guard lock(mutex_);
-      tasks_.push_back(std::move(task));
+      if (urgent) {
+        tasks_.push_front(std::move(task));
+      } else {
+        tasks_.push_back(std::move(task));
+      }
       if (parallel_ && !helper_.joinable()) {
         helper_ = std::thread([this] { run(/*until_empty=*/false); });
       }
@@ -1504,9 +1509,12 @@ std::string write_pdf(Document& doc, FontSet& fonts, const RenderOptions& option
   auto programs = std::make_shared<std::array<FontSet::Program, kFontStyleCount>>();
   for (int style = 0; style < kFontStyleCount; ++style) {
     if (!fonts.used(static_cast<FontStyle>(style))) continue;
-    background.post([programs, style, gids = fonts.used_gids(static_cast<FontStyle>(style))] {
-      (*programs)[style] = FontSet::make_program(static_cast<FontStyle>(style), gids);
-    });
+    // Urgent: ahead of freeing the Markdown tree, which nothing waits for.
+    background.post(
+        [programs, style, gids = fonts.used_gids(static_cast<FontStyle>(style))] {
+          (*programs)[style] = FontSet::make_program(static_cast<FontStyle>(style), gids);
+        },
+        /*urgent=*/true);
   }
   QPDFObjectHandle font_dict = QPDFObjectHandle::newDictionary();
   QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
