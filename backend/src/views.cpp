@@ -4,26 +4,14 @@
 #include <ctime>
 
 #include "gen/backend/http.hpp"
+#include "gen/core/database.hpp"
 
 namespace gen::backend {
 
 using nlohmann::json;
 
 json iso_time(std::optional<std::int64_t> ms) {
-  if (!ms) return nullptr;
-  std::int64_t seconds = *ms / 1000;
-  int millis = static_cast<int>(*ms % 1000);
-  if (millis < 0) {
-    millis += 1000;
-    seconds -= 1;
-  }
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
+  return ms ? json(format_iso_time(*ms)) : json(nullptr);
 }
 
 json error_json(const std::string& code, const std::string& message) {

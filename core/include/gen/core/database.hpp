@@ -86,6 +86,8 @@ class Database {
 
 /// Milliseconds since the Unix epoch.
 std::int64_t now_ms();
+/// `ms` since the epoch as UTC ISO 8601 with milliseconds: "2026-11-27T00:41:54.997Z".
+std::string format_iso_time(std::int64_t ms);
 /// A random UUID string.
 std::string new_id();
 
