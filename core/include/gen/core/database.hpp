@@ -6,8 +6,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -81,7 +81,7 @@ class Database {
   std::unique_ptr<Poco::Data::SessionPool> pool_;
   struct PgPool;
   std::unique_ptr<PgPool> pg_pool_;  // pg_exec's connections
-  std::mutex write_mutex_;  // SQLite: one write transaction at a time per process
+  std::mutex write_mutex_;           // SQLite: one write transaction at a time per process
 };
 
 /// Milliseconds since the Unix epoch.
