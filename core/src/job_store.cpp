@@ -1213,6 +1213,15 @@ void BlobWriter::flush() {
   ++seq_;
   stored_ += static_cast<std::int64_t>(buffer_.size());
   buffer_.clear();
+  if (first) {
+    // Each new upload clears a few a crashed backend left behind, so they go even where no
+    // worker prunes (RETENTION__MAX_AGE_S=0). Idle for an hour: never a live upload.
+    try {
+      JobStore(db_).prune_stale_uploads(now_ms() - kStaleUploadMs, 10);
+    } catch (const std::exception&) {
+      // the next upload or prune_finished() tries again
+    }
+  }
 }
 
 void BlobWriter::discard() {

@@ -134,6 +134,22 @@ TEST_P(BlobStoreTest, AbandonedUploadsAreDeleted) {
   EXPECT_EQ(rows("uploads"), 0);
   EXPECT_EQ(rows("artifact_chunks"), 0);
 
+  // Where no worker prunes, the next upload clears leftovers idle for over an hour.
+  auto old = std::make_unique<BlobWriter>(*db_, "");
+  old->write(bytes.data(), bytes.size());
+  old->release();
+  {
+    Poco::Data::Session s = db_->session();
+    s << "UPDATE uploads SET updated_at_ms = 0", now;
+  }
+  {
+    BlobWriter next(*db_, "");
+    next.write(bytes.data(), bytes.size());
+    EXPECT_EQ(rows("uploads"), 1) << "only the live one";
+    EXPECT_EQ(rows("artifact_chunks"), 2);
+  }
+  EXPECT_EQ(rows("uploads"), 0);
+
   // A duplicate submission (same idempotency key) does not keep its upload.
   JobSpec spec;
   spec.steps.push_back({"a.first", nlohmann::json::object(), 1, 1000});

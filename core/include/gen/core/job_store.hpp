@@ -158,8 +158,8 @@ struct Completion {
 /// write transaction (an upload never holds the write lock), hashing and counting as it goes.
 /// A file that fits in one chunk never touches the database here: it stays inline (data()).
 /// A chunked blob is staged (an `uploads` row) until a submission links it; destroying the
-/// writer before release() deletes what it stored (and JobStore::prune_finished removes what
-/// a crashed process left behind).
+/// writer before release() deletes what it stored (what a crashed process left behind goes
+/// with JobStore::prune_stale_uploads(), run by each new upload and by prune_finished()).
 class BlobWriter {
  public:
   static constexpr std::size_t kChunkBytes = 1024 * 1024;
@@ -260,7 +260,7 @@ class JobStore {
   /// `finished_before_ms`. Returns how many went.
   int prune_finished(std::int64_t finished_before_ms, int limit = 500);
   /// Deletes staged uploads (and their chunks) untouched since `idle_before_ms`: what a
-  /// backend that crashed mid-upload left behind. prune_finished() calls it with 1 hour.
+  /// backend that crashed mid-upload left behind. Each new upload and prune_finished() run it.
   int prune_stale_uploads(std::int64_t idle_before_ms, int limit = 100);
 
   /// Backoff before attempt `next_attempt` (2, 3, ...): 1 s * 2^(n-2), capped at 5 min, +-25%.
