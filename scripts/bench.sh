@@ -13,6 +13,7 @@ export GENERATOR_TEST_POSTGRES_URL
 for t in "${targets[@]}"; do
   if [ -x "$BUILD_DIR/bin/$t" ]; then
     echo "==== $t"
-    "$BUILD_DIR/bin/$t"
+    # A bench that misses its target exits 1; the others still run.
+    "$BUILD_DIR/bin/$t" || echo "==== $t exited with status $? (a target missed or an error above)"
   fi
 done

@@ -42,7 +42,9 @@ int migrate(const Settings& settings) {
 }
 
 int serve(const Settings& settings) {
-  auto db = Database::open(settings.database_url, settings.http_threads);
+  // One session per request thread, plus the read caches' watcher, the readiness checks and
+  // the queue metrics, which run beside the requests: a request never finds the pool empty.
+  auto db = Database::open(settings.database_url, settings.http_threads + 4);
   int ran = db->migrate();
   log::info("database ready",
             {{"migrations_applied", ran},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench_http: requests/s of generator-backend under wrk (64 connections) for
-#   GET /api/v1/jobs/{id}   (a completed one-step job: tasks, attempts, artifacts)
+#   GET /api/v1/jobs/{id}   (a completed one-step job: tasks, attempts, artifacts; and a job
+#                            still queued, which is not cached)
 #   GET /metrics
 # next to nginx serving a static file of the same size in the same run, on this machine.
 # Target (issue 6): the job-status route at >= 50% of nginx.
@@ -57,6 +58,10 @@ for _ in $(seq 200); do
 done
 [ "$STATUS" = COMPLETED ] || { echo "bench_http: the job did not complete ($STATUS)" >&2; cat "$WORK"/*.log >&2; exit 1; }
 kill -TERM "$WORKER"; wait "$WORKER" 2>/dev/null || true  # the worker is not part of the figure
+# A job that stays QUEUED (no worker any more): its answer is read from the database each
+# time, where a finished job's comes from the backend's read cache.
+QUEUED=$(curl -fs -H "$AUTH" -H 'Content-Type: application/json' "localhost:$API_PORT/api/v1/jobs" -d '{
+  "steps": [{"generator": "text.template", "params": {"template": "Hello!"}}]}' | jq -r .id)
 
 # nginx serves the job's own JSON as a static file: same response size.
 mkdir -p "$WORK/www" "$WORK/nginx"
@@ -99,7 +104,9 @@ report() {  # name, extra text
   printf '  %-28s %9.0f req/s  %7d errors  %s of nginx%s\n' "$1" "$RPS" "$BAD" "$(ratio "$RPS" "$NGINX_RPS")" "$2"
 }
 run_wrk "http://127.0.0.1:$API_PORT/api/v1/jobs/$JOB" -H "$AUTH"
-report "GET /api/v1/jobs/{id}" " (target >= 50%)"
+report "GET /api/v1/jobs/{id}" " (target >= 50%; a finished job, from the read cache)"
+run_wrk "http://127.0.0.1:$API_PORT/api/v1/jobs/$QUEUED" -H "$AUTH"
+report "GET /api/v1/jobs/{id} queued" " (read from the database each time)"
 run_wrk "http://127.0.0.1:$API_PORT/metrics"
 report "GET /metrics" ""
 run_wrk "http://127.0.0.1:$API_PORT/health"

@@ -611,8 +611,8 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
       " c.timeout_ms, c.queued_at, touched.tenant, EXISTS (SELECT 1 FROM artifacts a WHERE"
       " a.job_id = c.job_id AND a.step = c.step - 1) FROM claimed c JOIN touched ON"
       " touched.id = c.job_id";
-  auto rows = db.pg_exec(kClaim, {worker, std::to_string(at + lease_ms), std::to_string(at),
-                                  std::to_string(max)});
+  auto rows = db.pg_exec(
+      kClaim, {worker, std::to_string(at + lease_ms), std::to_string(at), std::to_string(max)});
   std::vector<ClaimedTask> claimed;
   claimed.reserve(rows.size());
   auto text = [](const std::optional<std::string>& v) { return v.value_or(std::string()); };
@@ -722,10 +722,10 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       "', '') FROM (SELECT 1 FROM queued LIMIT 1) q)"
       " SELECT id FROM done UNION ALL SELECT '' FROM wake";
   auto rows = db.pg_exec(
-      kComplete, {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_task),
-                  pg_array(art_id), pg_array(art_seq), pg_array(art_name), pg_array(art_type),
-                  pg_array(art_size), pg_array(art_sha), pg_array(art_data),
-                  std::to_string(kWebhookMaxAttempts)});
+      kComplete,
+      {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_task), pg_array(art_id),
+       pg_array(art_seq), pg_array(art_name), pg_array(art_type), pg_array(art_size),
+       pg_array(art_sha), pg_array(art_data), std::to_string(kWebhookMaxAttempts)});
   std::vector<std::string> applied;
   for (const auto& r : rows) {
     if (r[0] && !r[0]->empty()) applied.push_back(*r[0]);  // pg_notify's row is ''
