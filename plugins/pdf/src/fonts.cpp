@@ -200,29 +200,33 @@ thread_local int live_font_sets = 0;
 /// rendering documents in many languages).
 constexpr size_t kMaxCachedPerStyle = 20000;  // a few MB per style and thread
 
+/// One byte of a PDF literal string, escaped where the syntax needs it.
+inline void append_pdf_escaped(std::string& out, char c) {
+  switch (c) {
+    case '(':
+      out += "\\(";
+      break;
+    case ')':
+      out += "\\)";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    default:
+      out += c;
+  }
+}
+
 /// The TJ literal-string bytes of `glyphs` (see ShapedText::encoded).
 std::string encode_glyphs(const std::vector<Glyph>& glyphs) {
   std::string out;
   out.reserve(glyphs.size() * 2 + 8);
   for (const Glyph& g : glyphs) {
-    for (char byte : {static_cast<char>(g.gid >> 8), static_cast<char>(g.gid & 0xFF)}) {
-      switch (byte) {
-        case '(':
-          out += "\\(";
-          break;
-        case ')':
-          out += "\\)";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        default:
-          out += byte;
-      }
-    }
+    append_pdf_escaped(out, static_cast<char>(g.gid >> 8));
+    append_pdf_escaped(out, static_cast<char>(g.gid & 0xFF));
     // Kerning in whole thousandths of an em: finer is invisible and costs bytes.
     if (g.kern_adjust != 0) {
       out += ')';
@@ -510,24 +514,7 @@ std::u32string decode_utf8(std::string_view text) {
 
 void append_pdf_literal(std::string& out, std::string_view bytes) {
   out += '(';
-  for (char c : bytes) {
-    switch (c) {
-      case '(':
-        out += "\\(";
-        break;
-      case ')':
-        out += "\\)";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
-    }
-  }
+  for (char c : bytes) append_pdf_escaped(out, c);
   out += ')';
 }
 
