@@ -8,7 +8,7 @@ BUILD_DIR="${BUILD_DIR:-build}"
 targets=(bench_queue bench_pdf bench_template)
 [ -d bench/http ] && targets+=(bench_http)
 scripts/build.sh "${targets[@]}" generator-backend generator-worker
-GENERATOR_TEST_POSTGRES_URL="$(scripts/postgres-for-tests.sh)"
+GENERATOR_TEST_POSTGRES_URL="$(scripts/postgres-for-tests.sh | tail -n 1)"
 export GENERATOR_TEST_POSTGRES_URL
 for t in "${targets[@]}"; do
   if [ -x "$BUILD_DIR/bin/$t" ]; then

@@ -9,7 +9,7 @@ built=$(date +%s)
 echo "build: $((built - start)) s"
 BUILD_DIR="${BUILD_DIR:-build}"
 # Storage tests run on SQLite and on PostgreSQL: start the local server (127.0.0.1 only).
-GENERATOR_TEST_POSTGRES_URL="$(scripts/postgres-for-tests.sh)"
+GENERATOR_TEST_POSTGRES_URL="$(scripts/postgres-for-tests.sh | tail -n 1)"
 export GENERATOR_TEST_POSTGRES_URL
 status=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 -j"${JOBS:-2}" || status=$?
