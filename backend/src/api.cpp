@@ -615,9 +615,6 @@ Response Api::submit_job(const Call& call) const {
     // Holds this request thread while the job runs: the answer is the finished job when it
     // ends in time (200), else the usual 202.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
-    auto is_final = [](const std::string& s) {
-      return s == "COMPLETED" || s == "FAILED" || s == "CANCELLED";
-    };
     while (!is_final(job->status) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(kWaitPollMs));
       if (auto now = jobs_.get_job(submitted.id)) job = std::move(now);
@@ -805,7 +802,7 @@ Response Api::get_job(const Call& call) const {
   const std::uint64_t epoch = cache_->jobs_epoch();
   JobView job = visible_job(id, call.caller);
   Response r = json_response(200, job_json(job));
-  if (job.status == "COMPLETED" || job.status == "FAILED" || job.status == "CANCELLED") {
+  if (is_final(job.status)) {
     cache_->store_finished_job(id, {job.tenant, r.body}, epoch);
   }
   return r;

@@ -25,6 +25,7 @@
 #include <optional>
 
 #include <gen/sdk/generator.hpp>
+#include <gen/sdk/testing.hpp>
 
 #include <thread>
 
@@ -96,29 +97,6 @@ std::string make_document(int pages) {
   return md;
 }
 
-/// The smallest Context that runs a generator in-process.
-class BenchContext final : public gen::sdk::Context {
- public:
-  const nlohmann::json& params() const override { return params_; }
-  const std::vector<gen::sdk::InputArtifact>& inputs() const override { return artifacts; }
-  void write_output(std::string_view name, std::string_view, std::string_view data) override {
-    outputs[std::string(name)] = std::string(data);
-  }
-  void progress(double) override {}
-  bool cancelled() const override { return false; }
-  void log(gen::sdk::LogLevel, std::string_view) override {}
-  std::optional<std::string> setting(std::string_view) const override { return std::nullopt; }
-  std::string_view job_id() const override { return "bench"; }
-  std::string_view task_id() const override { return "bench"; }
-  int attempt() const override { return 1; }
-
-  std::vector<gen::sdk::InputArtifact> artifacts;
-  std::map<std::string, std::string> outputs;
-
- private:
-  nlohmann::json params_ = nlohmann::json::object();
-};
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -135,9 +113,9 @@ bool bench_merge(int runs) {
                        options, {}, [] { return false; })
                        .pdf);
   }
-  BenchContext context;
+  gen::sdk::testing::FakeContext context;
   for (int i = 0; i < kFiles; ++i) {
-    context.artifacts.push_back({"f" + std::to_string(i) + ".pdf", "application/pdf", pdfs[i]});
+    context.add_input("f" + std::to_string(i) + ".pdf", "application/pdf", pdfs[i]);
   }
   gen::pdf::MergeGenerator merge;
   std::vector<double> seconds;
@@ -173,7 +151,7 @@ bool bench_merge(int runs) {
   std::sort(cli_seconds.begin(), cli_seconds.end());
 
   std::printf("\npdf.merge in-process: %d two-page PDFs -> %zu bytes\n", kFiles,
-              context.outputs["merged.pdf"].size());
+              context.output("merged.pdf") ? context.output("merged.pdf")->data.size() : 0);
   std::printf("runs %d: median %.4f s (min %.4f)\n", runs, median, seconds.front());
   const double reference = 0.060;
   std::printf(

@@ -35,10 +35,6 @@ std::string sha256_hex(const std::string& data) {
   return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
-bool is_final(const std::string& status) {
-  return status == "COMPLETED" || status == "FAILED" || status == "CANCELLED";
-}
-
 // Staged uploads untouched for this long are a crashed backend's leftovers.
 constexpr std::int64_t kStaleUploadMs = 3600 * 1000;
 
@@ -707,15 +703,10 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       " ('QUEUED', 'RUNNING') THEN $3 ELSE j.finished_at_ms END FROM done WHERE j.id ="
       " done.job_id RETURNING j.id, j.tenant, j.status, j.error, j.error_code,"
       " j.created_at_ms, j.started_at_ms, j.finished_at_ms),"
-      // The webhook outbox (webhooks.hpp, enqueue_job_events): same rows, same ids.
-      " events AS (INSERT INTO webhook_deliveries (id, webhook_id, tenant, event, job_id,"
-      " job_status, job_error, job_error_code, job_created_at_ms, job_started_at_ms,"
-      " job_finished_at_ms, state, attempt, max_attempts, next_attempt_at_ms, created_at_ms)"
-      " SELECT w.id || '.JOB_PROCESSED.' || j.id, w.id, w.tenant, 'JOB_PROCESSED', j.id,"
-      " j.status, j.error, j.error_code, j.created_at_ms, j.started_at_ms, j.finished_at_ms,"
-      " 'PENDING', 0, $12::int, $3, $3 FROM ended j JOIN webhooks w ON w.tenant = j.tenant"
-      " AND w.enabled = 1 AND w.events LIKE '%\"JOB_PROCESSED\"%' WHERE j.status IN"
-      " ('COMPLETED', 'FAILED', 'CANCELLED') ON CONFLICT (id) DO NOTHING),"
+      // The webhook outbox, the same statement enqueue_job_events() runs.
+      " events AS (" +
+      job_events_insert_sql("ended j", "$12::int", "$3") +
+      " ON CONFLICT (id) DO NOTHING),"
       // Idle workers learn of the queued next steps on commit.
       " wake AS (SELECT pg_notify('" +
       std::string(kTaskChannel) +
@@ -734,6 +725,10 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
 }
 
 }  // namespace
+
+bool is_final(const std::string& status) {
+  return status == "COMPLETED" || status == "FAILED" || status == "CANCELLED";
+}
 
 std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
                                          std::int64_t lease_ms) {

@@ -474,6 +474,20 @@ std::vector<WebhookDelivery> WebhookStore::deliveries(const std::string& webhook
 
 // --- the outbox hook -----------------------------------------------------------------------------
 
+std::string job_events_insert_sql(const std::string& jobs, const std::string& max_attempts,
+                                  const std::string& at) {
+  return "INSERT INTO webhook_deliveries (id, webhook_id, tenant, event, job_id, job_status,"
+         " job_error, job_error_code, job_created_at_ms, job_started_at_ms, job_finished_at_ms,"
+         " state, attempt, max_attempts, next_attempt_at_ms, created_at_ms)"
+         " SELECT w.id || '.JOB_PROCESSED.' || j.id, w.id, w.tenant, 'JOB_PROCESSED', j.id,"
+         " j.status, j.error, j.error_code, j.created_at_ms, j.started_at_ms, j.finished_at_ms,"
+         " 'PENDING', 0, " +
+         max_attempts + ", " + at + ", " + at + " FROM " + jobs +
+         " JOIN webhooks w ON w.tenant = j.tenant AND w.enabled = 1"
+         " AND w.events LIKE '%\"JOB_PROCESSED\"%'"
+         " WHERE j.status IN ('COMPLETED', 'FAILED', 'CANCELLED')";
+}
+
 void enqueue_job_events(const Database& db, Session& s, const std::vector<std::string>& job_ids) {
   if (job_ids.empty()) return;
   Poco::Int64 at = now_ms();
@@ -482,17 +496,8 @@ void enqueue_job_events(const Database& db, Session& s, const std::vector<std::s
   // receivers can deduplicate on it (Generator-Delivery). The job's state is copied so the
   // payload survives the job's deletion.
   Statement st(s);
-  st << db.sql(
-      "INSERT INTO webhook_deliveries (id, webhook_id, tenant, event, job_id, job_status,"
-      " job_error, job_error_code, job_created_at_ms, job_started_at_ms, job_finished_at_ms,"
-      " state, attempt, max_attempts, next_attempt_at_ms, created_at_ms)"
-      " SELECT w.id || '.JOB_PROCESSED.' || j.id, w.id, w.tenant, 'JOB_PROCESSED', j.id,"
-      " j.status, j.error, j.error_code, j.created_at_ms, j.started_at_ms, j.finished_at_ms,"
-      " 'PENDING', 0, CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT)"
-      " FROM jobs j JOIN webhooks w ON w.tenant = j.tenant AND w.enabled = 1"
-      " AND w.events LIKE '%\"JOB_PROCESSED\"%' WHERE j.id IN (" +
-      placeholders(job_ids.size()) +
-      ") AND j.status IN ('COMPLETED', 'FAILED', 'CANCELLED') ON CONFLICT (id) DO NOTHING"),
+  st << db.sql(job_events_insert_sql("jobs j", "CAST(? AS INTEGER)", "CAST(? AS BIGINT)") +
+               " AND j.id IN (" + placeholders(job_ids.size()) + ") ON CONFLICT (id) DO NOTHING"),
       use(max_attempts), use(at), use(at);
   std::vector<std::string> ids = job_ids;
   for (std::string& id : ids) st, use(id);

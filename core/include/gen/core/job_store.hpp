@@ -98,6 +98,9 @@ struct Artifact {
   std::string data;
 };
 
+/// COMPLETED, FAILED or CANCELLED: a job or task in this state never changes again.
+bool is_final(const std::string& status);
+
 struct JobView {
   std::string id;
   std::string tenant;

@@ -153,6 +153,11 @@ class WebhookStore {
 /// the same webhook, event and job is a no-op.
 void enqueue_job_events(const Database& db, Poco::Data::Session& s,
                         const std::vector<std::string>& job_ids);
+/// The outbox INSERT ... SELECT behind enqueue_job_events(), over `jobs` (a FROM item aliased
+/// `j` with the jobs table's columns), with SQL expressions for max_attempts and now; it ends
+/// in a WHERE clause the caller may extend, then adds its ON CONFLICT.
+std::string job_events_insert_sql(const std::string& jobs, const std::string& max_attempts,
+                                  const std::string& at);
 
 /// Delivers due webhook deliveries; one per worker process (its own thread).
 class WebhookDeliverer {
