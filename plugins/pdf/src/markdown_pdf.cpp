@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
@@ -13,7 +14,6 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <stop_token>
 #include <thread>
 
 #include <cmark-gfm-core-extensions.h>
@@ -26,6 +26,7 @@
 
 #include "flate.hpp"
 #include "fonts.hpp"
+#include "helper_threads.hpp"
 #include "images.hpp"
 
 namespace gen::pdf {
@@ -257,7 +258,7 @@ class BackgroundWork {
   /// one-page document's few tasks are not worth a thread).
   void go_parallel() {
     std::lock_guard lock(mutex_);
-    parallel_ = std::thread::hardware_concurrency() > 1;
+    parallel_ = cpu_count() > 1;
   }
 
   /// Queues the compression of page `index`'s body.
@@ -280,7 +281,7 @@ class BackgroundWork {
         tasks_.push_back(std::move(task));
       }
       if (parallel_ && !helper_.joinable()) {
-        helper_ = std::thread([this] { run(/*until_empty=*/false); });
+        helper_ = HelperTask::start([this] { run(/*until_empty=*/false); });
       }
     }
     wake_.notify_one();
@@ -337,7 +338,7 @@ class BackgroundWork {
   std::vector<std::string> compressed_;
   std::mutex error_mutex_;
   std::exception_ptr error_;
-  std::thread helper_;
+  HelperTask helper_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -1700,7 +1701,7 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
   constexpr size_t kCutFrom = 64 * 1024;    // bytes
   constexpr size_t kPartBytes = 32 * 1024;  // about; small parts start the layout early
   std::vector<size_t> cuts;
-  if (markdown.size() >= kCutFrom && std::thread::hardware_concurrency() > 1) {
+  if (markdown.size() >= kCutFrom && cpu_count() > 1) {
     cuts = find_cuts(markdown, kPartBytes);
   }
   std::vector<std::string_view> texts;
@@ -1718,11 +1719,16 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
   } free_parts{parts};
   std::mutex parsed_mutex;
   std::condition_variable parsed_cv;
-  size_t parsed = 0;    // parts[0, parsed) are ready
-  std::jthread parser;  // declared after parts: joined (asked to stop) before they are freed
+  size_t parsed = 0;  // parts[0, parsed) are ready
+  std::atomic<bool> stop_parsing = false;
+  struct Parser {
+    std::atomic<bool>& stop;
+    HelperTask task;
+    ~Parser() { stop = true; }  // then `task` is joined
+  } parser{stop_parsing, {}};   // declared after parts: stopped and joined before they are freed
   if (parts.size() > 1) {
-    parser = std::jthread([&](std::stop_token stop) {
-      for (size_t i = 0; i < texts.size() && !stop.stop_requested(); ++i) {
+    parser.task = HelperTask::start([&] {
+      for (size_t i = 0; i < texts.size() && !stop_parsing; ++i) {
         ParsedMarkdown part = parse_markdown(texts[i]);
         std::lock_guard lock(parsed_mutex);
         parts[i] = part;
@@ -1747,7 +1753,7 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
   Layouter layouter(options, images, fonts, doc, background, cancelled);
   layouter.begin();
   for (size_t i = 0; i < parts.size(); ++i) layouter.add(root_of(i));
-  if (parser.joinable()) parser.join();
+  if (parser.task.joinable()) parser.task.join();
   layouter.end();
   background.post([to_free = std::move(parts)] {
     for (const ParsedMarkdown& part : to_free) free_markdown(part);
