@@ -441,7 +441,7 @@ std::vector<Database::TextRow> Database::pg_exec(const std::string& sql,
     PGresult* tune = PQexec(c.conn,
                             "SET enable_seqscan = off; SET enable_bitmapscan = off;"
                             " SET enable_hashjoin = off; SET enable_mergejoin = off;"
-                            " SET enable_sort = off");
+                            " SET enable_sort = off; SET plan_cache_mode = force_generic_plan");
     const bool tuned = PQresultStatus(tune) == PGRES_COMMAND_OK;
     PQclear(tune);
     if (!tuned) {

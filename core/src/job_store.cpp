@@ -260,6 +260,80 @@ bool insert_job(const Database& db, Session& s, const JobSpec& spec, std::string
   return true;
 }
 
+// A PostgreSQL array literal of text elements ('{"a","b"}'), for pg_exec parameters.
+std::string pg_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+// PostgreSQL: plain submissions (no idempotency key, no input files) as ONE statement: the
+// jobs, all their tasks and the wake-up in one round trip, atomic like the general path.
+// Statement-at-a-time inserts through Poco took 0.8 ms per job (20,000 jobs: 16 s).
+std::vector<Submitted> submit_postgres(Database& db, const std::vector<JobSpec>& specs) {
+  const std::int64_t at = now_ms();
+  std::vector<std::string> job_id, job_tenant, job_priority, job_steps, task_id, task_job,
+      task_step, task_generator, task_params, task_state, task_priority, task_max_attempts,
+      task_timeout, task_run_after;
+  bool runnable_now = false;
+  std::vector<Submitted> out(specs.size());
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const JobSpec& spec = specs[i];
+    if (spec.steps.empty()) {
+      throw Error(ErrorCode::kValidationFailed, "a job needs at least one step", "steps");
+    }
+    out[i].id = new_id();
+    const std::int64_t run_after = std::max<std::int64_t>(at, spec.run_after_ms);
+    runnable_now = runnable_now || run_after <= at;
+    job_id.push_back(out[i].id);
+    job_tenant.push_back(spec.tenant);
+    job_priority.push_back(std::to_string(spec.priority));
+    job_steps.push_back(std::to_string(spec.steps.size()));
+    for (std::size_t n = 0; n < spec.steps.size(); ++n) {
+      const StepSpec& step = spec.steps[n];
+      task_id.push_back(new_id());
+      task_job.push_back(out[i].id);
+      task_step.push_back(std::to_string(n));
+      task_generator.push_back(step.generator);
+      task_params.push_back(step.params.dump());
+      task_state.push_back(n == 0 ? "QUEUED" : "PENDING");
+      task_priority.push_back(std::to_string(spec.priority));
+      task_max_attempts.push_back(std::to_string(std::max(1, step.max_attempts)));
+      task_timeout.push_back(std::to_string(step.timeout_ms));
+      task_run_after.push_back(std::to_string(run_after));
+    }
+  }
+  static const std::string kSubmit =
+      "WITH j AS (INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
+      " updated_at_ms) SELECT id, tenant, 'QUEUED', priority, steps, $15, $15 FROM"
+      " unnest($1::text[], $2::text[], $3::int[], $4::int[]) AS i(id, tenant, priority, steps)),"
+      " t AS (INSERT INTO tasks (id, job_id, step, generator, params, state, priority, attempt,"
+      " max_attempts, timeout_ms, run_after_ms, created_at_ms, queued_at_ms) SELECT id, job_id,"
+      " step, generator, params, state, priority, 0, max_attempts, timeout_ms, run_after, $15,"
+      " $15 FROM unnest($5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[],"
+      " $11::int[], $12::int[], $13::bigint[], $14::bigint[]) AS i(id, job_id, step, generator,"
+      " params, state, priority, max_attempts, timeout_ms, run_after))"
+      // Idle workers learn of the runnable tasks on commit.
+      " SELECT pg_notify('" +
+      std::string(kTaskChannel) + "', '') WHERE $16::boolean";
+  db.pg_exec(kSubmit,
+             {pg_array(job_id), pg_array(job_tenant), pg_array(job_priority), pg_array(job_steps),
+              pg_array(task_id), pg_array(task_job), pg_array(task_step), pg_array(task_generator),
+              pg_array(task_params), pg_array(task_state), pg_array(task_priority),
+              pg_array(task_max_attempts), pg_array(task_timeout), pg_array(task_run_after),
+              std::to_string(at), runnable_now ? "true" : "false"});
+  return out;
+}
+
 }  // namespace
 
 std::string JobStore::submit(const JobSpec& spec) {
@@ -273,6 +347,12 @@ std::vector<std::string> JobStore::submit_many(const std::vector<JobSpec>& specs
 }
 
 std::vector<Submitted> JobStore::submit_all(const std::vector<JobSpec>& specs) {
+  if (db_.dialect() == Dialect::kPostgres &&
+      std::all_of(specs.begin(), specs.end(), [](const JobSpec& spec) {
+        return spec.idempotency_key.empty() && spec.inputs.empty();
+      })) {
+    return submit_postgres(db_, specs);
+  }
   std::vector<Submitted> out;
   bool runnable_now = false;
   db_.write_transaction([&](Session& s) {
@@ -631,22 +711,6 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
     claimed.push_back(std::move(t));
   }
   return claimed;
-}
-
-// A PostgreSQL array literal of text elements ('{"a","b"}'), for pg_exec parameters.
-std::string pg_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
 }
 
 // PostgreSQL: a batch of completions as ONE statement (one round trip, atomic): fenced task
@@ -1087,8 +1151,15 @@ std::vector<std::string> JobStore::heartbeat(const std::string& worker, std::int
   db_.write_transaction([&](Session& s) {
     Poco::Int64 expires = now_ms() + lease_ms;
     std::string owner = worker;
-    s << db_.sql(
-        "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state = 'RUNNING'"),
+    // PostgreSQL: rows another transaction holds are skipped, never waited for. That
+    // transaction is completing, failing, claiming or rescuing the task, so it needs no
+    // renewal now (and the next heartbeat renews it if that transaction rolls back). Waiting
+    // made the heartbeat part of a lock convoy with the batched completions: 0.5 s stalls.
+    s << db_.sql(db_.dialect() == Dialect::kPostgres
+                     ? "UPDATE tasks SET lease_expires_at_ms = ? WHERE id IN (SELECT id FROM tasks"
+                       " WHERE lease_owner = ? AND state = 'RUNNING' FOR UPDATE SKIP LOCKED)"
+                     : "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND"
+                       " state = 'RUNNING'"),
         use(expires), use(owner), now;
     s << db_.sql(
         "UPDATE tasks SET cancel_requested = 2 WHERE lease_owner = ? AND cancel_requested = 1"
