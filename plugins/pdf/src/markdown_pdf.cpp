@@ -24,6 +24,7 @@
 #include <qpdf/QPDFPageObjectHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include "cmark_arena.hpp"
 #include "flate.hpp"
 #include "fonts.hpp"
 #include "helper_threads.hpp"
@@ -1670,27 +1671,17 @@ std::vector<size_t> find_cuts(std::string_view text, size_t step) {
   return cuts;
 }
 
-struct ParsedMarkdown {
-  cmark_parser* parser = nullptr;
-  cmark_node* root = nullptr;
-};
-
-ParsedMarkdown parse_markdown(std::string_view markdown) {
-  ParsedMarkdown parsed;
-  parsed.parser = cmark_parser_new(CMARK_OPT_DEFAULT);
+/// Parses `markdown` into the calling thread's current CmarkArena (the tree, and the parser,
+/// are freed with the arena).
+cmark_node* parse_markdown(std::string_view markdown) {
+  cmark_parser* parser = cmark_parser_new_with_mem(CMARK_OPT_DEFAULT, CmarkArena::allocator());
   for (const char* name : {"table", "strikethrough", "autolink", "tasklist"}) {
     if (cmark_syntax_extension* ext = cmark_find_syntax_extension(name)) {
-      cmark_parser_attach_syntax_extension(parsed.parser, ext);
+      cmark_parser_attach_syntax_extension(parser, ext);
     }
   }
-  cmark_parser_feed(parsed.parser, markdown.data(), markdown.size());
-  parsed.root = cmark_parser_finish(parsed.parser);
-  return parsed;
-}
-
-void free_markdown(const ParsedMarkdown& parsed) {
-  if (parsed.root != nullptr) cmark_node_free(parsed.root);
-  if (parsed.parser != nullptr) cmark_parser_free(parsed.parser);
+  cmark_parser_feed(parser, markdown.data(), markdown.size());
+  return cmark_parser_finish(parser);
 }
 
 RenderResult render_markdown(std::string_view markdown, const RenderOptions& options,
@@ -1710,13 +1701,11 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
     texts.push_back(markdown.substr(begin, end - begin));
     begin = end;
   }
-  std::vector<ParsedMarkdown> parts(texts.size());
-  struct FreeParts {
-    std::vector<ParsedMarkdown>& parts;
-    ~FreeParts() {
-      for (const ParsedMarkdown& part : parts) free_markdown(part);
-    }
-  } free_parts{parts};
+  std::vector<cmark_node*> parts(texts.size());
+  // The trees live in two arenas: the parser thread's, and this thread's for what reading
+  // them allocates (a text node's C string). Both are freed at once after the layout.
+  auto arenas = std::make_shared<std::array<CmarkArena, 2>>();
+  std::optional<CmarkArena::Scope> arena_scope(std::in_place, (*arenas)[0]);
   std::mutex parsed_mutex;
   std::condition_variable parsed_cv;
   size_t parsed = 0;  // parts[0, parsed) are ready
@@ -1725,11 +1714,12 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
     std::atomic<bool>& stop;
     HelperTask task;
     ~Parser() { stop = true; }  // then `task` is joined
-  } parser{stop_parsing, {}};   // declared after parts: stopped and joined before they are freed
+  } parser{stop_parsing, {}};   // declared after the arenas: stopped and joined before they go
   if (parts.size() > 1) {
     parser.task = HelperTask::start([&] {
+      CmarkArena::Scope scope((*arenas)[1]);
       for (size_t i = 0; i < texts.size() && !stop_parsing; ++i) {
-        ParsedMarkdown part = parse_markdown(texts[i]);
+        cmark_node* part = parse_markdown(texts[i]);
         std::lock_guard lock(parsed_mutex);
         parts[i] = part;
         parsed = i + 1;
@@ -1743,8 +1733,8 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
   auto root_of = [&](size_t i) {
     std::unique_lock lock(parsed_mutex);
     parsed_cv.wait(lock, [&] { return parsed > i; });
-    if (parts[i].root == nullptr) throw std::runtime_error("pdf: the Markdown parser failed");
-    return parts[i].root;
+    if (parts[i] == nullptr) throw std::runtime_error("pdf: the Markdown parser failed");
+    return parts[i];
   };
 
   FontSet fonts;
@@ -1755,10 +1745,8 @@ RenderResult render_markdown(std::string_view markdown, const RenderOptions& opt
   for (size_t i = 0; i < parts.size(); ++i) layouter.add(root_of(i));
   if (parser.task.joinable()) parser.task.join();
   layouter.end();
-  background.post([to_free = std::move(parts)] {
-    for (const ParsedMarkdown& part : to_free) free_markdown(part);
-  });
-  parts.clear();
+  arena_scope.reset();
+  background.post([to_free = std::move(arenas)] {});
 
   // Drop a trailing empty page (a page break at the very end).
   while (doc.pages.size() > 1 && doc.pages.back().empty()) doc.pages.pop_back();
