@@ -461,4 +461,25 @@ TEST(PdfRender, OutputIsDeterministic) {
   EXPECT_EQ(a, b);
 }
 
+/// The trailer's /ID (QPDF's fixed test ID overwritten with a hash of the file).
+std::string trailer_id(const std::string& pdf_bytes) {
+  QPDF pdf;
+  pdf.processMemoryFile("id.pdf", pdf_bytes.data(), pdf_bytes.size());
+  QPDFObjectHandle id = pdf.getTrailer().getKey("/ID");
+  EXPECT_TRUE(id.isArray() && id.getArrayNItems() == 2);
+  if (!id.isArray() || id.getArrayNItems() != 2) return {};
+  EXPECT_EQ(id.getArrayItem(0).getStringValue(), id.getArrayItem(1).getStringValue());
+  return id.getArrayItem(0).getStringValue();
+}
+
+TEST(PdfRender, FileIdIsAHashOfTheFile) {
+  const std::string a = trailer_id(render_markdown("# One\n\nA document."));
+  const std::string b = trailer_id(render_markdown("# One\n\nA document!"));
+  ASSERT_EQ(a.size(), 16u);
+  ASSERT_EQ(b.size(), 16u);
+  EXPECT_NE(a, b);
+  // Not QPDF's fixed test ID, which the file is written with first.
+  EXPECT_NE(a, std::string("\x31\x41\x59\x26\x53\x58\x97\x93\x23\x84\x62\x64\x33\x83\x27\x95"));
+}
+
 }  // namespace
