@@ -67,6 +67,16 @@ void num(std::string& out, double value) {
   out.append(first, static_cast<size_t>(end - first));
 }
 
+/// The first space, tab or newline in `text` from `from` on (npos: none). A plain loop:
+/// string_view::find_first_of calls memchr over the set once per character.
+size_t find_break(std::string_view text, size_t from) {
+  for (size_t i = from; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') return i;
+  }
+  return std::string_view::npos;
+}
+
 struct Color {
   float r = 0, g = 0, b = 0;
   bool operator==(const Color&) const = default;
@@ -80,7 +90,8 @@ constexpr Color kFooterColor{0.35f, 0.35f, 0.35f};
 // Inline content: spans of one style, split into words, broken into lines.
 
 struct Span {
-  std::string text;
+  /// Points into the Markdown tree (its arena), or Layouter::keep_text() for text we made.
+  std::string_view text;
   FontStyle font = FontStyle::kRegular;
   double size = 11;
   Color color = kBlack;
@@ -532,7 +543,7 @@ class Layouter {
   void push_text(std::string_view text, const InlineStyle& style, bool code,
                  std::vector<Span>& out) {
     Span span;
-    span.text.assign(text);
+    span.text = text;
     span.font = code ? FontStyle::kMono : font_for(style);
     span.size = code ? style.size * 0.92 : style.size;
     span.color = style.color;
@@ -549,7 +560,8 @@ class Layouter {
     if (index < 0) {
       InlineStyle alt_style = style;
       alt_style.italic = true;
-      push_text(alt.empty() ? "[image: " + url + "]" : alt, alt_style, false, out);
+      push_text(keep_text(alt.empty() ? "[image: " + url + "]" : std::move(alt)), alt_style, false,
+                out);
       return;
     }
     const ImageData& image = doc_.images[index].data;
@@ -566,6 +578,9 @@ class Layouter {
     span.link = style.link;
     out.push_back(std::move(span));
   }
+
+  /// Text made during the layout that spans point to: kept for the whole render.
+  std::string_view keep_text(std::string text) { return kept_texts_.emplace_back(std::move(text)); }
 
   int image_index(const std::string& url) {
     if (auto it = image_cache_.find(url); it != image_cache_.end()) return it->second;
@@ -630,7 +645,7 @@ class Layouter {
       std::string_view text = span.text;
       size_t start = 0;
       while (start <= text.size()) {
-        size_t end = text.find_first_of(" \t\n", start);
+        size_t end = find_break(text, start);
         const bool has_space = end != std::string_view::npos;
         if (!has_space) end = text.size();
         if (end > start) {
@@ -763,7 +778,7 @@ class Layouter {
     std::string_view text = piece.span->text;
     size_t start = 0;
     while (start <= text.size()) {
-      size_t end = text.find_first_of(" \t\n", start);
+      size_t end = find_break(text, start);
       if (end == std::string_view::npos) end = text.size();
       if (end > start) {
         std::string_view word = text.substr(start, end - start);
@@ -1118,7 +1133,7 @@ class Layouter {
       // Code keeps its spaces; a line breaks only when too long, and then at any character.
       auto line_spans = std::make_unique<std::vector<Span>>(1);
       Span& span = line_spans->front();
-      span.text = text.empty() ? " " : text;
+      span.text = text.empty() ? std::string_view(" ") : keep_text(std::move(text));
       span.font = FontStyle::kMono;
       span.size = size;
       for (Line& line : break_code_line(*line_spans, width)) lines.push_back(std::move(line));
@@ -1346,6 +1361,7 @@ class Layouter {
   std::optional<Marker> marker_;
   std::map<std::string, int> image_cache_;
   std::map<const ShapedText*, std::shared_ptr<std::string>> piece_text_;
+  std::deque<std::string> kept_texts_;  // a deque: its strings never move
 };
 
 // ---------------------------------------------------------------------------------------
