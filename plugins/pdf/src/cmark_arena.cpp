@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include <cmark-gfm.h>
 
@@ -11,6 +12,8 @@ namespace gen::pdf {
 namespace {
 
 constexpr size_t kBlockSize = 256 * 1024;
+/// Blocks kept for the next trees (a 100-page document takes about 20).
+constexpr size_t kMaxCachedBlocks = 64;
 constexpr size_t kAlign = 16;
 
 /// Before every allocation handed to cmark: its size, and where it came from.
@@ -22,6 +25,34 @@ constexpr uint64_t kArenaTag = 0x6172656e61ULL;  // "arena"
 constexpr uint64_t kHeapTag = 0x68656170ULL;     // "heap"
 
 thread_local CmarkArena* current_arena = nullptr;
+
+/// Freed blocks of kBlockSize, reused by the next arenas: fresh ones come from mmap (glibc
+/// maps allocations this large), and touching their pages for the first time cost 40% of
+/// parsing.
+struct BlockCache {
+  std::mutex mutex;
+  std::vector<void*> blocks;
+};
+
+BlockCache& block_cache() {
+  static BlockCache* cache = new BlockCache();  // never destroyed: arenas may outlive statics
+  return *cache;
+}
+
+void* new_block() {
+  BlockCache& cache = block_cache();
+  {
+    std::lock_guard lock(cache.mutex);
+    if (!cache.blocks.empty()) {
+      void* block = cache.blocks.back();
+      cache.blocks.pop_back();
+      return block;
+    }
+  }
+  void* block = std::malloc(kBlockSize);  // malloc returns 16-byte aligned memory
+  if (block == nullptr) std::abort();     // as cmark's own allocator does (no unwinding in C)
+  return block;
+}
 
 size_t round_up(size_t size) {
   return (size + kAlign - 1) & ~(kAlign - 1);
@@ -84,7 +115,15 @@ cmark_mem kAllocator = {arena_calloc, arena_realloc, arena_free};
 }  // namespace
 
 CmarkArena::~CmarkArena() {
-  for (const Block& block : blocks_) std::free(block.data);
+  BlockCache& cache = block_cache();
+  std::lock_guard lock(cache.mutex);
+  for (const Block& block : blocks_) {
+    if (block.size == kBlockSize && cache.blocks.size() < kMaxCachedBlocks) {
+      cache.blocks.push_back(block.data);
+    } else {
+      std::free(block.data);
+    }
+  }
 }
 
 cmark_mem* CmarkArena::allocator() {
@@ -104,8 +143,8 @@ void* CmarkArena::allocate(size_t size) {
   if (blocks_.empty() || blocks_.back().size - blocks_.back().used < size) {
     // A large request gets a block of its own, before the current one (which stays current).
     const size_t block_size = std::max(kBlockSize, size);
-    void* data = std::malloc(block_size);  // malloc returns 16-byte aligned memory
-    if (data == nullptr) std::abort();     // as cmark's own allocator does (no unwinding in C)
+    void* data = block_size == kBlockSize ? new_block() : std::malloc(block_size);
+    if (data == nullptr) std::abort();  // as cmark's own allocator does (no unwinding in C)
     const Block block{static_cast<char*>(data), block_size, size};
     if (size > kBlockSize / 4 && !blocks_.empty()) {
       blocks_.insert(blocks_.end() - 1, block);
