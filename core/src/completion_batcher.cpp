@@ -1,5 +1,10 @@
 #include "gen/core/completion_batcher.hpp"
 
+#include <thread>
+
+#include "gen/core/errors.hpp"
+#include "gen/core/log.hpp"
+
 namespace gen {
 
 WriteResult CompletionBatcher::complete(const ClaimedTask& task, std::vector<OutputFile> outputs) {
@@ -49,6 +54,86 @@ WriteResult CompletionBatcher::complete(const ClaimedTask& task, std::vector<Out
   }
   if (slot->error) std::rethrow_exception(slot->error);
   return slot->result;
+}
+
+void CompletionBatcher::complete_async(const ClaimedTask& task, std::vector<OutputFile> outputs,
+                                       Done done) {
+  std::unique_lock lock(mu_);
+  // Back-pressure: a worker never holds more than a few batches of unstored results.
+  async_cv_.wait(lock, [&] { return async_.size() < 2 * max_batch_; });
+  async_.push_back({Completion{task, std::move(outputs)}, std::move(done)});
+  ++async_in_flight_;
+  if (!committer_started_) {
+    committer_started_ = true;
+    std::thread([this] { commit_loop(); }).detach();  // lives as long as the process
+  }
+  async_cv_.notify_all();
+}
+
+void CompletionBatcher::commit_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    async_cv_.wait(lock, [&] { return !async_.empty(); });
+    std::vector<AsyncItem> batch;
+    while (!async_.empty() && batch.size() < max_batch_) {
+      batch.push_back(std::move(async_.front()));
+      async_.pop_front();
+    }
+    async_cv_.notify_all();  // room for producers blocked on back-pressure
+    lock.unlock();
+    std::vector<Completion> items;
+    items.reserve(batch.size());
+    for (auto& b : batch) items.push_back(std::move(b.item));
+    std::vector<WriteResult> results;
+    bool written = false;
+    auto delay = std::chrono::milliseconds(100);
+    const auto give_up = std::chrono::steady_clock::now() + retry_budget_;
+    for (;;) {
+      try {
+        results = store_.complete_many(items);
+        written = true;
+        break;
+      } catch (const std::exception& e) {
+        const auto* error = dynamic_cast<const Error*>(&e);
+        if ((error != nullptr && !is_retryable(error->code())) ||
+            std::chrono::steady_clock::now() + delay > give_up) {
+          log::error(
+              "giving up: cannot store task results; the tasks are retried once their"
+              " lease expires",
+              {{"tasks", items.size()}, {"error", e.what()}});
+          break;
+        }
+        log::warning(
+            "cannot store task results, retrying",
+            {{"tasks", items.size()}, {"error", e.what()}, {"retry_in_ms", delay.count()}});
+      } catch (...) {
+        break;
+      }
+      std::this_thread::sleep_for(delay);
+      delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      try {
+        batch[i].done(written ? results[i] : WriteResult::kStale, written);
+      } catch (...) {
+      }
+    }
+    lock.lock();
+    ++commits_;
+    if (written) completions_ += batch.size();
+    async_in_flight_ -= batch.size();
+    async_cv_.notify_all();
+  }
+}
+
+void CompletionBatcher::flush() {
+  std::unique_lock lock(mu_);
+  async_cv_.wait(lock, [&] { return async_in_flight_ == 0; });
+}
+
+std::size_t CompletionBatcher::in_flight() const {
+  std::lock_guard lock(mu_);
+  return async_in_flight_;
 }
 
 std::size_t CompletionBatcher::commits() const {

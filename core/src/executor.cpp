@@ -209,7 +209,45 @@ const char* to_string(TaskOutcome outcome) {
 TaskExecutor::TaskExecutor(JobStore& store, PluginHost& plugins, std::string worker_id)
     : store_(store), plugins_(plugins), worker_id_(std::move(worker_id)) {}
 
+// The "task finished" log line, at a level that follows the outcome.
+static void log_finished(const ExecutionResult& result, nlohmann::json& fields) noexcept {
+  try {
+    fields["outcome"] = to_string(result.outcome);
+    fields["duration_ms"] = result.duration_ms;
+    if (!result.message.empty()) fields["error"] = result.message;
+    if (result.code != ErrorCode::kUnset)
+      fields["error_code"] = std::string(code_name(result.code));
+    switch (result.outcome) {
+      case TaskOutcome::kCompleted:
+      case TaskOutcome::kCancelled:
+      case TaskOutcome::kStale:
+        log::info("task finished", fields);
+        break;
+      case TaskOutcome::kRetrying:
+      case TaskOutcome::kFailed:
+        log::warning("task finished", fields);
+        break;
+      case TaskOutcome::kUnrecorded:
+        log::error("task finished", fields);
+        break;
+    }
+  } catch (...) {
+  }
+}
+
 ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>& cancel) noexcept {
+  return run(task, cancel, nullptr, nullptr);
+}
+
+void TaskExecutor::execute_pipelined(const ClaimedTask& task, std::atomic<bool>& cancel,
+                                     Finished finished) noexcept {
+  bool handed_off = false;
+  ExecutionResult result = run(task, cancel, &finished, &handed_off);
+  if (!handed_off && finished) finished(result);
+}
+
+ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& cancel,
+                                  const Finished* pipelined, bool* handed_off) noexcept {
   const Clock::time_point started = Clock::now();
   ExecutionResult result;
   nlohmann::json fields;
@@ -268,6 +306,7 @@ ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>
         HostContext context(store_, settings_, task, std::move(inputs), cancel, deadline, fields);
 
         sdk::Status status = sdk::Status::retryable("generator did not run");
+        const Clock::time_point generator_started = Clock::now();
         try {
           status = generator->run(context);
         } catch (const std::exception& e) {
@@ -277,11 +316,28 @@ ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>
         }
 
         const Clock::time_point finished = Clock::now();
+        result.generator_ms =
+            std::chrono::duration<double, std::milli>(finished - generator_started).count();
         if (task.timeout_ms > 0 && finished >= deadline) {
           record_failure(ErrorCode::kTimeout,
                          "execution time limit of " + std::to_string(task.timeout_ms) +
                              " ms exceeded (time spent queued is not counted)",
                          false);
+        } else if (status.is_ok() && pipelined != nullptr && batcher_ != nullptr) {
+          // Handed to the committer; `pipelined` reports the outcome once it is stored.
+          batcher_->complete_async(task, context.outputs(),
+                                   [result, fields, started, finished = *pipelined](
+                                       WriteResult wr, bool written) mutable {
+                                     result.outcome = !written ? TaskOutcome::kUnrecorded
+                                                      : wr == WriteResult::kApplied
+                                                          ? TaskOutcome::kCompleted
+                                                          : TaskOutcome::kStale;
+                                     result.duration_ms = ms_between(started, Clock::now());
+                                     log_finished(result, fields);
+                                     if (finished) finished(result);
+                                   });
+          *handed_off = true;
+          return result;
         } else if (status.is_ok()) {
           WriteResult wr = WriteResult::kStale;
           bool written = write_with_retry("store the task's outputs", fields, [&] {
@@ -322,28 +378,7 @@ ExecutionResult TaskExecutor::execute(const ClaimedTask& task, std::atomic<bool>
   }
 
   result.duration_ms = ms_between(started, Clock::now());
-  try {
-    fields["outcome"] = to_string(result.outcome);
-    fields["duration_ms"] = result.duration_ms;
-    if (!result.message.empty()) fields["error"] = result.message;
-    if (result.code != ErrorCode::kUnset)
-      fields["error_code"] = std::string(code_name(result.code));
-    switch (result.outcome) {
-      case TaskOutcome::kCompleted:
-      case TaskOutcome::kCancelled:
-      case TaskOutcome::kStale:
-        log::info("task finished", fields);
-        break;
-      case TaskOutcome::kRetrying:
-      case TaskOutcome::kFailed:
-        log::warning("task finished", fields);
-        break;
-      case TaskOutcome::kUnrecorded:
-        log::error("task finished", fields);
-        break;
-    }
-  } catch (...) {
-  }
+  log_finished(result, fields);
   return result;
 }
 

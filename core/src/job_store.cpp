@@ -91,23 +91,32 @@ void insert_artifact_row(const Database& db, Session& s, const std::string& job_
 
 // Stores bytes held in memory: inline when they fit one chunk, else as chunks (in the
 // caller's transaction) so that downloads can stream them.
+// Stores `data` as chunks when it is larger than one chunk and returns their blob id; ""
+// when it is small enough to be stored inline in its artifact row.
+std::string insert_chunks(const Database& db, Session& s, const std::string& data) {
+  if (data.size() <= BlobWriter::kChunkBytes) return {};
+  std::string blob_id = new_id();
+  int n = 0;
+  for (std::size_t off = 0; off < data.size(); off += BlobWriter::kChunkBytes) {
+    insert_chunk(db, s, blob_id, n++, static_cast<std::int64_t>(off), data.data() + off,
+                 std::min(BlobWriter::kChunkBytes, data.size() - off));
+  }
+  return blob_id;
+}
+
+// The artifact row of `data`, whose chunks (if any) insert_chunks() stored as `blob_id`.
+void insert_artifact(const Database& db, Session& s, const std::string& job_id, int step, int seq,
+                     const std::string& name, const std::string& media_type,
+                     const std::string& data, const std::string& blob_id) {
+  insert_artifact_row(db, s, job_id, step, seq, name, media_type,
+                      static_cast<std::int64_t>(data.size()), sha256_hex(data),
+                      blob_id.empty() ? std::string_view(data) : std::string_view(), blob_id);
+}
+
 void insert_artifact(const Database& db, Session& s, const std::string& job_id, int step, int seq,
                      const std::string& name, const std::string& media_type,
                      const std::string& data) {
-  std::string blob_id;
-  std::string_view inline_data = data;
-  if (data.size() > BlobWriter::kChunkBytes) {
-    blob_id = new_id();
-    int n = 0;
-    for (std::size_t off = 0; off < data.size(); off += BlobWriter::kChunkBytes) {
-      insert_chunk(db, s, blob_id, n++, static_cast<std::int64_t>(off), data.data() + off,
-                   std::min(BlobWriter::kChunkBytes, data.size() - off));
-    }
-    inline_data = {};
-  }
-  insert_artifact_row(db, s, job_id, step, seq, name, media_type,
-                      static_cast<std::int64_t>(data.size()), sha256_hex(data), inline_data,
-                      blob_id);
+  insert_artifact(db, s, job_id, step, seq, name, media_type, data, insert_chunks(db, s, data));
 }
 
 // Deletes the chunks of the artifacts of the jobs `ids`.
@@ -682,11 +691,13 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
       " SELECT id, attempt, $1, $3 FROM claimed),"
       " touched AS (UPDATE jobs j SET status = CASE WHEN j.status = 'QUEUED' THEN 'RUNNING'"
       " ELSE j.status END, started_at_ms = COALESCE(j.started_at_ms, $3), updated_at_ms = $3"
-      " WHERE j.id IN (SELECT job_id FROM claimed) RETURNING j.id, j.tenant)"
+      " WHERE j.id IN (SELECT job_id FROM claimed))"
+      // The tenant by primary key (it never changes), not by joining `touched`: a join of
+      // two CTEs is a nested loop here (hash joins are off, database.cpp), O(batch^2).
       " SELECT c.id, c.job_id, c.step, c.generator, c.params, c.attempt, c.max_attempts,"
-      " c.timeout_ms, c.queued_at, touched.tenant, EXISTS (SELECT 1 FROM artifacts a WHERE"
-      " a.job_id = c.job_id AND a.step = c.step - 1) FROM claimed c JOIN touched ON"
-      " touched.id = c.job_id";
+      " c.timeout_ms, c.queued_at, (SELECT j.tenant FROM jobs j WHERE j.id = c.job_id),"
+      " EXISTS (SELECT 1 FROM artifacts a WHERE a.job_id = c.job_id AND a.step = c.step - 1)"
+      " FROM claimed c";
   auto rows = db.pg_exec(
       kClaim, {worker, std::to_string(at + lease_ms), std::to_string(at), std::to_string(max)});
   std::vector<ClaimedTask> claimed;
@@ -947,6 +958,15 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     for (std::size_t i = 0; i < ids.size(); ++i) attempt_of += " WHEN ? THEN CAST(? AS INTEGER)";
     attempt_of += " END";
 
+    // Large outputs' chunks first, before the fenced update locks the task rows: writing
+    // hundreds of MB takes seconds, and a locked task row is not lease-renewed by the
+    // heartbeat (which skips locked rows), so it could be rescued while being completed.
+    std::vector<std::vector<std::string>> blobs(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      for (const OutputFile& out : items[i].outputs) {
+        blobs[i].push_back(insert_chunks(db_, s, out.data));
+      }
+    }
     // Fenced: only runs whose attempt is still the task's current RUNNING attempt apply.
     std::vector<std::string> applied;
     Statement upd(s);
@@ -960,6 +980,12 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]), use(attempts[i]);
     upd, into(applied);
     upd.execute();
+    for (std::size_t i = 0; i < items.size(); ++i) {  // refused runs' chunks go again
+      if (std::find(applied.begin(), applied.end(), ids[i]) != applied.end()) continue;
+      for (const std::string& blob_id : blobs[i]) {
+        if (!blob_id.empty()) delete_blob(db_, s, blob_id);
+      }
+    }
     if (applied.empty()) return;
 
     std::vector<std::string> done_ids;
@@ -969,10 +995,10 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
       results[i] = WriteResult::kApplied;
       done_ids.push_back(ids[i]);
       done_attempts.push_back(attempts[i]);
-      int seq = 0;
-      for (const OutputFile& out : items[i].outputs) {
-        insert_artifact(db_, s, items[i].task.job_id, items[i].task.step, seq++, out.name,
-                        out.media_type, out.data);
+      for (std::size_t o = 0; o < items[i].outputs.size(); ++o) {
+        const OutputFile& out = items[i].outputs[o];
+        insert_artifact(db_, s, items[i].task.job_id, items[i].task.step, static_cast<int>(o),
+                        out.name, out.media_type, out.data, blobs[i][o]);
       }
     }
     std::string done_in = placeholders(done_ids.size());

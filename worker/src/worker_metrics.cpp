@@ -486,9 +486,13 @@ void task_started() {
   g_shared->slots[g_slot].busy.fetch_add(1, std::memory_order_relaxed);
 }
 
-void task_finished(const ClaimedTask& task, const ExecutionResult& result) {
+void thread_idle() {
   if (!g_shared) return;
   g_shared->slots[g_slot].busy.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void task_finished(const ClaimedTask& task, const ExecutionResult& result) {
+  if (!g_shared) return;
   const int g = generator_index(task.generator);
   Counters& c = counters_of(*g_shared, g_slot);
   const int o = static_cast<int>(result.outcome);

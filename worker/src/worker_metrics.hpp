@@ -73,8 +73,10 @@ namespace stats {
 /// Plugins loaded: the process is ready to run tasks with `generators` generators.
 void plugins_loaded(std::size_t generators);
 void task_claimed(const ClaimedTask& task);
-/// An executor thread took a task (busy) / finished it (idle again), with its outcome.
+/// An executor thread took a task (busy) / is done with it (idle again).
 void task_started();
+void thread_idle();
+/// A task's final outcome (for a pipelined completion: once it is stored).
 void task_finished(const ClaimedTask& task, const ExecutionResult& result);
 /// Tasks whose expired lease this process rescued.
 void tasks_rescued(int n);

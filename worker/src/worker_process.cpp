@@ -35,7 +35,13 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // Largest batch one claim transaction takes.
-constexpr int kMaxClaimBatch = 32;
+constexpr int kMaxClaimBatch = 256;
+// The local queue holds about this much work per thread (by the tasks' mean run time), at
+// least 2 and at most kMaxDepth tasks per thread: a prefetched task waits here for ~20 ms
+// at most on average, so short tasks are claimed in large batches (one transaction per
+// hundreds of tasks) while long ones are not hoarded away from other workers.
+constexpr double kLocalQueueMs = 20.0;
+constexpr int kMaxDepth = 32;
 // After the drain timeout the running generators are asked to stop; this is how long they
 // get to return before the process releases what is left and exits.
 constexpr milliseconds kCancelGrace{2000};
@@ -76,7 +82,7 @@ class WorkerProcess {
     plugins_->load_all();  // after fork(): Qt and plugin code never run in the supervisor
     stats::plugins_loaded(plugins_->generators().size());
     store_ = std::make_unique<JobStore>(*db_);
-    batcher_ = std::make_unique<CompletionBatcher>(*store_);
+    batcher_ = std::make_unique<CompletionBatcher>(*store_, kMaxClaimBatch);
     executor_ = std::make_unique<TaskExecutor>(*store_, *plugins_, id_);
     executor_->set_completion_batcher(batcher_.get());
     config_ = std::make_unique<ConfigStore>(*db_, settings_.runtime_defaults);
@@ -133,20 +139,28 @@ class WorkerProcess {
     }
   }
 
-  // Keeps a small local queue (graphile-worker's lesson): up to 2 x threads tasks held by
-  // this process, running or waiting, claimed in batches of up to kMaxClaimBatch. It claims
-  // at once when a thread is idle with nothing queued (latency), else only once at least
-  // half the room is free (batching). A full batch loops at once; otherwise it sleeps
+  // Keeps a local queue (graphile-worker's lesson): up to depth x threads tasks held by
+  // this process, running or waiting, claimed in batches of up to kMaxClaimBatch. The depth
+  // follows the tasks' mean run time (kLocalQueueMs; 2 until tasks have run). It claims at
+  // once when a thread is idle with nothing queued (latency), else only once at least half
+  // the capacity is free (batching). A full batch loops at once; otherwise it sleeps
   // WORKER__POLL_INTERVAL_MS, woken early by a finished task or a task notification.
   // Prefetched tasks are leased like running ones (the heartbeat renews them); their
   // execution time limit starts when a thread picks them up.
-  int room() const {
-    return 2 * settings_.worker_threads -
-           (settings_.worker_threads - idle_threads_ + static_cast<int>(queue_.size()));
+  int capacity() const {
+    int depth = 2;
+    if (mean_run_ms_ >= 0) {
+      depth = static_cast<int>(
+          std::clamp(kLocalQueueMs / std::max(mean_run_ms_, 0.01), 2.0, double(kMaxDepth)));
+    }
+    return depth * settings_.worker_threads;
   }
+  int room() const { return capacity() - (unsettled_ + static_cast<int>(queue_.size())); }
   bool should_claim() const {
+    const int free = room();
+    if (free <= 0) return false;  // results still being stored count as held
     if (idle_threads_ > 0 && queue_.empty()) return true;
-    return room() >= std::max(1, settings_.worker_threads);
+    return free >= std::max(1, capacity() / 2);
   }
 
   void claim_loop() {
@@ -207,18 +221,33 @@ class WorkerProcess {
       queue_.pop_front();
       --idle_threads_;
       running_[entry->task.task_id] = entry;
+      ++unsettled_;
       lock.unlock();
 
       stats::task_started();
-      ExecutionResult result = executor_->execute(entry->task, entry->cancel);
-      stats::task_finished(entry->task, result);
+      // A successful run's completion is committed in the background with other threads'
+      // (CompletionBatcher::complete_async) while this thread takes its next task; the task
+      // stays leased and counted in unsettled_ until `settled` ran.
+      executor_->execute_pipelined(
+          entry->task, entry->cancel, [this, entry](const ExecutionResult& result) {
+            stats::task_finished(entry->task, result);
+            std::lock_guard settled_lock(mutex_);
+            // Mean generator run time (moving average over ~the last 100 tasks) sizes the
+            // local queue; the commit of the result is left out, it is shared work.
+            const double run_ms = result.generator_ms;
+            mean_run_ms_ = mean_run_ms_ < 0 ? run_ms : mean_run_ms_ + (run_ms - mean_run_ms_) / 100;
+            --unsettled_;
+            ++finished_;
+            // A completed task may have queued its job's next step: look for it now.
+            if (result.outcome == TaskOutcome::kCompleted) kick_ = true;
+            claimer_cv_.notify_one();
+            drained_cv_.notify_all();
+          });
+      stats::thread_idle();
 
       lock.lock();
       running_.erase(entry->task.task_id);
       ++idle_threads_;
-      ++finished_;
-      // A completed task may have queued its job's next step: look for it now.
-      if (result.outcome == TaskOutcome::kCompleted) kick_ = true;
       claimer_cv_.notify_one();
       drained_cv_.notify_all();
     }
@@ -331,7 +360,8 @@ class WorkerProcess {
     claimer.join();  // a claim in flight finishes first; its tasks are queued and run
     lock.lock();
 
-    auto idle = [&] { return running_.empty() && queue_.empty(); };
+    // Idle: nothing running or waiting, and every result handed to the committer stored.
+    auto idle = [&] { return running_.empty() && queue_.empty() && unsettled_ == 0; };
     const Clock::time_point deadline =
         Clock::now() + std::chrono::seconds(settings_.drain_timeout_s);
     drained_cv_.wait_until(lock, deadline, idle);
@@ -347,6 +377,7 @@ class WorkerProcess {
                    {{"worker", id_}, {"tasks", ids}});
       drained_cv_.wait_for(lock, kCancelGrace, [&] { return running_.empty(); });
       lock.unlock();
+      batcher_->flush();  // results already handed over are stored, not released
       release_remaining();
     }
     log::info("worker process stopped", {{"worker", id_}, {"tasks_finished", finished_}});
@@ -394,6 +425,8 @@ class WorkerProcess {
   std::deque<ClaimedTask> queue_;
   std::map<std::string, std::shared_ptr<Running>> running_;
   int idle_threads_ = 0;
+  int unsettled_ = 0;        // tasks taken by a thread whose outcome is not stored yet
+  double mean_run_ms_ = -1;  // -1: no task has run yet
   bool stopping_ = false;
   bool kick_ = false;
   std::int64_t finished_ = 0;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "gen/core/errors.hpp"
@@ -34,6 +35,7 @@ struct ExecutionResult {
   ErrorCode code = ErrorCode::kUnset;  ///< the error recorded; kUnset when it succeeded
   std::string message;                 ///< the error message recorded; empty on success
   std::int64_t duration_ms = 0;        ///< execution time, queue wait excluded
+  double generator_ms = 0;  ///< time inside the generator alone (no input loading or writes)
 };
 
 class TaskExecutor {
@@ -57,6 +59,13 @@ class TaskExecutor {
   /// Final writes that hit a database error are retried for a while before giving up.
   ExecutionResult execute(const ClaimedTask& task, std::atomic<bool>& cancel) noexcept;
 
+  /// Like execute(), but a successful run's completion is handed to the batcher's committer
+  /// (complete_async) and this returns before it is stored: `finished` then runs on the
+  /// committer thread with the final outcome (COMPLETED, STALE when fencing refused it, or
+  /// UNRECORDED). Every other outcome calls `finished` before this returns. Needs a batcher.
+  void execute_pipelined(const ClaimedTask& task, std::atomic<bool>& cancel,
+                         std::function<void(const ExecutionResult&)> finished) noexcept;
+
   /// Completions go through `batcher` (group commit with other threads) when set; it must
   /// outlive the executor. Without one, each completion is its own transaction.
   void set_completion_batcher(CompletionBatcher* batcher) { batcher_ = batcher; }
@@ -71,6 +80,12 @@ class TaskExecutor {
   JobStore& store_;
   PluginHost& plugins_;
   std::string worker_id_;
+  using Finished = std::function<void(const ExecutionResult&)>;
+  // `pipelined` set: a successful run's completion goes to complete_async, `*handed_off`
+  // becomes true and the returned result is not final.
+  ExecutionResult run(const ClaimedTask& task, std::atomic<bool>& cancel, const Finished* pipelined,
+                      bool* handed_off) noexcept;
+
   CompletionBatcher* batcher_ = nullptr;
   TenantSettings* settings_ = nullptr;
 };
