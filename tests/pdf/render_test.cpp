@@ -315,6 +315,44 @@ TEST(PdfRender, LongDocumentPaginatesWithFooters) {
   }
 }
 
+// From 64 kB a document is parsed in parts on a helper thread, into arenas: every section,
+// its table and its link still render, and the outline has every heading.
+TEST(PdfRender, LargeDocumentParsedInParts) {
+  constexpr int kSections = 80;
+  std::string markdown = "# Large\n\n";
+  for (int i = 0; i < kSections; ++i) {
+    markdown += "## Section " + std::to_string(i) + "\n\n";
+    for (int p = 0; p < 6; ++p) {
+      markdown += "Some **bold** and *italic* text with `code` and a [link](https://example.com/" +
+                  std::to_string(i) + ") in paragraph " + std::to_string(p) +
+                  " of this section, long enough to wrap over a couple of lines of body text.\n\n";
+    }
+    markdown += "| Key | Value |\n|---|---:|\n| k" + std::to_string(i) + " | " +
+                std::to_string(i * 7) + " |\n\n";
+  }
+  ASSERT_GT(markdown.size(), 64u * 1024);
+  TestContext context;
+  context.add_input("large.md", "text/markdown", markdown);
+  TempFile file(render(context));
+  EXPECT_EQ(run_command("qpdf --check '" + file.path() + "'").exit_code, 0);
+  const std::string text = run_command("pdftotext '" + file.path() + "' -").output;
+  for (int i = 0; i < kSections; ++i) {
+    EXPECT_NE(text.find("Section " + std::to_string(i) + "\n"), std::string::npos) << i;
+    EXPECT_NE(text.find("k" + std::to_string(i)), std::string::npos) << i;
+  }
+  QPDF pdf;
+  pdf.processFile(file.path().c_str());
+  QPDFOutlineDocumentHelper outlines(pdf);
+  ASSERT_EQ(outlines.getTopLevelOutlines().size(), 1u);
+  EXPECT_EQ(outlines.getTopLevelOutlines()[0].getKids().size(), static_cast<size_t>(kSections));
+  size_t links = 0;
+  for (QPDFPageObjectHelper& page : QPDFPageDocumentHelper(pdf).getAllPages()) {
+    QPDFObjectHandle annots = page.getObjectHandle().getKey("/Annots");
+    if (annots.isArray()) links += static_cast<size_t>(annots.getArrayNItems());
+  }
+  EXPECT_GE(links, static_cast<size_t>(kSections * 6));
+}
+
 TEST(PdfRender, OverLongTableCellWraps) {
   std::string long_word(600, 'x');
   std::string long_text;
