@@ -1,7 +1,5 @@
 #include "gen/core/completion_batcher.hpp"
 
-#include <thread>
-
 #include "gen/core/errors.hpp"
 #include "gen/core/log.hpp"
 
@@ -63,17 +61,15 @@ void CompletionBatcher::complete_async(const ClaimedTask& task, std::vector<Outp
   async_cv_.wait(lock, [&] { return async_.size() < 2 * max_batch_; });
   async_.push_back({Completion{task, std::move(outputs)}, std::move(done)});
   ++async_in_flight_;
-  if (!committer_started_) {
-    committer_started_ = true;
-    std::thread([this] { commit_loop(); }).detach();  // lives as long as the process
-  }
+  if (!committer_.joinable()) committer_ = std::thread([this] { commit_loop(); });
   async_cv_.notify_all();
 }
 
 void CompletionBatcher::commit_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
-    async_cv_.wait(lock, [&] { return !async_.empty(); });
+    async_cv_.wait(lock, [&] { return !async_.empty() || stop_committer_; });
+    if (async_.empty()) return;  // stopping, and everything is stored
     std::vector<AsyncItem> batch;
     while (!async_.empty() && batch.size() < max_batch_) {
       batch.push_back(std::move(async_.front()));
@@ -124,6 +120,15 @@ void CompletionBatcher::commit_loop() {
     async_in_flight_ -= batch.size();
     async_cv_.notify_all();
   }
+}
+
+CompletionBatcher::~CompletionBatcher() {
+  {
+    std::lock_guard lock(mu_);
+    stop_committer_ = true;
+  }
+  async_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
 }
 
 void CompletionBatcher::flush() {

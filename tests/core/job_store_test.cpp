@@ -1,6 +1,7 @@
 #include "gen/core/job_store.hpp"
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -8,6 +9,7 @@
 #include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
+#include "gen/core/completion_batcher.hpp"
 #include "gen/core/database.hpp"
 #include "test_database.hpp"
 
@@ -177,6 +179,51 @@ TEST_P(JobStoreTest, BatchedCompletionFencesEachRun) {
   EXPECT_EQ(j3->status, "RUNNING");
   EXPECT_EQ(j3->tasks[0].state, "RUNNING");
   EXPECT_FALSE(store_->read_artifact(three, "s.txt"));
+}
+
+// The worker's pipelined form: results handed over return at once, are stored in batches
+// (at most 2 per transaction here), fenced each, and flush() waits for all of them. A
+// refused run's large output leaves no chunks behind.
+TEST_P(JobStoreTest, PipelinedCompletionsAreStoredFencedAndFlushed) {
+  JobSpec single;
+  single.steps.push_back({"a.only", nlohmann::json::object(), 3, 1000});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(store_->submit(single));
+  auto claimed = store_->claim("w", 10, 10000);
+  ASSERT_EQ(claimed.size(), 5u);
+  const std::string large(3 * BlobWriter::kChunkBytes + 7, 'x');
+
+  CompletionBatcher batcher(*store_, 2);
+  std::mutex mu;
+  std::map<std::string, std::pair<WriteResult, bool>> done;
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    ClaimedTask t = claimed[i];
+    if (i == 4) t.attempt += 1;  // an attempt the table never handed out: refused
+    std::vector<OutputFile> outputs{
+        {"o.bin", "application/octet-stream", i >= 3 ? large : "small " + t.job_id}};
+    batcher.complete_async(t, outputs, [&mu, &done, job = t.job_id](WriteResult r, bool w) {
+      std::lock_guard lock(mu);
+      done[job] = {r, w};
+    });
+  }
+  batcher.flush();
+  EXPECT_EQ(batcher.in_flight(), 0u);
+  EXPECT_EQ(batcher.completions(), 5u);
+  EXPECT_GE(batcher.commits(), 3u) << "at most 2 results per transaction";
+  ASSERT_EQ(done.size(), 5u);
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    const std::string& job = claimed[i].job_id;
+    EXPECT_TRUE(done[job].second) << "written";
+    EXPECT_EQ(done[job].first, i == 4 ? WriteResult::kStale : WriteResult::kApplied);
+    EXPECT_EQ(store_->get_job(job)->status, i == 4 ? "RUNNING" : "COMPLETED");
+  }
+  EXPECT_EQ(store_->read_artifact(claimed[0].job_id, "o.bin")->data, "small " + claimed[0].job_id);
+  EXPECT_EQ(store_->read_artifact(claimed[3].job_id, "o.bin")->data, large);
+  EXPECT_FALSE(store_->read_artifact(claimed[4].job_id, "o.bin"));
+  Poco::Data::Session s = db_->session();
+  Poco::Int64 chunks = 0;
+  s << "SELECT COUNT(*) FROM artifact_chunks", into(chunks), now;
+  EXPECT_EQ(chunks, 4) << "the applied large output's 4 chunks only";
 }
 
 TEST_P(JobStoreTest, RetriesThenFailsTheJobWithTheLastError) {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "gen/core/job_store.hpp"
@@ -28,6 +29,10 @@ class CompletionBatcher {
   /// `store` must outlive the batcher. At most `max_batch` completions share a transaction.
   explicit CompletionBatcher(JobStore& store, std::size_t max_batch = 64)
       : store_(store), max_batch_(max_batch) {}
+  /// Stores what complete_async() still holds, then stops the committer thread.
+  ~CompletionBatcher();
+  CompletionBatcher(const CompletionBatcher&) = delete;
+  CompletionBatcher& operator=(const CompletionBatcher&) = delete;
 
   /// Stores `outputs` and completes `task`, fenced on its attempt, possibly together with
   /// other threads' completions. Blocks until committed; rethrows the commit's error.
@@ -79,7 +84,8 @@ class CompletionBatcher {
   std::condition_variable async_cv_;  // async_ gained items, or a batch was stored
   std::deque<AsyncItem> async_;
   std::size_t async_in_flight_ = 0;  // queued + being committed
-  bool committer_started_ = false;
+  std::thread committer_;            // started by the first complete_async()
+  bool stop_committer_ = false;
   std::chrono::milliseconds retry_budget_{60000};
 };
 
