@@ -121,7 +121,9 @@ class WorkerProcess {
     milliseconds pause(200);
     for (;;) {
       try {
-        db_ = Database::open(settings_.database_url, settings_.worker_threads + 3);
+        // A session each for the executor threads, the claimer, the committer, the heartbeat and
+        // the webhook deliverer.
+        db_ = Database::open(settings_.database_url, settings_.worker_threads + 4);
         return true;
       } catch (const Error& e) {
         if (!is_retryable(e.code())) {
