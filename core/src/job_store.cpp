@@ -119,6 +119,22 @@ void insert_artifact(const Database& db, Session& s, const std::string& job_id, 
   insert_artifact(db, s, job_id, step, seq, name, media_type, data, insert_chunks(db, s, data));
 }
 
+// The attempt row of a run that ends, from its task row (worker and start time), written
+// when the run ends rather than at the claim: one row write per run instead of two. A row
+// an older version inserted at the claim is completed instead (ON CONFLICT). Parameters:
+// finished_at_ms, outcome, error, error_code, then the WHERE clause's; `where` selects the
+// tasks (still holding the run's attempt, lease owner and start time).
+std::string end_attempt_sql(const std::string& where) {
+  return "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms, finished_at_ms,"
+         " outcome, error, error_code) SELECT id, attempt, COALESCE(lease_owner, ''),"
+         " COALESCE(started_at_ms, CAST(? AS BIGINT)), CAST(? AS BIGINT), ?, ?, ? FROM tasks "
+         "WHERE " +
+         where +
+         " ON CONFLICT (task_id, attempt) DO UPDATE SET finished_at_ms ="
+         " excluded.finished_at_ms, outcome = excluded.outcome, error = excluded.error,"
+         " error_code = excluded.error_code";
+}
+
 // Deletes the chunks of the artifacts of the jobs `ids`.
 void delete_chunks_of_jobs(const Database& db, Session& s, std::vector<std::string>& ids) {
   std::string in;
@@ -395,11 +411,12 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
   Statement ts(s);
   ts << db_.sql(
       "SELECT id, step, generator, state, attempt, max_attempts, progress, error, error_code,"
-      " created_at_ms, queued_at_ms, started_at_ms, finished_at_ms"
+      " created_at_ms, queued_at_ms, started_at_ms, finished_at_ms, COALESCE(lease_owner, '')"
       " FROM tasks WHERE job_id = ? ORDER BY step"),
       use(job_id);
   ts.execute();
   RecordSet tr(ts);
+  std::vector<std::string> owners;  // per task: the lease owner of a running attempt
   for (std::size_t r = 0; r < tr.rowCount(); ++r) {
     TaskView t;
     t.id = str(tr, 0, r);
@@ -415,6 +432,7 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
     t.queued_at_ms = opt_i64(tr, 10, r);
     t.started_at_ms = opt_i64(tr, 11, r);
     t.finished_at_ms = opt_i64(tr, 12, r);
+    owners.push_back(str(tr, 13, r));
     job.tasks.push_back(std::move(t));
   }
 
@@ -440,6 +458,17 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
     a.error = str(ar, 6, r);
     a.error_code = str(ar, 7, r);
     it->attempts.push_back(std::move(a));
+  }
+  // A running attempt has no row yet (it is written when the run ends): it is the task's.
+  for (std::size_t i = 0; i < job.tasks.size(); ++i) {
+    TaskView& t = job.tasks[i];
+    if (t.state != "RUNNING" || !t.started_at_ms) continue;
+    if (!t.attempts.empty() && t.attempts.back().attempt == t.attempt) continue;
+    AttemptView a;
+    a.attempt = t.attempt;
+    a.worker = owners[i];
+    a.started_at_ms = *t.started_at_ms;
+    t.attempts.push_back(std::move(a));
   }
   job.artifacts = artifacts_of(db_, s, id, false);  // same session: one per request
   return job;
@@ -517,14 +546,14 @@ std::optional<JobView> JobStore::cancel_job(const std::string& id) {
         " AND state IN ('PENDING', 'QUEUED')"),
         use(at), use(job_id), now;
     // Running tasks are marked so the holder's next heartbeat signals them; their later
-    // completion is refused because the task is no longer RUNNING.
+    // completion is refused because the task is no longer RUNNING. Their runs end here.
+    std::string cancelled_outcome = "CANCELLED";
+    Poco::Nullable<std::string> no_error;
+    s << db_.sql(end_attempt_sql("job_id = ? AND state = 'RUNNING'")), use(at), use(at),
+        use(cancelled_outcome), use(no_error), use(no_error), use(job_id), now;
     s << db_.sql(
         "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ?, cancel_requested = 1"
         " WHERE job_id = ? AND state = 'RUNNING'"),
-        use(at), use(job_id), now;
-    s << db_.sql(
-        "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'CANCELLED' WHERE"
-        " finished_at_ms IS NULL AND task_id IN (SELECT id FROM tasks WHERE job_id = ?)"),
         use(at), use(job_id), now;
     enqueue_job_events(db_, s, {job_id});  // webhooks: the outbox, in this transaction
   });
@@ -674,7 +703,8 @@ namespace {
 
 // PostgreSQL: the whole claim is one statement (data-modifying CTEs), so one round trip
 // (Database::pg_exec) instead of a transaction of five prepared statements. Same effects as
-// the general path below: fenced attempt + 1, a task_attempts row, the job RUNNING.
+// the general path below: fenced attempt + 1, the job RUNNING. (The task_attempts row is
+// written when the run ends: see kEndAttempt.)
 std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker, int max,
                                         std::int64_t lease_ms) {
   const std::int64_t at = now_ms();
@@ -687,8 +717,6 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
       " t.generator, t.params, t.attempt, t.max_attempts, t.timeout_ms, CASE WHEN"
       " t.run_after_ms > t.queued_at_ms THEN t.run_after_ms ELSE t.queued_at_ms END AS"
       " queued_at),"
-      " attempts AS (INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
-      " SELECT id, attempt, $1, $3 FROM claimed),"
       " touched AS (UPDATE jobs j SET status = CASE WHEN j.status = 'QUEUED' THEN 'RUNNING'"
       " ELSE j.status END, started_at_ms = COALESCE(j.started_at_ms, $3), updated_at_ms = $3"
       " WHERE j.id IN (SELECT job_id FROM claimed))"
@@ -758,11 +786,13 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
   static const std::string kComplete =
       "WITH input AS (SELECT * FROM unnest($1::text[], $2::int[]) AS i(id, attempt)),"
       " done AS (UPDATE tasks t SET state = 'COMPLETED', progress = 1, finished_at_ms = $3,"
-      " lease_owner = NULL, lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
+      " lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
       " FROM input WHERE t.id = input.id AND t.state = 'RUNNING' AND t.attempt = input.attempt"
-      " RETURNING t.id, t.job_id, t.step, t.attempt),"
-      " attempts AS (UPDATE task_attempts a SET finished_at_ms = $3, outcome = 'COMPLETED'"
-      " FROM done WHERE a.task_id = done.id AND a.attempt = done.attempt),"
+      " RETURNING t.id, t.job_id, t.step, t.attempt, t.lease_owner, t.started_at_ms),"
+      " attempts AS (INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms,"
+      " finished_at_ms, outcome) SELECT id, attempt, COALESCE(lease_owner, ''),"
+      " COALESCE(started_at_ms, $3), $3, 'COMPLETED' FROM done ON CONFLICT (task_id, attempt)"
+      " DO UPDATE SET finished_at_ms = excluded.finished_at_ms, outcome = excluded.outcome),"
       " outputs AS (INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes,"
       " sha256, data, created_at_ms) SELECT o.id, done.job_id, done.step, o.seq, o.name,"
       " o.media_type, o.size, o.sha, o.data, $3 FROM unnest($5::text[], $4::text[],"
@@ -847,14 +877,6 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     std::vector<std::string> ids;
     for (const ClaimedTask& t : claimed) ids.push_back(t.task_id);
     std::string in = placeholders(ids.size());
-    Statement attempts(s);
-    attempts << db_.sql(
-        "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
-        " SELECT id, attempt, ?, ? FROM tasks WHERE id IN (" +
-        in + ")"),
-        use(owner), use(at);
-    for (std::string& id : ids) attempts, use(id);
-    attempts.execute();
     // Tenant, and whether there are inputs at all (one query per batch saves one per task).
     Statement extra(s);
     extra << db_.sql(
@@ -971,8 +993,9 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     std::vector<std::string> applied;
     Statement upd(s);
     upd << db_.sql(
+        // The lease owner stays: the attempt row below names the worker.
         "UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
-        " lease_owner = NULL, lease_expires_at_ms = NULL, error = NULL,"
+        " lease_expires_at_ms = NULL, error = NULL,"
         " error_code = NULL WHERE id IN (" +
         in_all + ") AND state = 'RUNNING' AND attempt = " + attempt_of + " RETURNING id"),
         use(at);
@@ -989,12 +1012,10 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     if (applied.empty()) return;
 
     std::vector<std::string> done_ids;
-    std::vector<int> done_attempts;
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (std::find(applied.begin(), applied.end(), ids[i]) == applied.end()) continue;
       results[i] = WriteResult::kApplied;
       done_ids.push_back(ids[i]);
-      done_attempts.push_back(attempts[i]);
       for (std::size_t o = 0; o < items[i].outputs.size(); ++o) {
         const OutputFile& out = items[i].outputs[o];
         insert_artifact(db_, s, items[i].task.job_id, items[i].task.step, static_cast<int>(o),
@@ -1002,18 +1023,12 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
       }
     }
     std::string done_in = placeholders(done_ids.size());
-    std::string done_attempt_of = "CASE task_id";
-    for (std::size_t i = 0; i < done_ids.size(); ++i)
-      done_attempt_of += " WHEN ? THEN CAST(? AS INTEGER)";
-    done_attempt_of += " END";
     Statement att(s);
-    att << db_.sql(
-        "UPDATE task_attempts SET finished_at_ms = ?, outcome = 'COMPLETED' WHERE"
-        " task_id IN (" +
-        done_in + ") AND attempt = " + done_attempt_of),
-        use(at);
+    Poco::Nullable<std::string> no_error;
+    std::string completed = "COMPLETED";
+    att << db_.sql(end_attempt_sql("id IN (" + done_in + ")")), use(at), use(at), use(completed),
+        use(no_error), use(no_error);
     for (std::size_t i = 0; i < done_ids.size(); ++i) att, use(done_ids[i]);
-    for (std::size_t i = 0; i < done_ids.size(); ++i) att, use(done_ids[i]), use(done_attempts[i]);
     att.execute();
 
     std::string in = placeholders(done_ids.size());
@@ -1127,10 +1142,8 @@ FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::st
     std::string code_str(code_name(code));
     bool retry = !permanent && attempt < max_attempts.front();
     std::string outcome = retry ? "RETRY" : "FAILED";
-    s << db_.sql(
-        "UPDATE task_attempts SET finished_at_ms = ?, outcome = ?, error = ?, error_code = ?"
-        " WHERE task_id = ? AND attempt = ?"),
-        use(at), use(outcome), use(msg), use(code_str), use(task_id), use(attempt), now;
+    s << db_.sql(end_attempt_sql("id = ? AND attempt = ?")), use(at), use(at), use(outcome),
+        use(msg), use(code_str), use(task_id), use(attempt), now;
     if (retry) {
       Poco::Int64 run_after = at + backoff_ms(attempt + 1);
       s << db_.sql(

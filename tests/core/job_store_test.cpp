@@ -226,6 +226,59 @@ TEST_P(JobStoreTest, PipelinedCompletionsAreStoredFencedAndFlushed) {
   EXPECT_EQ(chunks, 4) << "the applied large output's 4 chunks only";
 }
 
+// An attempt's row is written once, when its run ends; while it runs, the job shows it from
+// the task row. A row an older version wrote at the claim is completed, not duplicated.
+TEST_P(JobStoreTest, AttemptRowsAreWrittenWhenRunsEnd) {
+  JobSpec single;
+  single.steps.push_back({"a.only", nlohmann::json::object(), 3, 1000});
+  const std::string running = store_->submit(single);
+  const std::string upgraded = store_->submit(single);
+  const std::string cancelled = store_->submit(single);
+  auto claimed = store_->claim("w1", 10, 10000);
+  ASSERT_EQ(claimed.size(), 3u);
+  auto rows = [&] {
+    Poco::Data::Session s = db_->session();
+    Poco::Int64 n = 0;
+    s << "SELECT COUNT(*) FROM task_attempts", into(n), now;
+    return n;
+  };
+  EXPECT_EQ(rows(), 0) << "no row while the runs go on";
+  auto view = store_->get_job(running);
+  ASSERT_EQ(view->tasks[0].attempts.size(), 1u);
+  EXPECT_EQ(view->tasks[0].attempts[0].attempt, 1);
+  EXPECT_EQ(view->tasks[0].attempts[0].worker, "w1");
+  EXPECT_GT(view->tasks[0].attempts[0].started_at_ms, 0);
+  EXPECT_FALSE(view->tasks[0].attempts[0].finished_at_ms);
+
+  for (const ClaimedTask& t : claimed) {
+    if (t.job_id != upgraded) continue;
+    Poco::Data::Session s = db_->session();
+    std::string id = t.task_id;
+    s << db_->sql(
+        "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
+        " VALUES (?, 1, 'w1', 1)"),
+        use(id), now;
+    EXPECT_EQ(store_->complete(t, {}), WriteResult::kApplied);
+  }
+  store_->cancel_job(cancelled);
+  for (const ClaimedTask& t : claimed) {
+    if (t.job_id == running) {
+      EXPECT_EQ(store_->fail(t, ErrorCode::kGeneratorFailed, "boom", true), FailResult::kFailed);
+    }
+  }
+  EXPECT_EQ(rows(), 3) << "one row per run";
+  auto outcome = [&](const std::string& job) {
+    auto v = store_->get_job(job);
+    EXPECT_EQ(v->tasks[0].attempts.size(), 1u) << job;
+    EXPECT_TRUE(v->tasks[0].attempts.at(0).finished_at_ms) << job;
+    EXPECT_EQ(v->tasks[0].attempts.at(0).worker, "w1") << job;
+    return v->tasks[0].attempts.at(0).outcome;
+  };
+  EXPECT_EQ(outcome(running), "FAILED");
+  EXPECT_EQ(outcome(upgraded), "COMPLETED");
+  EXPECT_EQ(outcome(cancelled), "CANCELLED");
+}
+
 TEST_P(JobStoreTest, RetriesThenFailsTheJobWithTheLastError) {
   JobSpec spec;
   spec.steps.push_back({"a.first", nlohmann::json::object(), 2, 1000});
