@@ -1,7 +1,6 @@
 #include "gen/core/completion_batcher.hpp"
 
-#include "gen/core/errors.hpp"
-#include "gen/core/log.hpp"
+#include "write_retry.hpp"
 
 namespace gen {
 
@@ -81,33 +80,8 @@ void CompletionBatcher::commit_loop() {
     items.reserve(batch.size());
     for (auto& b : batch) items.push_back(std::move(b.item));
     std::vector<WriteResult> results;
-    bool written = false;
-    auto delay = std::chrono::milliseconds(100);
-    const auto give_up = std::chrono::steady_clock::now() + retry_budget_;
-    for (;;) {
-      try {
-        results = store_.complete_many(items);
-        written = true;
-        break;
-      } catch (const std::exception& e) {
-        const auto* error = dynamic_cast<const Error*>(&e);
-        if ((error != nullptr && !is_retryable(error->code())) ||
-            std::chrono::steady_clock::now() + delay > give_up) {
-          log::error(
-              "giving up: cannot store task results; the tasks are retried once their"
-              " lease expires",
-              {{"tasks", items.size()}, {"error", e.what()}});
-          break;
-        }
-        log::warning(
-            "cannot store task results, retrying",
-            {{"tasks", items.size()}, {"error", e.what()}, {"retry_in_ms", delay.count()}});
-      } catch (...) {
-        break;
-      }
-      std::this_thread::sleep_for(delay);
-      delay = std::min(delay * 2, std::chrono::milliseconds(5000));
-    }
+    const bool written = write_with_retry("store task results", {{"tasks", items.size()}},
+                                          [&] { results = store_.complete_many(items); });
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
         batch[i].done(written ? results[i] : WriteResult::kStale, written);

@@ -428,23 +428,22 @@ std::vector<Database::TextRow> Database::pg_exec(const std::string& sql,
   }
   if (c.conn == nullptr) {
     c.conn = PQconnectdb(connect_string_.c_str());
-    if (PQstatus(c.conn) != CONNECTION_OK) {
-      std::string why = PQerrorMessage(c.conn);
-      PQfinish(c.conn);
-      throw Error(ErrorCode::kDatabaseUnavailable, "database error: " + why);
+    bool ready = PQstatus(c.conn) == CONNECTION_OK;
+    if (ready) {
+      // These connections run only the queue's key-driven batch statements (a claim, a
+      // batch of completions, a plain submission): pin their plans to index lookups and
+      // nested loops. With statistics taken while the queue was empty or full, the planner
+      // otherwise picks a bitmap scan of every queued task plus a sort, or hash joins over
+      // whole tables: one claim then costs O(queue length) (16 ms at 20,000 queued tasks,
+      // seconds at millions), not O(batch).
+      PGresult* tune = PQexec(c.conn,
+                              "SET enable_seqscan = off; SET enable_bitmapscan = off;"
+                              " SET enable_hashjoin = off; SET enable_mergejoin = off;"
+                              " SET enable_sort = off; SET plan_cache_mode = force_generic_plan");
+      ready = PQresultStatus(tune) == PGRES_COMMAND_OK;
+      PQclear(tune);
     }
-    // These connections run only the queue's key-driven batch statements (a claim, a batch
-    // of completions): pin their plans to index lookups and nested loops. With statistics
-    // taken while the queue was empty or full, the planner otherwise picks a bitmap scan of
-    // every queued task plus a sort, or hash joins over whole tables: one claim then costs
-    // O(queue length) (16 ms at 20,000 queued tasks, seconds at millions), not O(batch).
-    PGresult* tune = PQexec(c.conn,
-                            "SET enable_seqscan = off; SET enable_bitmapscan = off;"
-                            " SET enable_hashjoin = off; SET enable_mergejoin = off;"
-                            " SET enable_sort = off; SET plan_cache_mode = force_generic_plan");
-    const bool tuned = PQresultStatus(tune) == PGRES_COMMAND_OK;
-    PQclear(tune);
-    if (!tuned) {
+    if (!ready) {
       std::string why = PQerrorMessage(c.conn);
       PQfinish(c.conn);
       throw Error(ErrorCode::kDatabaseUnavailable, "database error: " + why);

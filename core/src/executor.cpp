@@ -17,6 +17,7 @@
 #include "gen/core/config_store.hpp"
 #include "gen/core/log.hpp"
 #include "gen/core/plugin_host.hpp"
+#include "write_retry.hpp"
 
 namespace gen {
 namespace {
@@ -143,48 +144,6 @@ class HostContext final : public sdk::Context {
   Clock::time_point last_write_{};
   double last_written_ = -1;
 };
-
-// Retries a final write (complete / fail) through a database outage: a result is only lost
-// when the database stays away for longer than kFinalWriteBudget.
-constexpr auto kFinalWriteBudget = std::chrono::seconds(60);
-
-template <typename Fn>
-bool write_with_retry(const char* what, const nlohmann::json& log_fields, Fn&& fn) {
-  auto delay = std::chrono::milliseconds(100);
-  const Clock::time_point give_up = Clock::now() + kFinalWriteBudget;
-  for (;;) {
-    std::string error;
-    try {
-      fn();
-      return true;
-    } catch (const Error& e) {
-      if (!is_retryable(e.code())) {
-        nlohmann::json fields = log_fields;
-        fields["error"] = e.what();
-        fields["error_code"] = std::string(code_name(e.code()));
-        log::error(std::string("cannot ") + what, fields);
-        return false;
-      }
-      error = e.what();
-    } catch (const std::exception& e) {
-      error = e.what();
-    } catch (...) {
-      error = "unknown exception";
-    }
-    nlohmann::json fields = log_fields;
-    fields["error"] = error;
-    if (Clock::now() + delay > give_up) {
-      log::error(
-          std::string("giving up: cannot ") + what + "; the task is retried once its lease expires",
-          fields);
-      return false;
-    }
-    fields["retry_in_ms"] = delay.count();
-    log::warning(std::string("cannot ") + what + ", retrying", fields);
-    std::this_thread::sleep_for(delay);
-    delay = std::min(delay * 2, std::chrono::milliseconds(5000));
-  }
-}
 
 }  // namespace
 

@@ -89,10 +89,9 @@ void insert_artifact_row(const Database& db, Session& s, const std::string& job_
       use(blob_ref), use(at), now;
 }
 
-// Stores bytes held in memory: inline when they fit one chunk, else as chunks (in the
-// caller's transaction) so that downloads can stream them.
-// Stores `data` as chunks when it is larger than one chunk and returns their blob id; ""
-// when it is small enough to be stored inline in its artifact row.
+// Stores `data` (in the caller's transaction) as chunks, so that downloads can stream it, when it
+// is larger than one chunk and returns their blob id; "" when it is small enough to be stored
+// inline in its artifact row.
 std::string insert_chunks(const Database& db, Session& s, const std::string& data) {
   if (data.size() <= BlobWriter::kChunkBytes) return {};
   std::string blob_id = new_id();
@@ -124,15 +123,17 @@ void insert_artifact(const Database& db, Session& s, const std::string& job_id, 
 // an older version inserted at the claim is completed instead (ON CONFLICT). Parameters:
 // finished_at_ms, outcome, error, error_code, then the WHERE clause's; `where` selects the
 // tasks (still holding the run's attempt, lease owner and start time).
+// How an ended run's row replaces one an older version inserted at the claim.
+constexpr const char* kEndAttemptConflict =
+    " ON CONFLICT (task_id, attempt) DO UPDATE SET finished_at_ms = excluded.finished_at_ms,"
+    " outcome = excluded.outcome, error = excluded.error, error_code = excluded.error_code";
+
 std::string end_attempt_sql(const std::string& where) {
   return "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms, finished_at_ms,"
          " outcome, error, error_code) SELECT id, attempt, COALESCE(lease_owner, ''),"
          " COALESCE(started_at_ms, CAST(? AS BIGINT)), CAST(? AS BIGINT), ?, ?, ? FROM tasks "
          "WHERE " +
-         where +
-         " ON CONFLICT (task_id, attempt) DO UPDATE SET finished_at_ms ="
-         " excluded.finished_at_ms, outcome = excluded.outcome, error = excluded.error,"
-         " error_code = excluded.error_code";
+         where + kEndAttemptConflict;
 }
 
 // Deletes the chunks of the artifacts of the jobs `ids`.
@@ -704,7 +705,7 @@ namespace {
 // PostgreSQL: the whole claim is one statement (data-modifying CTEs), so one round trip
 // (Database::pg_exec) instead of a transaction of five prepared statements. Same effects as
 // the general path below: fenced attempt + 1, the job RUNNING. (The task_attempts row is
-// written when the run ends: see kEndAttempt.)
+// written when the run ends: see end_attempt_sql.)
 std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker, int max,
                                         std::int64_t lease_ms) {
   const std::int64_t at = now_ms();
@@ -791,8 +792,9 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       " RETURNING t.id, t.job_id, t.step, t.attempt, t.lease_owner, t.started_at_ms),"
       " attempts AS (INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms,"
       " finished_at_ms, outcome) SELECT id, attempt, COALESCE(lease_owner, ''),"
-      " COALESCE(started_at_ms, $3), $3, 'COMPLETED' FROM done ON CONFLICT (task_id, attempt)"
-      " DO UPDATE SET finished_at_ms = excluded.finished_at_ms, outcome = excluded.outcome),"
+      " COALESCE(started_at_ms, $3), $3, 'COMPLETED' FROM done" +
+      std::string(kEndAttemptConflict) +
+      "),"
       " outputs AS (INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes,"
       " sha256, data, created_at_ms) SELECT o.id, done.job_id, done.step, o.seq, o.name,"
       " o.media_type, o.size, o.sha, o.data, $3 FROM unnest($5::text[], $4::text[],"

@@ -9,7 +9,6 @@
 // crash before the commit only means the task runs again after its lease expires.
 #pragma once
 
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -39,7 +38,8 @@ class CompletionBatcher {
   WriteResult complete(const ClaimedTask& task, std::vector<OutputFile> outputs);
 
   /// Called on the committer thread once the completion is stored (`written`, with the
-  /// fenced `result`) or given up on after a database outage longer than `retry_budget`.
+  /// fenced `result`) or given up on (a database outage longer than kFinalWriteBudget, or a
+  /// non-retryable error).
   using Done = std::function<void(WriteResult result, bool written)>;
 
   /// Queues the completion and returns at once. Blocks only while `max_batch` completions
@@ -52,9 +52,6 @@ class CompletionBatcher {
 
   /// complete_async() results not yet stored.
   std::size_t in_flight() const;
-
-  /// How long the committer retries a batch through database errors before giving up.
-  void set_retry_budget(std::chrono::milliseconds budget) { retry_budget_ = budget; }
 
   /// Transactions committed and completions they carried (for metrics and benchmarks).
   std::size_t commits() const;
@@ -86,7 +83,6 @@ class CompletionBatcher {
   std::size_t async_in_flight_ = 0;  // queued + being committed
   std::thread committer_;            // started by the first complete_async()
   bool stop_committer_ = false;
-  std::chrono::milliseconds retry_budget_{60000};
 };
 
 }  // namespace gen
