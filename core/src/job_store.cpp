@@ -163,9 +163,17 @@ ArtifactMeta artifact_meta(const RecordSet& rs, std::size_t row) {
   return a;
 }
 
-const char* kJobColumns =
-    "id, tenant, status, priority, step_count, error, error_code, created_at_ms, updated_at_ms,"
-    " started_at_ms, finished_at_ms";
+// A job's row is not written when its first task is claimed (one row write per task less on
+// the hot path): until a run of it ends, a job whose row says QUEUED is RUNNING exactly when
+// one of its tasks is, and started when that task started. Every reader of jobs goes through
+// these columns (FROM jobs, not aliased). The subqueries walk the (job_id, step) index.
+const std::string kJobRunningNow =
+    "EXISTS (SELECT 1 FROM tasks rt WHERE rt.job_id = jobs.id AND rt.state = 'RUNNING')";
+const std::string kJobColumns =
+    "id, tenant, CASE WHEN status = 'QUEUED' AND " + kJobRunningNow +
+    " THEN 'RUNNING' ELSE status END, priority, step_count, error, error_code, created_at_ms,"
+    " updated_at_ms, COALESCE(started_at_ms, (SELECT MIN(rt.started_at_ms) FROM tasks rt"
+    " WHERE rt.job_id = jobs.id AND rt.state = 'RUNNING')), finished_at_ms";
 
 JobView job_view(const RecordSet& rs, std::size_t row) {
   JobView j;
@@ -180,6 +188,8 @@ JobView job_view(const RecordSet& rs, std::size_t row) {
   j.updated_at_ms = i64(rs, 8, row);
   j.started_at_ms = opt_i64(rs, 9, row);
   j.finished_at_ms = opt_i64(rs, 10, row);
+  // Derived RUNNING (see kJobColumns): the claim changed the job, though not its row.
+  if (j.started_at_ms && *j.started_at_ms > j.updated_at_ms) j.updated_at_ms = *j.started_at_ms;
   return j;
 }
 
@@ -460,16 +470,25 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
     a.error_code = str(ar, 7, r);
     it->attempts.push_back(std::move(a));
   }
-  // A running attempt has no row yet (it is written when the run ends): it is the task's.
+  // A running attempt has no row yet (it is written when the run ends), and a completed one
+  // never gets one: the task row holds it (attempt, lease owner, start and finish). A row an
+  // older version inserted at the claim is completed from the task row too.
   for (std::size_t i = 0; i < job.tasks.size(); ++i) {
     TaskView& t = job.tasks[i];
-    if (t.state != "RUNNING" || !t.started_at_ms) continue;
-    if (!t.attempts.empty() && t.attempts.back().attempt == t.attempt) continue;
-    AttemptView a;
-    a.attempt = t.attempt;
-    a.worker = owners[i];
-    a.started_at_ms = *t.started_at_ms;
-    t.attempts.push_back(std::move(a));
+    bool completed = t.state == "COMPLETED";
+    if ((t.state != "RUNNING" && !completed) || !t.started_at_ms) continue;
+    if (t.attempts.empty() || t.attempts.back().attempt != t.attempt) {
+      AttemptView a;
+      a.attempt = t.attempt;
+      a.worker = owners[i];
+      a.started_at_ms = *t.started_at_ms;
+      t.attempts.push_back(std::move(a));
+    }
+    AttemptView& a = t.attempts.back();
+    if (completed && a.outcome.empty()) {
+      a.outcome = "COMPLETED";
+      a.finished_at_ms = t.finished_at_ms;
+    }
   }
   job.artifacts = artifacts_of(db_, s, id, false);  // same session: one per request
   return job;
@@ -497,7 +516,15 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
   }
   std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1 = 1";
   if (tenant) sql += " AND tenant = ?";
-  if (!status.empty()) sql += " AND status = ?";
+  // The stored status, except that QUEUED rows split into QUEUED and (derived) RUNNING;
+  // "status IN" / "status =" keep the jobs_by_status index usable.
+  if (status == "RUNNING") {
+    sql += " AND status IN ('QUEUED', 'RUNNING') AND (status = 'RUNNING' OR " + kJobRunningNow + ")";
+  } else if (status == "QUEUED") {
+    sql += " AND status = 'QUEUED' AND NOT " + kJobRunningNow;
+  } else if (!status.empty()) {
+    sql += " AND status = ?";
+  }
   if (!cursor.empty()) sql += " AND (created_at_ms < ? OR (created_at_ms = ? AND id < ?))";
   sql += " ORDER BY created_at_ms DESC, id DESC LIMIT ?";
   Session s = db_.session();
@@ -506,7 +533,7 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
   std::string tenant_v = tenant.value_or("");
   std::string status_v = status;
   if (tenant) st, use(tenant_v);
-  if (!status.empty()) st, use(status_v);
+  if (!status.empty() && status != "RUNNING" && status != "QUEUED") st, use(status_v);
   if (!cursor.empty()) st, use(cursor_ms), use(cursor_ms), use(cursor_id);
   int fetch = limit + 1;
   st, use(fetch);
@@ -540,7 +567,9 @@ std::optional<JobView> JobStore::cancel_job(const std::string& id) {
     std::string code(code_name(ErrorCode::kCancelled));
     s << db_.sql(
         "UPDATE jobs SET status = 'CANCELLED', updated_at_ms = ?, finished_at_ms = ?,"
-        " error = ?, error_code = ? WHERE id = ?"),
+        " error = ?, error_code = ?, started_at_ms = COALESCE(started_at_ms, (SELECT"
+        " MIN(t.started_at_ms) FROM tasks t WHERE t.job_id = jobs.id AND t.state = 'RUNNING'))"
+        " WHERE id = ?"),
         use(at), use(at), use(message), use(code), use(job_id), now;
     s << db_.sql(
         "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
@@ -703,9 +732,11 @@ void JobStore::read_artifact_bytes(const ArtifactMeta& artifact, std::int64_t of
 namespace {
 
 // PostgreSQL: the whole claim is one statement (data-modifying CTEs), so one round trip
-// (Database::pg_exec) instead of a transaction of five prepared statements. Same effects as
-// the general path below: fenced attempt + 1, the job RUNNING. (The task_attempts row is
-// written when the run ends: see end_attempt_sql.)
+// (Database::pg_exec) instead of a transaction of several statements. Same effects as the
+// general path below: fenced attempt + 1. The claim writes the task rows only: the job reads
+// as RUNNING through its running task (kJobColumns) until a run ends and writes the job row,
+// and an attempt's row is written when the run ends (end_attempt_sql), if it did not
+// complete.
 std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker, int max,
                                         std::int64_t lease_ms) {
   const std::int64_t at = now_ms();
@@ -717,12 +748,9 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
       " progress = 0 FROM picked WHERE t.id = picked.id RETURNING t.id, t.job_id, t.step,"
       " t.generator, t.params, t.attempt, t.max_attempts, t.timeout_ms, CASE WHEN"
       " t.run_after_ms > t.queued_at_ms THEN t.run_after_ms ELSE t.queued_at_ms END AS"
-      " queued_at),"
-      " touched AS (UPDATE jobs j SET status = CASE WHEN j.status = 'QUEUED' THEN 'RUNNING'"
-      " ELSE j.status END, started_at_ms = COALESCE(j.started_at_ms, $3), updated_at_ms = $3"
-      " WHERE j.id IN (SELECT job_id FROM claimed))"
-      // The tenant by primary key (it never changes), not by joining `touched`: a join of
-      // two CTEs is a nested loop here (hash joins are off, database.cpp), O(batch^2).
+      " queued_at)"
+      // The tenant by primary key (it never changes), not by joining a CTE: a join of two
+      // CTEs is a nested loop here (hash joins are off, database.cpp), O(batch^2).
       " SELECT c.id, c.job_id, c.step, c.generator, c.params, c.attempt, c.max_attempts,"
       " c.timeout_ms, c.queued_at, (SELECT j.tenant FROM jobs j WHERE j.id = c.job_id),"
       " EXISTS (SELECT 1 FROM artifacts a WHERE a.job_id = c.job_id AND a.step = c.step - 1)"
@@ -789,12 +817,7 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       " done AS (UPDATE tasks t SET state = 'COMPLETED', progress = 1, finished_at_ms = $3,"
       " lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
       " FROM input WHERE t.id = input.id AND t.state = 'RUNNING' AND t.attempt = input.attempt"
-      " RETURNING t.id, t.job_id, t.step, t.attempt, t.lease_owner, t.started_at_ms),"
-      " attempts AS (INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms,"
-      " finished_at_ms, outcome) SELECT id, attempt, COALESCE(lease_owner, ''),"
-      " COALESCE(started_at_ms, $3), $3, 'COMPLETED' FROM done" +
-      std::string(kEndAttemptConflict) +
-      "),"
+      " RETURNING t.id, t.job_id, t.step, t.started_at_ms),"
       " outputs AS (INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes,"
       " sha256, data, created_at_ms) SELECT o.id, done.job_id, done.step, o.seq, o.name,"
       " o.media_type, o.size, o.sha, o.data, $3 FROM unnest($5::text[], $4::text[],"
@@ -805,9 +828,11 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       " FROM done WHERE t.state = 'PENDING' AND t.job_id = done.job_id AND t.step ="
       " done.step + 1 RETURNING t.id),"
       " ended AS (UPDATE jobs j SET updated_at_ms = $3, status = CASE WHEN done.step ="
-      " j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' ELSE"
-      " j.status END, finished_at_ms = CASE WHEN done.step = j.step_count - 1 AND j.status IN"
-      " ('QUEUED', 'RUNNING') THEN $3 ELSE j.finished_at_ms END FROM done WHERE j.id ="
+      " j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' WHEN"
+      " j.status = 'QUEUED' THEN 'RUNNING' ELSE j.status END, started_at_ms ="
+      " COALESCE(j.started_at_ms, done.started_at_ms, $3), finished_at_ms = CASE WHEN"
+      " done.step = j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN $3 ELSE"
+      " j.finished_at_ms END FROM done WHERE j.id ="
       " done.job_id RETURNING j.id, j.tenant, j.status, j.error, j.error_code,"
       " j.created_at_ms, j.started_at_ms, j.finished_at_ms),"
       // The webhook outbox, the same statement enqueue_job_events() runs.
@@ -875,7 +900,6 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
       claimed.push_back(std::move(t));
     }
     if (claimed.empty()) return;
-    // Set-based bookkeeping: a fixed number of statements however large the batch.
     std::vector<std::string> ids;
     for (const ClaimedTask& t : claimed) ids.push_back(t.task_id);
     std::string in = placeholders(ids.size());
@@ -897,17 +921,6 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
         t.has_inputs = i64(er, 2, r) != 0;
       }
     }
-    Statement jobs(s);
-    jobs << db_.sql(
-        // No "status = 'QUEUED'" filter: SQLite would walk every queued job through the
-        // status index instead of looking the claimed ones up by id.
-        "UPDATE jobs SET status = CASE WHEN status = 'QUEUED' THEN 'RUNNING' ELSE status END,"
-        " started_at_ms = COALESCE(started_at_ms, ?), updated_at_ms = ? WHERE id IN (SELECT"
-        " job_id FROM tasks WHERE id IN (" +
-        in + "))"),
-        use(at), use(at);
-    for (std::string& id : ids) jobs, use(id);
-    jobs.execute();
   });
   return claimed;
 }
@@ -1024,15 +1037,8 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
                         out.name, out.media_type, out.data, blobs[i][o]);
       }
     }
-    std::string done_in = placeholders(done_ids.size());
-    Statement att(s);
-    Poco::Nullable<std::string> no_error;
-    std::string completed = "COMPLETED";
-    att << db_.sql(end_attempt_sql("id IN (" + done_in + ")")), use(at), use(at), use(completed),
-        use(no_error), use(no_error);
-    for (std::size_t i = 0; i < done_ids.size(); ++i) att, use(done_ids[i]);
-    att.execute();
-
+    // A completed run writes no attempt row: the task row keeps its attempt, lease owner,
+    // start and finish (get_job shows it from there).
     std::string in = placeholders(done_ids.size());
     // The next step of each job becomes runnable.
     Statement next(s);
@@ -1057,8 +1063,11 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
         " tasks t WHERE t.job_id = jobs.id AND t.step = jobs.step_count - 1 AND"
         " t.id IN (" +
         in +
-        ")) AND status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED'"
-        " ELSE status END, finished_at_ms = CASE WHEN EXISTS (SELECT 1 FROM tasks t"
+        ")) AND status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' WHEN status = 'QUEUED' THEN"
+        " 'RUNNING' ELSE status END, started_at_ms = COALESCE(started_at_ms, (SELECT"
+        " MIN(t.started_at_ms) FROM tasks t WHERE t.job_id = jobs.id AND t.id IN (" +
+        in +
+        ")), ?), finished_at_ms = CASE WHEN EXISTS (SELECT 1 FROM tasks t"
         " WHERE t.job_id = jobs.id AND t.step = jobs.step_count - 1 AND t.id IN (" +
         in +
         ")) AND status IN ('QUEUED', 'RUNNING') THEN ? ELSE finished_at_ms END"
@@ -1066,6 +1075,8 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
         in + "))"),
         use(at);
     for (std::string& id : done_ids) jobs, use(id);
+    for (std::string& id : done_ids) jobs, use(id);
+    jobs, use(at);
     for (std::string& id : done_ids) jobs, use(id);
     jobs, use(at);
     for (std::string& id : done_ids) jobs, use(id);
@@ -1136,10 +1147,17 @@ FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::st
     std::string job_id = task.job_id;
     int attempt = task.attempt;
     std::vector<int> max_attempts;
+    std::vector<Poco::Int64> started;
     s << db_.sql(
-        "SELECT max_attempts FROM tasks WHERE id = ? AND attempt = ? AND state = 'RUNNING'"),
-        use(task_id), use(attempt), into(max_attempts), now;
+        "SELECT max_attempts, COALESCE(started_at_ms, ?) FROM tasks WHERE id = ? AND"
+        " attempt = ? AND state = 'RUNNING'"),
+        use(at), use(task_id), use(attempt), into(max_attempts), into(started), now;
     if (max_attempts.empty()) return;
+    // The first run of a job that ends writes its row (the claim did not; see kJobColumns).
+    s << db_.sql(
+        "UPDATE jobs SET status = 'RUNNING', started_at_ms = COALESCE(started_at_ms, ?),"
+        " updated_at_ms = ? WHERE id = ? AND status = 'QUEUED'"),
+        use(started.front()), use(at), use(job_id), now;
     std::string msg = message;
     std::string code_str(code_name(code));
     bool retry = !permanent && attempt < max_attempts.front();

@@ -226,39 +226,76 @@ TEST_P(JobStoreTest, PipelinedCompletionsAreStoredFencedAndFlushed) {
   EXPECT_EQ(chunks, 4) << "the applied large output's 4 chunks only";
 }
 
-// An attempt's row is written once, when its run ends; while it runs, the job shows it from
-// the task row. A row an older version wrote at the claim is completed, not duplicated.
+// A claim writes the task rows only. The job reads as RUNNING (and started) through its
+// running task until a run ends and writes the job row; listing by status agrees. An
+// attempt's row is written when its run ends other than completed (a completed run is the
+// task row's); while it runs, the job shows it from the task row. A row an older version
+// wrote at the claim is completed, not duplicated.
 TEST_P(JobStoreTest, AttemptRowsAreWrittenWhenRunsEnd) {
   JobSpec single;
   single.steps.push_back({"a.only", nlohmann::json::object(), 3, 1000});
   const std::string running = store_->submit(single);
   const std::string upgraded = store_->submit(single);
   const std::string cancelled = store_->submit(single);
-  auto claimed = store_->claim("w1", 10, 10000);
-  ASSERT_EQ(claimed.size(), 3u);
+  const std::string completed = store_->submit(single);
+  const std::string retried = store_->submit(single);
+  JobSpec later = single;
+  later.priority = -1;  // claimed after the others
+  const std::string waiting = store_->submit(later);
+  auto claimed = store_->claim("w1", 5, 10000);
+  ASSERT_EQ(claimed.size(), 5u);
   auto rows = [&] {
     Poco::Data::Session s = db_->session();
     Poco::Int64 n = 0;
     s << "SELECT COUNT(*) FROM task_attempts", into(n), now;
     return n;
   };
+  auto stored_status = [&](const std::string& job) {
+    Poco::Data::Session s = db_->session();
+    std::string id = job, status;
+    s << db_->sql("SELECT status FROM jobs WHERE id = ?"), use(id), into(status), now;
+    return status;
+  };
+  auto listed = [&](const std::string& status) {
+    std::set<std::string> ids;
+    for (const JobView& j : store_->list_jobs(status, 100, "", std::nullopt).jobs) {
+      ids.insert(j.id);
+    }
+    return ids;
+  };
   EXPECT_EQ(rows(), 0) << "no row while the runs go on";
+  EXPECT_EQ(stored_status(running), "QUEUED") << "the claim does not write the job row";
   auto view = store_->get_job(running);
+  EXPECT_EQ(view->status, "RUNNING");
+  ASSERT_TRUE(view->started_at_ms);
+  EXPECT_EQ(*view->started_at_ms, *view->tasks[0].started_at_ms);
+  EXPECT_GE(view->updated_at_ms, *view->started_at_ms);
   ASSERT_EQ(view->tasks[0].attempts.size(), 1u);
   EXPECT_EQ(view->tasks[0].attempts[0].attempt, 1);
   EXPECT_EQ(view->tasks[0].attempts[0].worker, "w1");
   EXPECT_GT(view->tasks[0].attempts[0].started_at_ms, 0);
   EXPECT_FALSE(view->tasks[0].attempts[0].finished_at_ms);
+  EXPECT_EQ(listed("RUNNING"),
+            (std::set<std::string>{running, upgraded, cancelled, completed, retried}));
+  EXPECT_EQ(listed("QUEUED"), std::set<std::string>{waiting});
 
+  std::int64_t first_start = 0;
   for (const ClaimedTask& t : claimed) {
-    if (t.job_id != upgraded) continue;
-    Poco::Data::Session s = db_->session();
-    std::string id = t.task_id;
-    s << db_->sql(
-        "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
-        " VALUES (?, 1, 'w1', 1)"),
-        use(id), now;
-    EXPECT_EQ(store_->complete(t, {}), WriteResult::kApplied);
+    if (t.job_id == upgraded) {
+      Poco::Data::Session s = db_->session();
+      std::string id = t.task_id;
+      s << db_->sql(
+          "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms)"
+          " VALUES (?, 1, 'w1', 1)"),
+          use(id), now;
+      EXPECT_EQ(store_->complete(t, {}), WriteResult::kApplied);
+    } else if (t.job_id == completed) {
+      EXPECT_EQ(store_->complete(t, {}), WriteResult::kApplied);
+    } else if (t.job_id == retried) {
+      first_start = *store_->get_job(retried)->started_at_ms;
+      EXPECT_EQ(store_->fail(t, ErrorCode::kGeneratorFailed, "flaky", false),
+                FailResult::kRetrying);
+    }
   }
   store_->cancel_job(cancelled);
   for (const ClaimedTask& t : claimed) {
@@ -266,17 +303,29 @@ TEST_P(JobStoreTest, AttemptRowsAreWrittenWhenRunsEnd) {
       EXPECT_EQ(store_->fail(t, ErrorCode::kGeneratorFailed, "boom", true), FailResult::kFailed);
     }
   }
-  EXPECT_EQ(rows(), 3) << "one row per run";
+  EXPECT_EQ(rows(), 4) << "one row per run that did not complete, and the old row";
   auto outcome = [&](const std::string& job) {
     auto v = store_->get_job(job);
     EXPECT_EQ(v->tasks[0].attempts.size(), 1u) << job;
     EXPECT_TRUE(v->tasks[0].attempts.at(0).finished_at_ms) << job;
     EXPECT_EQ(v->tasks[0].attempts.at(0).worker, "w1") << job;
+    EXPECT_TRUE(v->started_at_ms) << job;
     return v->tasks[0].attempts.at(0).outcome;
   };
   EXPECT_EQ(outcome(running), "FAILED");
   EXPECT_EQ(outcome(upgraded), "COMPLETED");
   EXPECT_EQ(outcome(cancelled), "CANCELLED");
+  EXPECT_EQ(outcome(completed), "COMPLETED");
+  EXPECT_EQ(outcome(retried), "RETRY");
+  EXPECT_EQ(stored_status(completed), "COMPLETED");
+  EXPECT_EQ(stored_status(retried), "RUNNING") << "the ended run wrote the job row";
+  auto r = store_->get_job(retried);
+  EXPECT_EQ(r->status, "RUNNING");
+  EXPECT_EQ(r->tasks[0].state, "QUEUED");
+  EXPECT_EQ(*r->started_at_ms, first_start);
+  EXPECT_EQ(listed("RUNNING"), std::set<std::string>{retried});
+  EXPECT_EQ(listed("QUEUED"), std::set<std::string>{waiting});
+  EXPECT_EQ(listed("COMPLETED"), (std::set<std::string>{upgraded, completed}));
 }
 
 TEST_P(JobStoreTest, RetriesThenFailsTheJobWithTheLastError) {

@@ -189,18 +189,22 @@ class FaultTest : public ::testing::TestWithParam<std::string> {
   }
 
   void check_exactly_once() {
-    // The table: every task COMPLETED, with exactly one completed attempt.
+    // The table: every task COMPLETED by its last attempt (the task row's), and every
+    // earlier attempt ended otherwise, each with its row: attempts 1 .. n-1, none completed.
     Poco::Data::Session s = db_->session();
     Poco::Int64 completed = 0, tasks = 0;
     s << "SELECT COUNT(*) FROM tasks", into(tasks), now;
     s << "SELECT COUNT(*) FROM tasks WHERE state = 'COMPLETED'", into(completed), now;
     EXPECT_EQ(tasks, kTasks);
     EXPECT_EQ(completed, kTasks);
-    std::vector<std::string> multi;
-    s << "SELECT task_id FROM task_attempts WHERE outcome = 'COMPLETED' GROUP BY task_id"
-         " HAVING COUNT(*) <> 1",
-        into(multi), now;
-    EXPECT_TRUE(multi.empty()) << multi.size() << " tasks with more than one completed attempt";
+    std::vector<std::string> bad_history;
+    s << "SELECT t.id FROM tasks t WHERE (SELECT COUNT(*) FROM task_attempts a WHERE"
+         " a.task_id = t.id AND a.attempt < t.attempt AND a.outcome IN ('RETRY', 'FAILED'))"
+         " <> t.attempt - 1 OR EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id"
+         " AND (a.attempt >= t.attempt OR a.outcome = 'COMPLETED'))",
+        into(bad_history), now;
+    EXPECT_TRUE(bad_history.empty())
+        << bad_history.size() << " tasks whose attempts are not n-1 interrupted + 1 completed";
 
     // The side effects: every execution appended "<task> <attempt>".
     std::map<std::string, std::set<int>> executed;
