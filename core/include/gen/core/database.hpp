@@ -88,7 +88,7 @@ class Database {
 std::int64_t now_ms();
 /// `ms` since the epoch as UTC ISO 8601 with milliseconds: "2026-11-27T00:41:54.997Z".
 std::string format_iso_time(std::int64_t ms);
-/// A random UUID string.
+/// A UUIDv7 string: time-ordered to the millisecond, random within it.
 std::string new_id();
 
 }  // namespace gen
