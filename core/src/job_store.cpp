@@ -516,8 +516,7 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
   }
   std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1 = 1";
   if (tenant) sql += " AND tenant = ?";
-  // The stored status, except that QUEUED rows split into QUEUED and (derived) RUNNING;
-  // "status IN" / "status =" keep the jobs_by_status index usable.
+  // The stored status, except that QUEUED rows split into QUEUED and (derived) RUNNING.
   if (status == "RUNNING") {
     sql += " AND status IN ('QUEUED', 'RUNNING') AND (status = 'RUNNING' OR " + kJobRunningNow + ")";
   } else if (status == "QUEUED") {
@@ -744,8 +743,8 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
       "WITH picked AS (SELECT id FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= $3"
       " ORDER BY priority DESC, run_after_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED),"
       " claimed AS (UPDATE tasks t SET state = 'RUNNING', attempt = t.attempt + 1,"
-      " lease_owner = $1, lease_expires_at_ms = $2, started_at_ms = $3, cancel_requested = 0,"
-      " progress = 0 FROM picked WHERE t.id = picked.id RETURNING t.id, t.job_id, t.step,"
+      " lease_owner = $1, lease_expires_at_ms = $2, started_at_ms = $3, progress = 0"
+      " FROM picked WHERE t.id = picked.id RETURNING t.id, t.job_id, t.step,"
       " t.generator, t.params, t.attempt, t.max_attempts, t.timeout_ms, CASE WHEN"
       " t.run_after_ms > t.queued_at_ms THEN t.run_after_ms ELSE t.queued_at_ms END AS"
       " queued_at)"
@@ -876,8 +875,8 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     Statement st(s);
     st << db_.sql(
         "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
-        " lease_expires_at_ms = ?, started_at_ms = ?, cancel_requested = 0,"
-        " progress = 0 WHERE id IN (SELECT id FROM tasks WHERE state = 'QUEUED' AND"
+        // (cancel_requested is never set on a runnable task: cancelling ends the task.)
+        " lease_expires_at_ms = ?, started_at_ms = ?, progress = 0 WHERE id IN (SELECT id FROM tasks WHERE state = 'QUEUED' AND"
         " run_after_ms <= ? ORDER BY priority DESC, run_after_ms, id LIMIT ?" +
         lock +
         ") RETURNING id, job_id, step, generator, params, attempt, max_attempts,"
@@ -1115,10 +1114,13 @@ int JobStore::prune_finished(std::int64_t finished_before_ms, int limit) {
     Poco::Int64 before = finished_before_ms;
     int n = limit;
     std::vector<std::string> ids;
+    // Through jobs_by_created (a job finishes after it is created), not an index on
+    // finished_at_ms: that index made every job's completion a non-HOT update (migration 8).
+    // Old unfinished jobs (long delays) are passed over, a few rows each time.
     s << db_.sql(
-        "SELECT id FROM jobs WHERE finished_at_ms IS NOT NULL AND finished_at_ms < ?"
-        " ORDER BY finished_at_ms LIMIT ?"),
-        use(before), use(n), into(ids), now;
+        "SELECT id FROM jobs WHERE created_at_ms < ? AND finished_at_ms < ?"
+        " ORDER BY created_at_ms, id LIMIT ?"),
+        use(before), use(before), use(n), into(ids), now;
     if (ids.empty()) return;
     std::string in = placeholders(ids.size());
     auto run = [&](const std::string& sql) {
