@@ -740,20 +740,22 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
                                         std::int64_t lease_ms) {
   const std::int64_t at = now_ms();
   static const std::string kClaim =
-      "WITH picked AS (SELECT id FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= $3"
+      // The picked rows are locked, so their row versions stay put: the update finds them
+      // by ctid (a TID scan) rather than by another primary-key lookup.
+      "WITH picked AS (SELECT ctid FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= $3"
       " ORDER BY priority DESC, run_after_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED),"
       " claimed AS (UPDATE tasks t SET state = 'RUNNING', attempt = t.attempt + 1,"
       " lease_owner = $1, lease_expires_at_ms = $2, started_at_ms = $3, progress = 0"
-      " FROM picked WHERE t.id = picked.id RETURNING t.id, t.job_id, t.step,"
+      " FROM picked WHERE t.ctid = picked.ctid RETURNING t.id, t.job_id, t.step,"
       " t.generator, t.params, t.attempt, t.max_attempts, t.timeout_ms, CASE WHEN"
       " t.run_after_ms > t.queued_at_ms THEN t.run_after_ms ELSE t.queued_at_ms END AS"
       " queued_at)"
-      // The tenant by primary key (it never changes), not by joining a CTE: a join of two
-      // CTEs is a nested loop here (hash joins are off, database.cpp), O(batch^2).
+      // The job by primary key (a nested loop over an index, as every join here: hash
+      // joins are off, database.cpp): its tenant and step count.
       " SELECT c.id, c.job_id, c.step, c.generator, c.params, c.attempt, c.max_attempts,"
-      " c.timeout_ms, c.queued_at, (SELECT j.tenant FROM jobs j WHERE j.id = c.job_id),"
-      " EXISTS (SELECT 1 FROM artifacts a WHERE a.job_id = c.job_id AND a.step = c.step - 1)"
-      " FROM claimed c";
+      " c.timeout_ms, c.queued_at, j.tenant, EXISTS (SELECT 1 FROM artifacts a WHERE"
+      " a.job_id = c.job_id AND a.step = c.step - 1), j.step_count FROM claimed c JOIN jobs j"
+      " ON j.id = c.job_id";
   auto rows = db.pg_exec(
       kClaim, {worker, std::to_string(at + lease_ms), std::to_string(at), std::to_string(max)});
   std::vector<ClaimedTask> claimed;
@@ -775,6 +777,7 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
     t.queued_at_ms = number(r[8]);
     t.tenant = text(r[9]);
     t.has_inputs = text(r[10]) == "t";
+    t.step_count = static_cast<int>(number(r[11]));
     claimed.push_back(std::move(t));
   }
   return claimed;
@@ -790,9 +793,13 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
   std::vector<std::string> ids, attempts, art_task, art_id, art_seq, art_name, art_type, art_size,
       art_sha, art_data;
   static const char* kHex = "0123456789abcdef";
+  std::vector<std::string> with_next;  // tasks whose job has a step after theirs (or unknown)
   for (const Completion& c : items) {
     ids.push_back(c.task.task_id);
     attempts.push_back(std::to_string(c.task.attempt));
+    if (c.task.step_count <= 0 || c.task.step + 1 < c.task.step_count) {
+      with_next.push_back(c.task.task_id);
+    }
     int seq = 0;
     for (const OutputFile& out : c.outputs) {
       art_task.push_back(c.task.task_id);
@@ -823,9 +830,10 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       " $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bytea[]) AS"
       " o(id, task_id, seq, name, media_type, size, sha, data) JOIN done ON done.id ="
       " o.task_id),"
+      // Only tasks with a next step look it up (most jobs have one step).
       " queued AS (UPDATE tasks t SET state = 'QUEUED', queued_at_ms = $3, run_after_ms = $3"
-      " FROM done WHERE t.state = 'PENDING' AND t.job_id = done.job_id AND t.step ="
-      " done.step + 1 RETURNING t.id),"
+      " FROM done WHERE done.id = ANY($13::text[]) AND t.state = 'PENDING' AND t.job_id ="
+      " done.job_id AND t.step = done.step + 1 RETURNING t.id),"
       " ended AS (UPDATE jobs j SET updated_at_ms = $3, status = CASE WHEN done.step ="
       " j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' WHEN"
       " j.status = 'QUEUED' THEN 'RUNNING' ELSE j.status END, started_at_ms ="
@@ -847,7 +855,8 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       kComplete,
       {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_task), pg_array(art_id),
        pg_array(art_seq), pg_array(art_name), pg_array(art_type), pg_array(art_size),
-       pg_array(art_sha), pg_array(art_data), std::to_string(kWebhookMaxAttempts)});
+       pg_array(art_sha), pg_array(art_data), std::to_string(kWebhookMaxAttempts),
+       pg_array(with_next)});
   std::vector<std::string> applied;
   for (const auto& r : rows) {
     if (r[0] && !r[0]->empty()) applied.push_back(*r[0]);  // pg_notify's row is ''
@@ -906,7 +915,8 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     Statement extra(s);
     extra << db_.sql(
         "SELECT t.id, j.tenant, CASE WHEN EXISTS (SELECT 1 FROM artifacts a WHERE"
-        " a.job_id = t.job_id AND a.step = t.step - 1) THEN 1 ELSE 0 END FROM tasks t"
+        " a.job_id = t.job_id AND a.step = t.step - 1) THEN 1 ELSE 0 END, j.step_count"
+        " FROM tasks t"
         " JOIN jobs j ON j.id = t.job_id WHERE t.id IN (" +
         in + ")");
     for (std::string& id : ids) extra, use(id);
@@ -918,6 +928,7 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
         if (t.task_id != id) continue;
         t.tenant = str(er, 1, r);
         t.has_inputs = i64(er, 2, r) != 0;
+        t.step_count = static_cast<int>(i64(er, 3, r));
       }
     }
   });

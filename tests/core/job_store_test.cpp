@@ -73,6 +73,7 @@ TEST_P(JobStoreTest, StepsRunInOrderAndOutputsFeedTheNextStep) {
   EXPECT_EQ(claimed[0].generator, "a.first");
   EXPECT_EQ(claimed[0].params["x"], 1);
   EXPECT_EQ(claimed[0].attempt, 1);
+  EXPECT_EQ(claimed[0].step_count, 2);
   EXPECT_EQ(store_->get_job(id)->status, "RUNNING");
   EXPECT_TRUE(store_->claim("w2", 10, 10000).empty());
 

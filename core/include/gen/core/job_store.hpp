@@ -136,6 +136,9 @@ struct ClaimedTask {
   std::int64_t queued_at_ms = 0;
   /// The job's tenant, for logs and tenant-scoped settings.
   std::string tenant;
+  /// Set by `claim()`: the job's number of steps (0: unknown). A completion of the last step
+  /// does not look for a next one.
+  int step_count = 0;
 };
 
 struct OutputFile {
