@@ -371,6 +371,13 @@ const std::vector<Migration>& migrations() {
            "DROP INDEX jobs_finished",
            "postgresql:ALTER TABLE jobs SET (fillfactor = 50)",
        }},
+      {9,
+       {
+           // Every claim wrote an entry here. Expired leases are found by walking the running
+           // tasks (tasks_leased, a partial index of RUNNING tasks: as many as the workers
+           // hold) instead.
+           "DROP INDEX tasks_lease_expiry",
+       }},
   };
   return list;
 }
