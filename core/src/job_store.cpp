@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/RecordSet.h>
@@ -790,19 +792,18 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
 // Outputs larger than one chunk take the general path (they are stored as chunks).
 std::vector<std::string> complete_postgres(Database& db, const std::vector<Completion>& items) {
   const std::int64_t at = now_ms();
-  std::vector<std::string> ids, attempts, art_task, art_id, art_seq, art_name, art_type, art_size,
+  std::vector<std::string> ids, attempts, art_item, art_id, art_seq, art_name, art_type, art_size,
       art_sha, art_data;
   static const char* kHex = "0123456789abcdef";
-  std::vector<std::string> with_next;  // tasks whose job has a step after theirs (or unknown)
+  std::vector<std::string> has_next;  // per item: its job has a step after it (or unknown)
   for (const Completion& c : items) {
+    const std::string item = std::to_string(ids.size() + 1);  // its input row's ordinality
     ids.push_back(c.task.task_id);
     attempts.push_back(std::to_string(c.task.attempt));
-    if (c.task.step_count <= 0 || c.task.step + 1 < c.task.step_count) {
-      with_next.push_back(c.task.task_id);
-    }
+    has_next.push_back(c.task.step_count <= 0 || c.task.step + 1 < c.task.step_count ? "t" : "f");
     int seq = 0;
     for (const OutputFile& out : c.outputs) {
-      art_task.push_back(c.task.task_id);
+      art_item.push_back(item);
       art_id.push_back(new_id());
       art_seq.push_back(std::to_string(seq++));
       art_name.push_back(out.name);
@@ -819,20 +820,22 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
     }
   }
   static const std::string kComplete =
-      "WITH input AS (SELECT * FROM unnest($1::text[], $2::int[]) AS i(id, attempt)),"
+      "WITH input AS (SELECT * FROM unnest($1::text[], $2::int[], $13::bool[]) WITH"
+      " ORDINALITY AS i(id, attempt, has_next, n)),"
       " done AS (UPDATE tasks t SET state = 'COMPLETED', progress = 1, finished_at_ms = $3,"
       " lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
       " FROM input WHERE t.id = input.id AND t.state = 'RUNNING' AND t.attempt = input.attempt"
-      " RETURNING t.id, t.job_id, t.step, t.started_at_ms),"
+      " RETURNING t.id, t.job_id, t.step, t.started_at_ms, input.n, input.has_next),"
+      // Outputs name their item by its input row number: the join of the two CTEs is a
+      // nested loop (hash joins are off), so it compares integers, not ids.
       " outputs AS (INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes,"
       " sha256, data, created_at_ms) SELECT o.id, done.job_id, done.step, o.seq, o.name,"
-      " o.media_type, o.size, o.sha, o.data, $3 FROM unnest($5::text[], $4::text[],"
+      " o.media_type, o.size, o.sha, o.data, $3 FROM unnest($5::text[], $4::bigint[],"
       " $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bytea[]) AS"
-      " o(id, task_id, seq, name, media_type, size, sha, data) JOIN done ON done.id ="
-      " o.task_id),"
+      " o(id, item, seq, name, media_type, size, sha, data) JOIN done ON done.n = o.item),"
       // Only tasks with a next step look it up (most jobs have one step).
       " queued AS (UPDATE tasks t SET state = 'QUEUED', queued_at_ms = $3, run_after_ms = $3"
-      " FROM done WHERE done.id = ANY($13::text[]) AND t.state = 'PENDING' AND t.job_id ="
+      " FROM done WHERE done.has_next AND t.state = 'PENDING' AND t.job_id ="
       " done.job_id AND t.step = done.step + 1 RETURNING t.id),"
       " ended AS (UPDATE jobs j SET updated_at_ms = $3, status = CASE WHEN done.step ="
       " j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' WHEN"
@@ -853,10 +856,10 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       " SELECT id FROM done UNION ALL SELECT '' FROM wake";
   auto rows = db.pg_exec(
       kComplete,
-      {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_task), pg_array(art_id),
+      {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_item), pg_array(art_id),
        pg_array(art_seq), pg_array(art_name), pg_array(art_type), pg_array(art_size),
        pg_array(art_sha), pg_array(art_data), std::to_string(kWebhookMaxAttempts),
-       pg_array(with_next)});
+       pg_array(has_next)});
   std::vector<std::string> applied;
   for (const auto& r : rows) {
     if (r[0] && !r[0]->empty()) applied.push_back(*r[0]);  // pg_notify's row is ''
@@ -922,14 +925,14 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     for (std::string& id : ids) extra, use(id);
     extra.execute();
     RecordSet er(extra);
+    std::unordered_map<std::string, ClaimedTask*> by_id;
+    for (ClaimedTask& t : claimed) by_id.emplace(t.task_id, &t);
     for (std::size_t r = 0; r < er.rowCount(); ++r) {
-      std::string id = str(er, 0, r);
-      for (ClaimedTask& t : claimed) {
-        if (t.task_id != id) continue;
-        t.tenant = str(er, 1, r);
-        t.has_inputs = i64(er, 2, r) != 0;
-        t.step_count = static_cast<int>(i64(er, 3, r));
-      }
+      auto it = by_id.find(str(er, 0, r));
+      if (it == by_id.end()) continue;
+      it->second->tenant = str(er, 1, r);
+      it->second->has_inputs = i64(er, 2, r) != 0;
+      it->second->step_count = static_cast<int>(i64(er, 3, r));
     }
   });
   return claimed;
@@ -977,11 +980,10 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
           return o.data.size() <= BlobWriter::kChunkBytes;  // stored inline, not chunked
         });
       })) {
-    std::vector<std::string> applied = complete_postgres(db_, items);
+    std::vector<std::string> applied_ids = complete_postgres(db_, items);
+    const std::unordered_set<std::string> applied(applied_ids.begin(), applied_ids.end());
     for (std::size_t i = 0; i < items.size(); ++i) {
-      if (std::find(applied.begin(), applied.end(), items[i].task.task_id) != applied.end()) {
-        results[i] = WriteResult::kApplied;
-      }
+      if (applied.contains(items[i].task.task_id)) results[i] = WriteResult::kApplied;
     }
     return results;
   }
@@ -1015,7 +1017,7 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
       }
     }
     // Fenced: only runs whose attempt is still the task's current RUNNING attempt apply.
-    std::vector<std::string> applied;
+    std::vector<std::string> applied_ids;
     Statement upd(s);
     upd << db_.sql(
         // The lease owner stays: the attempt row below names the worker.
@@ -1026,10 +1028,11 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
         use(at);
     for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]);
     for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]), use(attempts[i]);
-    upd, into(applied);
+    upd, into(applied_ids);
     upd.execute();
+    const std::unordered_set<std::string> applied(applied_ids.begin(), applied_ids.end());
     for (std::size_t i = 0; i < items.size(); ++i) {  // refused runs' chunks go again
-      if (std::find(applied.begin(), applied.end(), ids[i]) != applied.end()) continue;
+      if (applied.contains(ids[i])) continue;
       for (const std::string& blob_id : blobs[i]) {
         if (!blob_id.empty()) delete_blob(db_, s, blob_id);
       }
@@ -1038,7 +1041,7 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
 
     std::vector<std::string> done_ids;
     for (std::size_t i = 0; i < items.size(); ++i) {
-      if (std::find(applied.begin(), applied.end(), ids[i]) == applied.end()) continue;
+      if (!applied.contains(ids[i])) continue;
       results[i] = WriteResult::kApplied;
       done_ids.push_back(ids[i]);
       for (std::size_t o = 0; o < items[i].outputs.size(); ++o) {
