@@ -55,10 +55,21 @@ WriteResult CompletionBatcher::complete(const ClaimedTask& task, std::vector<Out
 
 void CompletionBatcher::complete_async(const ClaimedTask& task, std::vector<OutputFile> outputs,
                                        Done done) {
+  // The completion needs the task's identity and place in its job, not its params (a copy
+  // of a JSON tree per task, outside the lock).
+  Completion c;
+  c.task.task_id = task.task_id;
+  c.task.job_id = task.job_id;
+  c.task.step = task.step;
+  c.task.step_count = task.step_count;
+  c.task.attempt = task.attempt;
+  c.task.generator = task.generator;
+  c.task.tenant = task.tenant;
+  c.outputs = std::move(outputs);
   std::unique_lock lock(mu_);
   // Back-pressure: a worker never holds more than a few batches of unstored results.
   async_cv_.wait(lock, [&] { return async_.size() < 2 * max_batch_; });
-  async_.push_back({Completion{task, std::move(outputs)}, std::move(done)});
+  async_.push_back({std::move(c), std::move(done)});
   ++async_in_flight_;
   if (!committer_.joinable()) committer_ = std::thread([this] { commit_loop(); });
   async_cv_.notify_all();

@@ -47,14 +47,14 @@ class HostContext final : public sdk::Context {
  public:
   HostContext(JobStore& store, TenantSettings* settings, const ClaimedTask& task,
               std::vector<Artifact> inputs, std::atomic<bool>& cancel, Clock::time_point deadline,
-              nlohmann::json log_fields)
+              const nlohmann::json& log_fields)
       : store_(store),
         settings_(settings),
         task_(task),
         input_data_(std::move(inputs)),
         cancel_(cancel),
         deadline_(deadline),
-        log_fields_(std::move(log_fields)) {
+        log_fields_(log_fields) {
     views_.reserve(input_data_.size());
     for (const Artifact& a : input_data_) {
       views_.push_back(sdk::InputArtifact{a.meta.name, a.meta.media_type, a.data});
@@ -139,7 +139,7 @@ class HostContext final : public sdk::Context {
   std::atomic<bool>& cancel_;
   std::atomic<bool> stale_{false};
   Clock::time_point deadline_;
-  nlohmann::json log_fields_;
+  const nlohmann::json& log_fields_;  // run()'s, which outlives the context
   bool written_once_ = false;
   Clock::time_point last_write_{};
   double last_written_ = -1;
@@ -170,6 +170,9 @@ TaskExecutor::TaskExecutor(JobStore& store, PluginHost& plugins, std::string wor
 
 // The "task finished" log line, at a level that follows the outcome.
 static void log_finished(const ExecutionResult& result, nlohmann::json& fields) noexcept {
+  const bool ok = result.outcome == TaskOutcome::kCompleted ||
+                  result.outcome == TaskOutcome::kCancelled || result.outcome == TaskOutcome::kStale;
+  if (ok && !log::enabled(log::Level::kInfo)) return;  // the common case: nothing to build
   try {
     fields["outcome"] = to_string(result.outcome);
     fields["duration_ms"] = result.duration_ms;
@@ -285,8 +288,8 @@ ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& ca
         } else if (status.is_ok() && pipelined != nullptr && batcher_ != nullptr) {
           // Handed to the committer; `pipelined` reports the outcome once it is stored.
           batcher_->complete_async(task, context.outputs(),
-                                   [result, fields, started, finished = *pipelined](
-                                       WriteResult wr, bool written) mutable {
+                                   [result, fields = std::move(fields), started,
+                                    finished = *pipelined](WriteResult wr, bool written) mutable {
                                      result.outcome = !written ? TaskOutcome::kUnrecorded
                                                       : wr == WriteResult::kApplied
                                                           ? TaskOutcome::kCompleted
