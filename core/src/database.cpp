@@ -415,7 +415,8 @@ std::string new_id() {
   auto ms = static_cast<std::uint64_t>(now_ms());
   // "tttttttt-tttt-7rrr-...": 12 hex digits of time around the first dash.
   static constexpr int kTimeDigit[12] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12};
-  for (int i = 11; i >= 0; --i, ms >>= 4) id[static_cast<std::size_t>(kTimeDigit[i])] = kHex[ms & 15];
+  for (int i = 11; i >= 0; --i, ms >>= 4)
+    id[static_cast<std::size_t>(kTimeDigit[i])] = kHex[ms & 15];
   id[14] = '7';
   return id;
 }

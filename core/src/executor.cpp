@@ -171,7 +171,8 @@ TaskExecutor::TaskExecutor(JobStore& store, PluginHost& plugins, std::string wor
 // The "task finished" log line, at a level that follows the outcome.
 static void log_finished(const ExecutionResult& result, nlohmann::json& fields) noexcept {
   const bool ok = result.outcome == TaskOutcome::kCompleted ||
-                  result.outcome == TaskOutcome::kCancelled || result.outcome == TaskOutcome::kStale;
+                  result.outcome == TaskOutcome::kCancelled ||
+                  result.outcome == TaskOutcome::kStale;
   if (ok && !log::enabled(log::Level::kInfo)) return;  // the common case: nothing to build
   try {
     fields["outcome"] = to_string(result.outcome);

@@ -520,7 +520,8 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
   if (tenant) sql += " AND tenant = ?";
   // The stored status, except that QUEUED rows split into QUEUED and (derived) RUNNING.
   if (status == "RUNNING") {
-    sql += " AND status IN ('QUEUED', 'RUNNING') AND (status = 'RUNNING' OR " + kJobRunningNow + ")";
+    sql +=
+        " AND status IN ('QUEUED', 'RUNNING') AND (status = 'RUNNING' OR " + kJobRunningNow + ")";
   } else if (status == "QUEUED") {
     sql += " AND status = 'QUEUED' AND NOT " + kJobRunningNow;
   } else if (!status.empty()) {
@@ -855,11 +856,10 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       "', '') FROM (SELECT 1 FROM queued LIMIT 1) q)"
       " SELECT id FROM done UNION ALL SELECT '' FROM wake";
   auto rows = db.pg_exec(
-      kComplete,
-      {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_item), pg_array(art_id),
-       pg_array(art_seq), pg_array(art_name), pg_array(art_type), pg_array(art_size),
-       pg_array(art_sha), pg_array(art_data), std::to_string(kWebhookMaxAttempts),
-       pg_array(has_next)});
+      kComplete, {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_item),
+                  pg_array(art_id), pg_array(art_seq), pg_array(art_name), pg_array(art_type),
+                  pg_array(art_size), pg_array(art_sha), pg_array(art_data),
+                  std::to_string(kWebhookMaxAttempts), pg_array(has_next)});
   std::vector<std::string> applied;
   for (const auto& r : rows) {
     if (r[0] && !r[0]->empty()) applied.push_back(*r[0]);  // pg_notify's row is ''
@@ -888,7 +888,8 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     st << db_.sql(
         "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
         // (cancel_requested is never set on a runnable task: cancelling ends the task.)
-        " lease_expires_at_ms = ?, started_at_ms = ?, progress = 0 WHERE id IN (SELECT id FROM tasks WHERE state = 'QUEUED' AND"
+        " lease_expires_at_ms = ?, started_at_ms = ?, progress = 0 WHERE id IN (SELECT id FROM "
+        "tasks WHERE state = 'QUEUED' AND"
         " run_after_ms <= ? ORDER BY priority DESC, run_after_ms, id LIMIT ?" +
         lock +
         ") RETURNING id, job_id, step, generator, params, attempt, max_attempts,"
