@@ -796,10 +796,13 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
   std::vector<std::string> ids, attempts, art_item, art_id, art_seq, art_name, art_type, art_size,
       art_sha, art_data;
   static const char* kHex = "0123456789abcdef";
+  std::vector<std::string> job_ids, steps;
   std::vector<std::string> has_next;  // per item: its job has a step after it (or unknown)
   for (const Completion& c : items) {
     const std::string item = std::to_string(ids.size() + 1);  // its input row's ordinality
     ids.push_back(c.task.task_id);
+    job_ids.push_back(c.task.job_id);
+    steps.push_back(std::to_string(c.task.step));
     attempts.push_back(std::to_string(c.task.attempt));
     has_next.push_back(c.task.step_count <= 0 || c.task.step + 1 < c.task.step_count ? "t" : "f");
     int seq = 0;
@@ -821,11 +824,13 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
     }
   }
   static const std::string kComplete =
-      "WITH input AS (SELECT * FROM unnest($1::text[], $2::int[], $13::bool[]) WITH"
-      " ORDINALITY AS i(id, attempt, has_next, n)),"
+      // Each task by (job_id, step): there is no index on tasks.id (migration 10).
+      "WITH input AS (SELECT * FROM unnest($1::text[], $2::int[], $13::bool[], $14::text[],"
+      " $15::int[]) WITH ORDINALITY AS i(id, attempt, has_next, job_id, step, n)),"
       " done AS (UPDATE tasks t SET state = 'COMPLETED', progress = 1, finished_at_ms = $3,"
-      " lease_expires_at_ms = NULL, error = NULL, error_code = NULL"
-      " FROM input WHERE t.id = input.id AND t.state = 'RUNNING' AND t.attempt = input.attempt"
+      " lease_expires_at_ms = NULL, error = NULL, error_code = NULL FROM input WHERE"
+      " t.job_id = input.job_id AND t.step = input.step AND t.id = input.id AND"
+      " t.state = 'RUNNING' AND t.attempt = input.attempt"
       " RETURNING t.id, t.job_id, t.step, t.started_at_ms, input.n, input.has_next),"
       // Outputs name their item by its input row number: the join of the two CTEs is a
       // nested loop (hash joins are off), so it compares integers, not ids.
@@ -856,10 +861,11 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       "', '') FROM (SELECT 1 FROM queued LIMIT 1) q)"
       " SELECT id FROM done UNION ALL SELECT '' FROM wake";
   auto rows = db.pg_exec(
-      kComplete, {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_item),
-                  pg_array(art_id), pg_array(art_seq), pg_array(art_name), pg_array(art_type),
-                  pg_array(art_size), pg_array(art_sha), pg_array(art_data),
-                  std::to_string(kWebhookMaxAttempts), pg_array(has_next)});
+      kComplete,
+      {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_item), pg_array(art_id),
+       pg_array(art_seq), pg_array(art_name), pg_array(art_type), pg_array(art_size),
+       pg_array(art_sha), pg_array(art_data), std::to_string(kWebhookMaxAttempts),
+       pg_array(has_next), pg_array(job_ids), pg_array(steps)});
   std::vector<std::string> applied;
   for (const auto& r : rows) {
     if (r[0] && !r[0]->empty()) applied.push_back(*r[0]);  // pg_notify's row is ''
@@ -993,15 +999,18 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     next_queued = false;
     std::fill(results.begin(), results.end(), WriteResult::kStale);  // on a retried transaction
     Poco::Int64 at = now_ms();
-    std::vector<std::string> ids;
+    std::vector<std::string> ids, job_ids;
     std::vector<int> attempts;
     ids.reserve(items.size());
+    job_ids.reserve(items.size());
     attempts.reserve(items.size());
     for (const Completion& c : items) {
       ids.push_back(c.task.task_id);
+      job_ids.push_back(c.task.job_id);
       attempts.push_back(c.task.attempt);
     }
-    // "id IN (...)" walks the primary key; the CASE checks each id's own attempt. (A chain of
+    // "job_id IN (...) AND id IN (...)" walks an index on either dialect (PostgreSQL has none
+    // on tasks.id: migration 10); the CASE checks each id's own attempt. (A chain of
     // "(id = ? AND attempt = ?) OR ..." makes SQLite scan the whole table.)
     std::string in_all = placeholders(ids.size());
     std::string attempt_of = "CASE id";
@@ -1024,9 +1033,11 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
         // The lease owner stays: the attempt row below names the worker.
         "UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
         " lease_expires_at_ms = NULL, error = NULL,"
-        " error_code = NULL WHERE id IN (" +
-        in_all + ") AND state = 'RUNNING' AND attempt = " + attempt_of + " RETURNING id"),
+        " error_code = NULL WHERE job_id IN (" +
+        in_all + ") AND id IN (" + in_all + ") AND state = 'RUNNING' AND attempt = " + attempt_of +
+        " RETURNING id"),
         use(at);
+    for (std::size_t i = 0; i < items.size(); ++i) upd, use(job_ids[i]);
     for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]);
     for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]), use(attempts[i]);
     upd, into(applied_ids);
@@ -1040,11 +1051,14 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     }
     if (applied.empty()) return;
 
-    std::vector<std::string> done_ids;
+    std::vector<std::string> done_ids, done_jobs;
+    std::vector<int> next_steps;
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (!applied.contains(ids[i])) continue;
       results[i] = WriteResult::kApplied;
       done_ids.push_back(ids[i]);
+      done_jobs.push_back(job_ids[i]);
+      next_steps.push_back(items[i].task.step + 1);
       for (std::size_t o = 0; o < items[i].outputs.size(); ++o) {
         const OutputFile& out = items[i].outputs[o];
         insert_artifact(db_, s, items[i].task.job_id, items[i].task.step, static_cast<int>(o),
@@ -1054,15 +1068,18 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     // A completed run writes no attempt row: the task row keeps its attempt, lease owner,
     // start and finish (get_job shows it from there).
     std::string in = placeholders(done_ids.size());
-    // The next step of each job becomes runnable.
+    // The next step of each job becomes runnable (a job has one running task at a time).
+    std::string next_of = "CASE job_id";
+    for (std::size_t i = 0; i < done_jobs.size(); ++i) next_of += " WHEN ? THEN CAST(? AS INTEGER)";
+    next_of += " END";
     Statement next(s);
     next << db_.sql(
         "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
-        " WHERE state = 'PENDING' AND (job_id, step) IN (SELECT job_id, step + 1 FROM tasks"
-        " WHERE id IN (" +
-        in + ")) RETURNING id"),
+        " WHERE state = 'PENDING' AND job_id IN (" +
+        in + ") AND step = " + next_of + " RETURNING id"),
         use(at), use(at);
-    for (std::string& id : done_ids) next, use(id);
+    for (std::string& job : done_jobs) next, use(job);
+    for (std::size_t i = 0; i < done_jobs.size(); ++i) next, use(done_jobs[i]), use(next_steps[i]);
     std::vector<std::string> queued;
     next, into(queued);
     next.execute();
@@ -1085,21 +1102,17 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
         " WHERE t.job_id = jobs.id AND t.step = jobs.step_count - 1 AND t.id IN (" +
         in +
         ")) AND status IN ('QUEUED', 'RUNNING') THEN ? ELSE finished_at_ms END"
-        " WHERE id IN (SELECT job_id FROM tasks WHERE id IN (" +
-        in + "))"),
+        " WHERE id IN (" +
+        in + ")"),
         use(at);
     for (std::string& id : done_ids) jobs, use(id);
     for (std::string& id : done_ids) jobs, use(id);
     jobs, use(at);
     for (std::string& id : done_ids) jobs, use(id);
     jobs, use(at);
-    for (std::string& id : done_ids) jobs, use(id);
+    for (std::string& job : done_jobs) jobs, use(job);
     jobs.execute();
     // Webhooks: the outbox rows of the jobs that just completed, in this transaction.
-    std::vector<std::string> done_jobs;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (results[i] == WriteResult::kApplied) done_jobs.push_back(items[i].task.job_id);
-    }
     enqueue_job_events(db_, s, done_jobs);
   });
   if (next_queued) db_.notify_tasks_after_commit();
@@ -1162,13 +1175,16 @@ FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::st
     Poco::Int64 at = now_ms();
     std::string task_id = task.task_id;
     std::string job_id = task.job_id;
+    int step = task.step;
     int attempt = task.attempt;
     std::vector<int> max_attempts;
     std::vector<Poco::Int64> started;
+    // The task by (job_id, step): PostgreSQL has no index on tasks.id (migration 10).
     s << db_.sql(
-        "SELECT max_attempts, COALESCE(started_at_ms, ?) FROM tasks WHERE id = ? AND"
-        " attempt = ? AND state = 'RUNNING'"),
-        use(at), use(task_id), use(attempt), into(max_attempts), into(started), now;
+        "SELECT max_attempts, COALESCE(started_at_ms, ?) FROM tasks WHERE job_id = ? AND"
+        " step = ? AND id = ? AND attempt = ? AND state = 'RUNNING'"),
+        use(at), use(job_id), use(step), use(task_id), use(attempt), into(max_attempts),
+        into(started), now;
     if (max_attempts.empty()) return;
     // The first run of a job that ends writes its row (the claim did not; see kJobColumns).
     s << db_.sql(
@@ -1179,22 +1195,25 @@ FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::st
     std::string code_str(code_name(code));
     bool retry = !permanent && attempt < max_attempts.front();
     std::string outcome = retry ? "RETRY" : "FAILED";
-    s << db_.sql(end_attempt_sql("id = ? AND attempt = ?")), use(at), use(at), use(outcome),
-        use(msg), use(code_str), use(task_id), use(attempt), now;
+    s << db_.sql(end_attempt_sql("job_id = ? AND step = ? AND id = ? AND attempt = ?")), use(at),
+        use(at), use(outcome), use(msg), use(code_str), use(job_id), use(step), use(task_id),
+        use(attempt), now;
     if (retry) {
       Poco::Int64 run_after = at + backoff_ms(attempt + 1);
       s << db_.sql(
           "UPDATE tasks SET state = 'QUEUED', run_after_ms = ?, queued_at_ms = ?,"
           " lease_owner = NULL, lease_expires_at_ms = NULL, error = ?, error_code = ?"
-          " WHERE id = ? AND attempt = ?"),
-          use(run_after), use(at), use(msg), use(code_str), use(task_id), use(attempt), now;
+          " WHERE job_id = ? AND step = ? AND id = ? AND attempt = ?"),
+          use(run_after), use(at), use(msg), use(code_str), use(job_id), use(step), use(task_id),
+          use(attempt), now;
       result = FailResult::kRetrying;
       return;
     }
     s << db_.sql(
         "UPDATE tasks SET state = 'FAILED', finished_at_ms = ?, lease_owner = NULL,"
-        " lease_expires_at_ms = NULL, error = ?, error_code = ? WHERE id = ? AND attempt = ?"),
-        use(at), use(msg), use(code_str), use(task_id), use(attempt), now;
+        " lease_expires_at_ms = NULL, error = ?, error_code = ? WHERE job_id = ? AND step = ?"
+        " AND id = ? AND attempt = ?"),
+        use(at), use(msg), use(code_str), use(job_id), use(step), use(task_id), use(attempt), now;
     s << db_.sql(
         "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
         " AND state = 'PENDING'"),
@@ -1213,12 +1232,14 @@ WriteResult JobStore::progress(const ClaimedTask& task, double fraction) {
   double p = std::clamp(fraction, 0.0, 1.0);
   Session s = db_.session();
   std::string task_id = task.task_id;
+  std::string job_id = task.job_id;
+  int step = task.step;
   int attempt = task.attempt;
   std::vector<std::string> updated;
   s << db_.sql(
-      "UPDATE tasks SET progress = ? WHERE id = ? AND attempt = ? AND state = 'RUNNING'"
-      " RETURNING id"),
-      use(p), use(task_id), use(attempt), into(updated), now;
+      "UPDATE tasks SET progress = ? WHERE job_id = ? AND step = ? AND id = ? AND attempt = ?"
+      " AND state = 'RUNNING' RETURNING id"),
+      use(p), use(job_id), use(step), use(task_id), use(attempt), into(updated), now;
   return updated.empty() ? WriteResult::kStale : WriteResult::kApplied;
 }
 
@@ -1231,12 +1252,19 @@ std::vector<std::string> JobStore::heartbeat(const std::string& worker, std::int
     // transaction is completing, failing, claiming or rescuing the task, so it needs no
     // renewal now (and the next heartbeat renews it if that transaction rolls back). Waiting
     // made the heartbeat part of a lock convoy with the batched completions: 0.5 s stalls.
-    s << db_.sql(db_.dialect() == Dialect::kPostgres
-                     ? "UPDATE tasks SET lease_expires_at_ms = ? WHERE id IN (SELECT id FROM tasks"
-                       " WHERE lease_owner = ? AND state = 'RUNNING' FOR UPDATE SKIP LOCKED)"
-                     : "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND"
-                       " state = 'RUNNING'"),
-        use(expires), use(owner), now;
+    if (db_.dialect() == Dialect::kPostgres) {
+      // By ctid (there is no index on tasks.id); the outer filter keeps the outer scan on
+      // tasks_leased whatever plan is chosen.
+      std::string owner_again = worker;
+      s << db_.sql(
+          "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state ="
+          " 'RUNNING' AND ctid IN (SELECT ctid FROM tasks WHERE lease_owner = ? AND state ="
+          " 'RUNNING' FOR UPDATE SKIP LOCKED)"),
+          use(expires), use(owner), use(owner_again), now;
+    } else {
+      s << "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state = 'RUNNING'",
+          use(expires), use(owner), now;
+    }
     s << db_.sql(
         "UPDATE tasks SET cancel_requested = 2 WHERE lease_owner = ? AND cancel_requested = 1"
         " RETURNING id"),
