@@ -1013,13 +1013,14 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
       job_ids.push_back(c.task.job_id);
       attempts.push_back(c.task.attempt);
     }
-    // "job_id IN (...) AND id IN (...)" walks an index on either dialect (PostgreSQL has none
-    // on tasks.id: migration 10); the CASE checks each id's own attempt. (A chain of
-    // "(id = ? AND attempt = ?) OR ..." makes SQLite scan the whole table.)
-    std::string in_all = placeholders(ids.size());
-    std::string attempt_of = "CASE id";
-    for (std::size_t i = 0; i < ids.size(); ++i) attempt_of += " WHEN ? THEN CAST(? AS INTEGER)";
-    attempt_of += " END";
+    // The items as a table v (job_id, id, attempt) joined to tasks: each one found through an
+    // index on either dialect (by id on SQLite, by job_id on PostgreSQL, which has no index
+    // on tasks.id: migration 10) and fenced on its own attempt, O(items). (A CASE over the
+    // ids is O(items^2); a chain of "(id = ? AND attempt = ?) OR ..." scans the table.)
+    std::string rows;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      rows += i ? ", (?, ?, CAST(? AS INTEGER))" : "(?, ?, CAST(? AS INTEGER))";
+    }
 
     // Large outputs' chunks first, before the fenced update locks the task rows: writing
     // hundreds of MB takes seconds, and a locked task row is not lease-renewed by the
@@ -1034,16 +1035,16 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     std::vector<std::string> applied_ids;
     Statement upd(s);
     upd << db_.sql(
-        // The lease owner stays: the attempt row below names the worker.
-        "UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
-        " lease_expires_at_ms = NULL, error = NULL,"
-        " error_code = NULL WHERE job_id IN (" +
-        in_all + ") AND id IN (" + in_all + ") AND state = 'RUNNING' AND attempt = " + attempt_of +
-        " RETURNING id"),
-        use(at);
-    for (std::size_t i = 0; i < items.size(); ++i) upd, use(job_ids[i]);
-    for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]);
-    for (std::size_t i = 0; i < items.size(); ++i) upd, use(ids[i]), use(attempts[i]);
+        // The lease owner stays: it names the worker of the completed attempt.
+        "WITH v (job_id, id, attempt) AS (VALUES " + rows +
+        ") UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
+        " lease_expires_at_ms = NULL, error = NULL, error_code = NULL FROM v WHERE"
+        " tasks.job_id = v.job_id AND tasks.id = v.id AND tasks.state = 'RUNNING' AND"
+        " tasks.attempt = v.attempt RETURNING tasks.id");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      upd, use(job_ids[i]), use(ids[i]), use(attempts[i]);
+    }
+    upd, use(at);
     upd, into(applied_ids);
     upd.execute();
     const std::unordered_set<std::string> applied(applied_ids.begin(), applied_ids.end());
@@ -1056,13 +1057,11 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     if (applied.empty()) return;
 
     std::vector<std::string> done_ids, done_jobs;
-    std::vector<int> next_steps;
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (!applied.contains(ids[i])) continue;
       results[i] = WriteResult::kApplied;
       done_ids.push_back(ids[i]);
       done_jobs.push_back(job_ids[i]);
-      next_steps.push_back(items[i].task.step + 1);
       for (std::size_t o = 0; o < items[i].outputs.size(); ++o) {
         const OutputFile& out = items[i].outputs[o];
         insert_artifact(db_, s, items[i].task.job_id, items[i].task.step, static_cast<int>(o),
@@ -1072,21 +1071,33 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     // A completed run writes no attempt row: the task row keeps its attempt, lease owner,
     // start and finish (get_job shows it from there).
     std::string in = placeholders(done_ids.size());
-    // The next step of each job becomes runnable (a job has one running task at a time).
-    std::string next_of = "CASE job_id";
-    for (std::size_t i = 0; i < done_jobs.size(); ++i) next_of += " WHEN ? THEN CAST(? AS INTEGER)";
-    next_of += " END";
-    Statement next(s);
-    next << db_.sql(
-        "UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
-        " WHERE state = 'PENDING' AND job_id IN (" +
-        in + ") AND step = " + next_of + " RETURNING id"),
-        use(at), use(at);
-    for (std::string& job : done_jobs) next, use(job);
-    for (std::size_t i = 0; i < done_jobs.size(); ++i) next, use(done_jobs[i]), use(next_steps[i]);
+    // The next step of each job that has one becomes runnable.
+    std::vector<std::string> next_jobs;
+    std::vector<int> next_steps;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const ClaimedTask& t = items[i].task;
+      if (!applied.contains(ids[i])) continue;
+      if (t.step_count > 0 && t.step + 1 >= t.step_count) continue;  // the last step
+      next_jobs.push_back(t.job_id);
+      next_steps.push_back(t.step + 1);
+    }
     std::vector<std::string> queued;
-    next, into(queued);
-    next.execute();
+    if (!next_jobs.empty()) {
+      std::string next_rows;
+      for (std::size_t i = 0; i < next_jobs.size(); ++i) {
+        next_rows += i ? ", (?, CAST(? AS INTEGER))" : "(?, CAST(? AS INTEGER))";
+      }
+      Statement next(s);
+      next << db_.sql("WITH v (job_id, step) AS (VALUES " + next_rows +
+                      ") UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
+                      " FROM v WHERE tasks.job_id = v.job_id AND tasks.step = v.step AND"
+                      " tasks.state = 'PENDING' RETURNING tasks.id");
+      for (std::size_t i = 0; i < next_jobs.size(); ++i) {
+        next, use(next_jobs[i]), use(next_steps[i]);
+      }
+      next, use(at), use(at), into(queued);
+      next.execute();
+    }
     if (!queued.empty()) {
       next_queued = true;
       db_.notify_tasks_in(s);
