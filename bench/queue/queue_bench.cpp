@@ -171,8 +171,8 @@ void run(const std::string& backend, const Options& o) {
   std::printf("\n== queue drain on %s ==\n", backend.c_str());
   std::printf(
       "conditions: %d no-op tasks pre-loaded (%.2f s to load, batches of 1000 jobs), "
-      "%d processes x %d threads, poll 10 ms; local queue ~20 ms of work per thread (2-64 "
-      "tasks), claims and pipelined completion commits of up to 512 tasks\n",
+      "%d processes x %d threads, poll 10 ms; local queue ~20 ms of work per thread (2-128 "
+      "tasks), claims and pipelined completion commits of up to 1024 tasks\n",
       o.tasks, load_s, o.processes, o.threads);
   std::printf("batches: %.0f tasks per claim, %.0f per completion commit (mean)\n",
               claims ? static_cast<double>(attempts) / static_cast<double>(claims) : 0.0,

@@ -35,13 +35,13 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // Largest batch one claim transaction takes.
-constexpr int kMaxClaimBatch = 512;
+constexpr int kMaxClaimBatch = 1024;
 // The local queue holds about this much work per thread (by the tasks' mean run time), at
 // least 2 and at most kMaxDepth tasks per thread: a prefetched task waits here for ~20 ms
 // at most on average, so short tasks are claimed in large batches (one transaction per
 // hundreds of tasks) while long ones are not hoarded away from other workers.
 constexpr double kLocalQueueMs = 20.0;
-constexpr int kMaxDepth = 64;
+constexpr int kMaxDepth = 128;
 // After the drain timeout the running generators are asked to stop; this is how long they
 // get to return before the process releases what is left and exits.
 constexpr milliseconds kCancelGrace{2000};
