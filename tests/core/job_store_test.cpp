@@ -156,6 +156,11 @@ TEST_P(JobStoreTest, BatchedCompletionFencesEachRun) {
       stale = t;
       stale.attempt = t.attempt + 1;  // pretends to be an attempt the table never handed out
       batch.push_back({stale, {{"s.txt", "text/plain", "stale"}}});
+    } else if (t.job_id == one) {
+      // Larger than a chunk: the whole batch takes the general path (chunked outputs) on
+      // PostgreSQL too; the two-step job's next step is queued there.
+      batch.push_back(
+          {t, {{"o.txt", "text/plain", std::string(BlobWriter::kChunkBytes + 9, 'o')}}});
     } else {
       batch.push_back({t, {{"o.txt", "text/plain", "out " + t.job_id}}});
     }
@@ -169,6 +174,11 @@ TEST_P(JobStoreTest, BatchedCompletionFencesEachRun) {
   auto j1 = store_->get_job(one);
   EXPECT_EQ(j1->status, "RUNNING");
   EXPECT_EQ(j1->tasks[1].state, "QUEUED");
+  EXPECT_EQ(store_->read_artifact(one, "o.txt")->data.size(), BlobWriter::kChunkBytes + 9);
+  auto next = store_->claim("w", 10, 10000);
+  ASSERT_EQ(next.size(), 1u) << "the queued second step";
+  EXPECT_EQ(next[0].job_id, one);
+  EXPECT_EQ(next[0].step, 1);
   EXPECT_FALSE(j1->finished_at_ms);
   auto j2 = store_->get_job(two);
   EXPECT_EQ(j2->status, "COMPLETED");
@@ -218,7 +228,10 @@ TEST_P(JobStoreTest, PipelinedCompletionsAreStoredFencedAndFlushed) {
     EXPECT_EQ(done[job].first, i == 4 ? WriteResult::kStale : WriteResult::kApplied);
     EXPECT_EQ(store_->get_job(job)->status, i == 4 ? "RUNNING" : "COMPLETED");
   }
-  EXPECT_EQ(store_->read_artifact(claimed[0].job_id, "o.bin")->data, "small " + claimed[0].job_id);
+  for (std::size_t i = 0; i < 3; ++i) {  // each batch item's output lands on its own job
+    EXPECT_EQ(store_->read_artifact(claimed[i].job_id, "o.bin")->data,
+              "small " + claimed[i].job_id);
+  }
   EXPECT_EQ(store_->read_artifact(claimed[3].job_id, "o.bin")->data, large);
   EXPECT_FALSE(store_->read_artifact(claimed[4].job_id, "o.bin"));
   Poco::Data::Session s = db_->session();
