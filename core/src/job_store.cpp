@@ -120,16 +120,21 @@ void insert_artifact(const Database& db, Session& s, const std::string& job_id, 
   insert_artifact(db, s, job_id, step, seq, name, media_type, data, insert_chunks(db, s, data));
 }
 
-// The attempt row of a run that ends, from its task row (worker and start time), written
-// when the run ends rather than at the claim: one row write per run instead of two. A row
-// an older version inserted at the claim is completed instead (ON CONFLICT). Parameters:
-// finished_at_ms, outcome, error, error_code, then the WHERE clause's; `where` selects the
-// tasks (still holding the run's attempt, lease owner and start time).
+// Whether the job of `t` has a step after it (true when claim() did not say how many steps).
+bool has_next_step(const ClaimedTask& t) {
+  return t.step_count <= 0 || t.step + 1 < t.step_count;
+}
+
 // How an ended run's row replaces one an older version inserted at the claim.
 constexpr const char* kEndAttemptConflict =
     " ON CONFLICT (task_id, attempt) DO UPDATE SET finished_at_ms = excluded.finished_at_ms,"
     " outcome = excluded.outcome, error = excluded.error, error_code = excluded.error_code";
 
+// The attempt row of a run that ends other than completed, from its task row (worker and
+// start time), written when the run ends rather than at the claim. A row an older version
+// inserted at the claim is completed instead (ON CONFLICT). Parameters: finished_at_ms,
+// outcome, error, error_code, then the WHERE clause's; `where` selects the tasks (still
+// holding the run's attempt, lease owner and start time).
 std::string end_attempt_sql(const std::string& where) {
   return "INSERT INTO task_attempts (task_id, attempt, worker, started_at_ms, finished_at_ms,"
          " outcome, error, error_code) SELECT id, attempt, COALESCE(lease_owner, ''),"
@@ -171,11 +176,13 @@ ArtifactMeta artifact_meta(const RecordSet& rs, std::size_t row) {
 // these columns (FROM jobs, not aliased). The subqueries walk the (job_id, step) index.
 const std::string kJobRunningNow =
     "EXISTS (SELECT 1 FROM tasks rt WHERE rt.job_id = jobs.id AND rt.state = 'RUNNING')";
-const std::string kJobColumns =
-    "id, tenant, CASE WHEN status = 'QUEUED' AND " + kJobRunningNow +
-    " THEN 'RUNNING' ELSE status END, priority, step_count, error, error_code, created_at_ms,"
-    " updated_at_ms, COALESCE(started_at_ms, (SELECT MIN(rt.started_at_ms) FROM tasks rt"
-    " WHERE rt.job_id = jobs.id AND rt.state = 'RUNNING')), finished_at_ms";
+const std::string kJobStartedAt =
+    "COALESCE(started_at_ms, (SELECT MIN(rt.started_at_ms) FROM tasks rt WHERE"
+    " rt.job_id = jobs.id AND rt.state = 'RUNNING'))";
+const std::string kJobColumns = "id, tenant, CASE WHEN status = 'QUEUED' AND " + kJobRunningNow +
+                                " THEN 'RUNNING' ELSE status END, priority, step_count, error,"
+                                " error_code, created_at_ms, updated_at_ms, " +
+                                kJobStartedAt + ", finished_at_ms";
 
 JobView job_view(const RecordSet& rs, std::size_t row) {
   JobView j;
@@ -569,9 +576,8 @@ std::optional<JobView> JobStore::cancel_job(const std::string& id) {
     std::string code(code_name(ErrorCode::kCancelled));
     s << db_.sql(
         "UPDATE jobs SET status = 'CANCELLED', updated_at_ms = ?, finished_at_ms = ?,"
-        " error = ?, error_code = ?, started_at_ms = COALESCE(started_at_ms, (SELECT"
-        " MIN(t.started_at_ms) FROM tasks t WHERE t.job_id = jobs.id AND t.state = 'RUNNING'))"
-        " WHERE id = ?"),
+        " error = ?, error_code = ?, started_at_ms = " +
+        kJobStartedAt + " WHERE id = ?"),
         use(at), use(at), use(message), use(code), use(job_id), now;
     s << db_.sql(
         "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
@@ -787,7 +793,7 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
 }
 
 // PostgreSQL: a batch of completions as ONE statement (one round trip, atomic): fenced task
-// updates, their attempts, small outputs as artifacts, the next steps queued (NOTIFY), the
+// updates, small outputs as artifacts, the next steps queued (NOTIFY), the
 // jobs updated and, for jobs that ended, the webhook outbox rows — what the general path in
 // complete_many() does in a transaction of many statements. Returns the applied task ids.
 // Outputs larger than one chunk take the general path (they are stored as chunks).
@@ -804,7 +810,7 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
     job_ids.push_back(c.task.job_id);
     steps.push_back(std::to_string(c.task.step));
     attempts.push_back(std::to_string(c.task.attempt));
-    has_next.push_back(c.task.step_count <= 0 || c.task.step + 1 < c.task.step_count ? "t" : "f");
+    has_next.push_back(has_next_step(c.task) ? "t" : "f");
     int seq = 0;
     for (const OutputFile& out : c.outputs) {
       art_item.push_back(item);
@@ -898,9 +904,9 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     st << db_.sql(
         "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
         // (cancel_requested is never set on a runnable task: cancelling ends the task.)
-        " lease_expires_at_ms = ?, started_at_ms = ?, progress = 0 WHERE id IN (SELECT id FROM "
-        "tasks WHERE state = 'QUEUED' AND"
-        " run_after_ms <= ? ORDER BY priority DESC, run_after_ms, id LIMIT ?" +
+        " lease_expires_at_ms = ?, started_at_ms = ?, progress = 0 WHERE id IN (SELECT id"
+        " FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ? ORDER BY priority DESC, "
+        "run_after_ms, id LIMIT ?" +
         lock +
         ") RETURNING id, job_id, step, generator, params, attempt, max_attempts,"
         " timeout_ms, CASE WHEN run_after_ms > queued_at_ms THEN run_after_ms ELSE"
@@ -1056,12 +1062,17 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     }
     if (applied.empty()) return;
 
-    std::vector<std::string> done_ids, done_jobs;
+    std::vector<std::string> done_ids, done_jobs, next_jobs;
+    std::vector<int> next_steps;  // of the done tasks whose job has a next step
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (!applied.contains(ids[i])) continue;
       results[i] = WriteResult::kApplied;
       done_ids.push_back(ids[i]);
       done_jobs.push_back(job_ids[i]);
+      if (has_next_step(items[i].task)) {
+        next_jobs.push_back(job_ids[i]);
+        next_steps.push_back(items[i].task.step + 1);
+      }
       for (std::size_t o = 0; o < items[i].outputs.size(); ++o) {
         const OutputFile& out = items[i].outputs[o];
         insert_artifact(db_, s, items[i].task.job_id, items[i].task.step, static_cast<int>(o),
@@ -1072,15 +1083,6 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     // start and finish (get_job shows it from there).
     std::string in = placeholders(done_ids.size());
     // The next step of each job that has one becomes runnable.
-    std::vector<std::string> next_jobs;
-    std::vector<int> next_steps;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      const ClaimedTask& t = items[i].task;
-      if (!applied.contains(ids[i])) continue;
-      if (t.step_count > 0 && t.step + 1 >= t.step_count) continue;  // the last step
-      next_jobs.push_back(t.job_id);
-      next_steps.push_back(t.step + 1);
-    }
     std::vector<std::string> queued;
     if (!next_jobs.empty()) {
       std::string next_rows;
