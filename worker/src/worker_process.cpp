@@ -165,6 +165,16 @@ class WorkerProcess {
     return free >= std::max(1, capacity() / 2);
   }
 
+  // Called with mutex_ held when a task finished (`kick`: it may have queued its job's next
+  // step) or a thread freed up. Wakes the claimer only when one of its waits would end:
+  // room for a claim, or the first kick since its last claim. Waking it for every finished
+  // task cost two context switches per task, 8% of the machine at 30,000 tasks/s.
+  void wake_claimer(bool kick) {
+    const bool first_kick = kick && !kick_;
+    if (kick) kick_ = true;
+    if (first_kick || should_claim()) claimer_cv_.notify_one();
+  }
+
   void claim_loop() {
     milliseconds error_pause(settings_.poll_interval_ms);
     std::unique_lock lock(mutex_);
@@ -241,8 +251,7 @@ class WorkerProcess {
             --unsettled_;
             ++finished_;
             // A completed task may have queued its job's next step: look for it now.
-            if (result.outcome == TaskOutcome::kCompleted) kick_ = true;
-            claimer_cv_.notify_one();
+            wake_claimer(result.outcome == TaskOutcome::kCompleted);
             drained_cv_.notify_all();
           });
       stats::thread_idle();
@@ -250,7 +259,7 @@ class WorkerProcess {
       lock.lock();
       running_.erase(entry->task.task_id);
       ++idle_threads_;
-      claimer_cv_.notify_one();
+      wake_claimer(false);
       drained_cv_.notify_all();
     }
   }
