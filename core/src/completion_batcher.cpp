@@ -65,6 +65,7 @@ void CompletionBatcher::complete_async(const ClaimedTask& task, std::vector<Outp
   c.task.attempt = task.attempt;
   c.task.generator = task.generator;
   c.task.tenant = task.tenant;
+  c.task.row_version = task.row_version;
   c.outputs = std::move(outputs);
   std::unique_lock lock(mu_);
   // Back-pressure: a worker never holds more than a few batches of unstored results.

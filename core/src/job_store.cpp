@@ -755,7 +755,7 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
       " ORDER BY priority DESC, run_after_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED),"
       " claimed AS (UPDATE tasks t SET state = 'RUNNING', attempt = t.attempt + 1,"
       " lease_owner = $1, lease_expires_at_ms = $2, started_at_ms = $3, progress = 0"
-      " FROM picked WHERE t.ctid = picked.ctid RETURNING t.id, t.job_id, t.step,"
+      " FROM picked WHERE t.ctid = picked.ctid RETURNING t.ctid, t.id, t.job_id, t.step,"
       " t.generator, t.params, t.attempt, t.max_attempts, t.timeout_ms, CASE WHEN"
       " t.run_after_ms > t.queued_at_ms THEN t.run_after_ms ELSE t.queued_at_ms END AS"
       " queued_at)"
@@ -763,8 +763,8 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
       // joins are off, database.cpp): its tenant and step count.
       " SELECT c.id, c.job_id, c.step, c.generator, c.params, c.attempt, c.max_attempts,"
       " c.timeout_ms, c.queued_at, j.tenant, EXISTS (SELECT 1 FROM artifacts a WHERE"
-      " a.job_id = c.job_id AND a.step = c.step - 1), j.step_count FROM claimed c JOIN jobs j"
-      " ON j.id = c.job_id";
+      " a.job_id = c.job_id AND a.step = c.step - 1), j.step_count, c.ctid FROM claimed c"
+      " JOIN jobs j ON j.id = c.job_id";
   auto rows = db.pg_exec(
       kClaim, {worker, std::to_string(at + lease_ms), std::to_string(at), std::to_string(max)});
   std::vector<ClaimedTask> claimed;
@@ -787,6 +787,7 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
     t.tenant = text(r[9]);
     t.has_inputs = text(r[10]) == "t";
     t.step_count = static_cast<int>(number(r[11]));
+    t.row_version = text(r[12]);
     claimed.push_back(std::move(t));
   }
   return claimed;
@@ -797,16 +798,21 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
 // jobs updated and, for jobs that ended, the webhook outbox rows — what the general path in
 // complete_many() does in a transaction of many statements. Returns the applied task ids.
 // Outputs larger than one chunk take the general path (they are stored as chunks).
-std::vector<std::string> complete_postgres(Database& db, const std::vector<Completion>& items) {
+// `by_row_version`: each task is looked for where its claim left it (ClaimedTask::
+// row_version, a TID scan); otherwise by (job_id, step), through the index.
+std::vector<std::string> complete_postgres(Database& db, const std::vector<Completion>& items,
+                                           bool by_row_version) {
   const std::int64_t at = now_ms();
   std::vector<std::string> ids, attempts, art_item, art_id, art_seq, art_name, art_type, art_size,
       art_sha, art_data;
   static const char* kHex = "0123456789abcdef";
   std::vector<std::string> job_ids, steps;
   std::vector<std::string> has_next;  // per item: its job has a step after it (or unknown)
+  std::vector<std::string> row_versions;
   for (const Completion& c : items) {
     const std::string item = std::to_string(ids.size() + 1);  // its input row's ordinality
     ids.push_back(c.task.task_id);
+    if (by_row_version) row_versions.push_back(c.task.row_version);
     job_ids.push_back(c.task.job_id);
     steps.push_back(std::to_string(c.task.step));
     attempts.push_back(std::to_string(c.task.attempt));
@@ -829,53 +835,63 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
       art_data.push_back(std::move(hex));
     }
   }
-  static const std::string kComplete =
-      // Each task by (job_id, step): there is no index on tasks.id (migration 10).
-      "WITH input AS (SELECT * FROM unnest($1::text[], $2::int[], $13::bool[], $14::text[],"
-      " $15::int[]) WITH ORDINALITY AS i(id, attempt, has_next, job_id, step, n)),"
-      " done AS (UPDATE tasks t SET state = 'COMPLETED', progress = 1, finished_at_ms = $3,"
-      " lease_expires_at_ms = NULL, error = NULL, error_code = NULL FROM input WHERE"
-      " t.job_id = input.job_id AND t.step = input.step AND t.id = input.id AND"
-      // The state as a parameter ($16 = 'RUNNING'), not a literal: the generic plan then
-      // cannot use the partial index of running tasks (tasks_leased). With statistics from
-      // when few tasks ran, the planner had picked it as the outer side of the join and
-      // matched every running task against every item: 100+ ms per batch, 30k -> 6k tasks/s.
-      " t.state = $16 AND t.attempt = input.attempt"
-      " RETURNING t.id, t.job_id, t.step, t.started_at_ms, input.n, input.has_next),"
-      // Outputs name their item by its input row number: the join of the two CTEs is a
-      // nested loop (hash joins are off), so it compares integers, not ids.
-      " outputs AS (INSERT INTO artifacts (id, job_id, step, seq, name, media_type, size_bytes,"
-      " sha256, data, created_at_ms) SELECT o.id, done.job_id, done.step, o.seq, o.name,"
-      " o.media_type, o.size, o.sha, o.data, $3 FROM unnest($5::text[], $4::bigint[],"
-      " $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bytea[]) AS"
-      " o(id, item, seq, name, media_type, size, sha, data) JOIN done ON done.n = o.item),"
-      // Only tasks with a next step look it up (most jobs have one step).
-      " queued AS (UPDATE tasks t SET state = 'QUEUED', queued_at_ms = $3, run_after_ms = $3"
-      " FROM done WHERE done.has_next AND t.state = 'PENDING' AND t.job_id ="
-      " done.job_id AND t.step = done.step + 1 RETURNING t.id),"
-      " ended AS (UPDATE jobs j SET updated_at_ms = $3, status = CASE WHEN done.step ="
-      " j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' WHEN"
-      " j.status = 'QUEUED' THEN 'RUNNING' ELSE j.status END, started_at_ms ="
-      " COALESCE(j.started_at_ms, done.started_at_ms, $3), finished_at_ms = CASE WHEN"
-      " done.step = j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN $3 ELSE"
-      " j.finished_at_ms END FROM done WHERE j.id ="
-      " done.job_id RETURNING j.id, j.tenant, j.status, j.error, j.error_code,"
-      " j.created_at_ms, j.started_at_ms, j.finished_at_ms),"
-      // The webhook outbox, the same statement enqueue_job_events() runs.
-      " events AS (" +
-      job_events_insert_sql("ended j", "$12::int", "$3") +
-      " ON CONFLICT (id) DO NOTHING),"
-      // Idle workers learn of the queued next steps on commit.
-      " wake AS (SELECT pg_notify('" +
-      std::string(kTaskChannel) +
-      "', '') FROM (SELECT 1 FROM queued LIMIT 1) q)"
-      " SELECT id FROM done UNION ALL SELECT '' FROM wake";
+  auto statement = [](const std::string& find_task) {
+    std::string sql =
+        "WITH input AS (SELECT * FROM unnest($1::text[], $2::int[], $13::bool[], $14::text[],"
+        " $15::int[], $17::tid[]) WITH ORDINALITY AS i(id, attempt, has_next, job_id, step,"
+        " row_version, n)),"
+        " done AS (UPDATE tasks t SET state = 'COMPLETED', progress = 1, finished_at_ms = $3,"
+        " lease_expires_at_ms = NULL, error = NULL, error_code = NULL FROM input WHERE ";
+    sql += find_task;
+    sql +=
+        " AND t.id = input.id AND"
+        // The state as a parameter ($16 = 'RUNNING'), not a literal: the generic plan then
+        // cannot use the partial index of running tasks (tasks_leased). With statistics from
+        // when few tasks ran, the planner had picked it as the outer side of the join and
+        // matched every running task against every item: 100+ ms per batch, 30k -> 6k tasks/s.
+        " t.state = $16 AND t.attempt = input.attempt"
+        " RETURNING t.id, t.job_id, t.step, t.started_at_ms, input.n, input.has_next),"
+        // Outputs name their item by its input row number: the join of the two CTEs is a
+        // nested loop (hash joins are off), so it compares integers, not ids.
+        " outputs AS (INSERT INTO artifacts (id, job_id, step, seq, name, media_type,"
+        " size_bytes, sha256, data, created_at_ms) SELECT o.id, done.job_id, done.step, o.seq,"
+        " o.name, o.media_type, o.size, o.sha, o.data, $3 FROM unnest($5::text[], $4::bigint[],"
+        " $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bytea[]) AS"
+        " o(id, item, seq, name, media_type, size, sha, data) JOIN done ON done.n = o.item),"
+        // Only tasks with a next step look it up (most jobs have one step).
+        " queued AS (UPDATE tasks t SET state = 'QUEUED', queued_at_ms = $3, run_after_ms = $3"
+        " FROM done WHERE done.has_next AND t.state = 'PENDING' AND t.job_id ="
+        " done.job_id AND t.step = done.step + 1 RETURNING t.id),"
+        " ended AS (UPDATE jobs j SET updated_at_ms = $3, status = CASE WHEN done.step ="
+        " j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' WHEN"
+        " j.status = 'QUEUED' THEN 'RUNNING' ELSE j.status END, started_at_ms ="
+        " COALESCE(j.started_at_ms, done.started_at_ms, $3), finished_at_ms = CASE WHEN"
+        " done.step = j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN $3 ELSE"
+        " j.finished_at_ms END FROM done WHERE j.id ="
+        " done.job_id RETURNING j.id, j.tenant, j.status, j.error, j.error_code,"
+        " j.created_at_ms, j.started_at_ms, j.finished_at_ms),"
+        // The webhook outbox, the same statement enqueue_job_events() runs.
+        " events AS (";
+    sql += job_events_insert_sql("ended j", "$12::int", "$3");
+    // Idle workers learn of the queued next steps on commit.
+    sql += " ON CONFLICT (id) DO NOTHING), wake AS (SELECT pg_notify('";
+    sql += kTaskChannel;
+    sql +=
+        "', '') FROM (SELECT 1 FROM queued LIMIT 1) q)"
+        " SELECT id FROM done UNION ALL SELECT '' FROM wake";
+    return sql;
+  };
+  // A TID scan, or the index of (job_id, step): there is none on tasks.id (migration 10).
+  // The fence (id, state, attempt) is checked either way, so a row version that now holds
+  // another row, or a newer version of this one, is never completed by mistake.
+  static const std::string kByRowVersion = statement("t.ctid = input.row_version");
+  static const std::string kByKey = statement("t.job_id = input.job_id AND t.step = input.step");
   auto rows = db.pg_exec(
-      kComplete,
+      by_row_version ? kByRowVersion : kByKey,
       {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_item), pg_array(art_id),
        pg_array(art_seq), pg_array(art_name), pg_array(art_type), pg_array(art_size),
        pg_array(art_sha), pg_array(art_data), std::to_string(kWebhookMaxAttempts),
-       pg_array(has_next), pg_array(job_ids), pg_array(steps), "RUNNING"});
+       pg_array(has_next), pg_array(job_ids), pg_array(steps), "RUNNING", pg_array(row_versions)});
   std::vector<std::string> applied;
   for (const auto& r : rows) {
     if (r[0] && !r[0]->empty()) applied.push_back(*r[0]);  // pg_notify's row is ''
@@ -997,10 +1013,29 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
           return o.data.size() <= BlobWriter::kChunkBytes;  // stored inline, not chunked
         });
       })) {
-    std::vector<std::string> applied_ids = complete_postgres(db_, items);
-    const std::unordered_set<std::string> applied(applied_ids.begin(), applied_ids.end());
+    // Where the claims left the rows first; the rest (moved since, or refused by the fence)
+    // by (job_id, step). Each item's effects are all in the statement that applies it.
+    std::vector<Completion> by_key;
+    std::vector<std::size_t> by_key_index;
+    std::unordered_set<std::string> applied;
+    if (std::all_of(items.begin(), items.end(),
+                    [](const Completion& c) { return !c.task.row_version.empty(); })) {
+      for (std::string& id : complete_postgres(db_, items, true)) applied.insert(std::move(id));
+    }
     for (std::size_t i = 0; i < items.size(); ++i) {
-      if (applied.contains(items[i].task.task_id)) results[i] = WriteResult::kApplied;
+      if (applied.contains(items[i].task.task_id)) {
+        results[i] = WriteResult::kApplied;
+      } else {
+        by_key.push_back(items[i]);
+        by_key_index.push_back(i);
+      }
+    }
+    if (by_key.empty()) return results;
+    applied.clear();
+    for (std::string& id : complete_postgres(db_, by_key, false)) applied.insert(std::move(id));
+    for (std::size_t k = 0; k < by_key.size(); ++k) {
+      if (applied.contains(by_key[k].task.task_id))
+        results[by_key_index[k]] = WriteResult::kApplied;
     }
     return results;
   }

@@ -192,6 +192,44 @@ TEST_P(JobStoreTest, BatchedCompletionFencesEachRun) {
   EXPECT_FALSE(store_->read_artifact(three, "s.txt"));
 }
 
+// PostgreSQL looks for each task where its claim left the row (ClaimedTask::row_version)
+// before it uses the index. A row that moved since (a progress write), a row version that
+// names another task's row, and a stale attempt: each is still completed exactly when its
+// attempt is current.
+TEST_P(JobStoreTest, CompletionFindsRowsThatMovedSinceTheClaim) {
+  JobSpec single;
+  single.steps.push_back({"a.only", nlohmann::json::object(), 3, 1000});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(store_->submit(single));
+  auto claimed = store_->claim("w", 10, 10000);
+  ASSERT_EQ(claimed.size(), 4u);
+  for (const ClaimedTask& t : claimed) {
+    EXPECT_EQ(t.row_version.empty(), GetParam() == "sqlite") << t.task_id;
+  }
+  std::vector<Completion> batch;
+  for (const ClaimedTask& t : claimed) batch.push_back({t, {{"o.txt", "text/plain", t.job_id}}});
+  ASSERT_EQ(store_->progress(claimed[0], 0.5), WriteResult::kApplied);  // the row moves
+  std::swap(batch[1].task.row_version, batch[2].task.row_version);      // each names the other
+  batch[3].task.attempt += 1;                                           // never handed out
+  auto results = store_->complete_many(batch);
+  ASSERT_EQ(results.size(), 4u);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(results[i], i == 3 ? WriteResult::kStale : WriteResult::kApplied) << i;
+    auto job = store_->get_job(batch[i].task.job_id);
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->status, i == 3 ? "RUNNING" : "COMPLETED") << i;
+    EXPECT_EQ(job->tasks[0].state, i == 3 ? "RUNNING" : "COMPLETED") << i;
+    auto out = store_->read_artifact(batch[i].task.job_id, "o.txt");
+    EXPECT_EQ(out.has_value(), i != 3) << i;
+    if (out) {
+      EXPECT_EQ(out->data, batch[i].task.job_id) << "each output lands on its own job";
+    }
+  }
+  // Completing the same runs again changes nothing.
+  batch.pop_back();
+  for (WriteResult r : store_->complete_many(batch)) EXPECT_EQ(r, WriteResult::kStale);
+}
+
 // The worker's pipelined form: results handed over return at once, are stored in batches
 // (at most 2 per transaction here), fenced each, and flush() waits for all of them. A
 // refused run's large output leaves no chunks behind.

@@ -139,6 +139,10 @@ struct ClaimedTask {
   /// Set by `claim()`: the job's number of steps (0: unknown). A completion of the last step
   /// does not look for a next one.
   int step_count = 0;
+  /// Set by `claim()` on PostgreSQL: where the claim left the task's row (its ctid). The
+  /// completion looks there first, without an index lookup; a row that has moved since (a
+  /// lease renewal, a progress write) is found by (job_id, step) instead. Empty: unknown.
+  std::string row_version;
 };
 
 struct OutputFile {
