@@ -10,7 +10,7 @@ PACKAGES=(
   libpoco-dev qt6-base-dev nlohmann-json3-dev libkainjow-mustache-dev prometheus-cpp-dev
   libqpdf-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libfreetype-dev libharfbuzz-dev
   libsystemd-dev libpq-dev libsqlite3-dev zlib1g-dev libdeflate-dev fonts-dejavu-core
-  libssl-dev
+  libssl-dev libjemalloc-dev
   # tests, benchmarks and the demo
   libgtest-dev libgmock-dev libbenchmark-dev curl jq poppler-utils qpdf sqlite3 postgresql
   # monitoring: promtool (check metrics/rules in CI); bench/http: wrk against nginx
