@@ -42,12 +42,39 @@ log::Level to_log_level(sdk::LogLevel level) {
   return log::Level::kInfo;
 }
 
+// A run's log fields (job, task, generator, attempt, step, worker, tenant), built the first
+// time a log line needs them: most runs log nothing, and building them took a dozen
+// allocations per task. Safe to use from a plugin's own threads (HostContext::log).
+class RunLogFields {
+ public:
+  RunLogFields(const ClaimedTask& task, const std::string& worker) : task_(task), worker_(worker) {}
+  const nlohmann::json& get() const noexcept {
+    std::call_once(built_, [this] {
+      try {
+        fields_ = {{"job_id", task_.job_id},       {"task_id", task_.task_id},
+                   {"generator", task_.generator}, {"attempt", task_.attempt},
+                   {"step", task_.step},           {"worker", worker_},
+                   {"tenant", task_.tenant}};
+      } catch (...) {
+        fields_ = nlohmann::json::object();
+      }
+    });
+    return fields_;
+  }
+
+ private:
+  const ClaimedTask& task_;
+  const std::string& worker_;
+  mutable std::once_flag built_;
+  mutable nlohmann::json fields_;
+};
+
 // The Context a generator sees. Lives on the executing thread's stack for one run() call.
 class HostContext final : public sdk::Context {
  public:
   HostContext(JobStore& store, TenantSettings* settings, const ClaimedTask& task,
               std::vector<Artifact> inputs, std::atomic<bool>& cancel, Clock::time_point deadline,
-              const nlohmann::json& log_fields)
+              const RunLogFields& log_fields)
       : store_(store),
         settings_(settings),
         task_(task),
@@ -91,7 +118,7 @@ class HostContext final : public sdk::Context {
     try {
       if (store_.progress(task_, fraction) == WriteResult::kStale) stale_ = true;
     } catch (const std::exception& e) {
-      nlohmann::json fields = log_fields_;
+      nlohmann::json fields = log_fields_.get();
       fields["error"] = e.what();
       log::warning("progress write failed", fields);
     }
@@ -102,7 +129,7 @@ class HostContext final : public sdk::Context {
   }
 
   void log(sdk::LogLevel level, std::string_view message) override {
-    log::write(to_log_level(level), message, log_fields_);
+    log::write(to_log_level(level), message, log_fields_.get());
   }
 
   // Runtime settings resolve for the job's tenant; any other name reads the environment.
@@ -111,7 +138,7 @@ class HostContext final : public sdk::Context {
       try {
         if (auto value = settings_->get(task_.tenant, name)) return value;
       } catch (const std::exception& e) {
-        nlohmann::json fields = log_fields_;
+        nlohmann::json fields = log_fields_.get();
         fields["error"] = e.what();
         fields["setting"] = std::string(name);
         log::warning("cannot read the tenant's settings; using the environment's value", fields);
@@ -139,7 +166,7 @@ class HostContext final : public sdk::Context {
   std::atomic<bool>& cancel_;
   std::atomic<bool> stale_{false};
   Clock::time_point deadline_;
-  const nlohmann::json& log_fields_;  // run()'s, which outlives the context
+  const RunLogFields& log_fields_;  // run()'s, which outlives the context
   bool written_once_ = false;
   Clock::time_point last_write_{};
   double last_written_ = -1;
@@ -169,12 +196,13 @@ TaskExecutor::TaskExecutor(JobStore& store, PluginHost& plugins, std::string wor
     : store_(store), plugins_(plugins), worker_id_(std::move(worker_id)) {}
 
 // The "task finished" log line, at a level that follows the outcome.
-static void log_finished(const ExecutionResult& result, nlohmann::json& fields) noexcept {
+static void log_finished(const ExecutionResult& result, const RunLogFields& run_fields) noexcept {
   const bool ok = result.outcome == TaskOutcome::kCompleted ||
                   result.outcome == TaskOutcome::kCancelled ||
                   result.outcome == TaskOutcome::kStale;
   if (ok && !log::enabled(log::Level::kInfo)) return;  // the common case: nothing to build
   try {
+    nlohmann::json fields = run_fields.get();
     fields["outcome"] = to_string(result.outcome);
     fields["duration_ms"] = result.duration_ms;
     if (!result.message.empty()) fields["error"] = result.message;
@@ -213,21 +241,14 @@ ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& ca
                                   const Finished* pipelined, bool* handed_off) noexcept {
   const Clock::time_point started = Clock::now();
   ExecutionResult result;
-  nlohmann::json fields;
-  try {
-    fields = {{"job_id", task.job_id},   {"task_id", task.task_id}, {"generator", task.generator},
-              {"attempt", task.attempt}, {"step", task.step},       {"worker", worker_id_},
-              {"tenant", task.tenant}};
-  } catch (...) {
-    fields = nlohmann::json::object();
-  }
+  const RunLogFields fields(task, worker_id_);
 
   // Records a failure, fenced on the attempt; fills `result`.
   auto record_failure = [&](ErrorCode code, const std::string& message, bool permanent) {
     result.code = code;
     result.message = message;
     FailResult fr = FailResult::kStale;
-    bool written = write_with_retry("record the task's failure", fields,
+    bool written = write_with_retry("record the task's failure", fields.get(),
                                     [&] { fr = store_.fail(task, code, message, permanent); });
     if (!written) {
       result.outcome = TaskOutcome::kUnrecorded;
@@ -241,7 +262,7 @@ ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& ca
   };
 
   try {
-    log::debug("task started", fields);
+    if (log::enabled(log::Level::kDebug)) log::debug("task started", fields.get());
     sdk::Generator* generator = plugins_.find(task.generator);
     if (generator == nullptr) {
       record_failure(ErrorCode::kGeneratorUnavailable,
@@ -289,21 +310,21 @@ ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& ca
         } else if (status.is_ok() && pipelined != nullptr && batcher_ != nullptr) {
           // Handed to the committer; `pipelined` reports the outcome once it is stored.
           batcher_->complete_async(task, context.outputs(),
-                                   [result, fields = std::move(fields), started,
-                                    finished = *pipelined](WriteResult wr, bool written) mutable {
+                                   [this, &task, result, started, finished = *pipelined](
+                                       WriteResult wr, bool written) mutable {
                                      result.outcome = !written ? TaskOutcome::kUnrecorded
                                                       : wr == WriteResult::kApplied
                                                           ? TaskOutcome::kCompleted
                                                           : TaskOutcome::kStale;
                                      result.duration_ms = ms_between(started, Clock::now());
-                                     log_finished(result, fields);
+                                     log_finished(result, RunLogFields(task, worker_id_));
                                      if (finished) finished(result);
                                    });
           *handed_off = true;
           return result;
         } else if (status.is_ok()) {
           WriteResult wr = WriteResult::kStale;
-          bool written = write_with_retry("store the task's outputs", fields, [&] {
+          bool written = write_with_retry("store the task's outputs", fields.get(), [&] {
             wr = batcher_ ? batcher_->complete(task, context.outputs())
                           : store_.complete(task, context.outputs());
           });

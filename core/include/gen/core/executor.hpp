@@ -63,6 +63,7 @@ class TaskExecutor {
   /// (complete_async) and this returns before it is stored: `finished` then runs on the
   /// committer thread with the final outcome (COMPLETED, STALE when fencing refused it, or
   /// UNRECORDED). Every other outcome calls `finished` before this returns. Needs a batcher.
+  /// `task` must stay valid until `finished` has run: the run's last log line names it.
   void execute_pipelined(const ClaimedTask& task, std::atomic<bool>& cancel,
                          std::function<void(const ExecutionResult&)> finished) noexcept;
 
