@@ -11,6 +11,7 @@
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/SessionPool.h>
@@ -594,8 +595,22 @@ std::unique_ptr<Database> Database::open(const std::string& url, int max_session
             "DATABASE__URL");
       }
       db.reset(new Database(Dialect::kSqlite, url, "SQLite", path, max_sessions));
-      Poco::Data::Session s = db->session();
-      s << "PRAGMA journal_mode = WAL", now;
+      // While another process creates the file or switches it to WAL, these first
+      // statements can fail with SQLITE_BUSY without going through the busy handler (the
+      // backend and the worker starting together on a new file: 1 open in ~1,400 failed in
+      // database_test.cpp). Retried like the busy handler would, for up to ~10 s.
+      for (int tries = 0;; ++tries) {
+        try {
+          Poco::Data::Session s = db->session();
+          s << "PRAGMA journal_mode = WAL", now;
+          break;
+        } catch (const Poco::Data::SQLite::DBLockedException&) {
+          if (tries >= 2000) throw;
+        } catch (const Poco::Data::SQLite::TableLockedException&) {
+          if (tries >= 2000) throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
       db.reset(new Database(Dialect::kPostgres, url, "PostgreSQL", postgres_connect_string(url),
                             max_sessions));
