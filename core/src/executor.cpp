@@ -155,6 +155,7 @@ class HostContext final : public sdk::Context {
 
   bool stale() const { return stale_.load(); }
   const std::vector<OutputFile>& outputs() const { return outputs_; }
+  std::vector<OutputFile> take_outputs() { return std::move(outputs_); }
 
  private:
   JobStore& store_;
@@ -309,7 +310,7 @@ ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& ca
                          false);
         } else if (status.is_ok() && pipelined != nullptr && batcher_ != nullptr) {
           // Handed to the committer; `pipelined` reports the outcome once it is stored.
-          batcher_->complete_async(task, context.outputs(),
+          batcher_->complete_async(task, context.take_outputs(),
                                    [this, &task, result, started, finished = *pipelined](
                                        WriteResult wr, bool written) mutable {
                                      result.outcome = !written ? TaskOutcome::kUnrecorded

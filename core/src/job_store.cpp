@@ -800,7 +800,8 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
 // Outputs larger than one chunk take the general path (they are stored as chunks).
 // `by_row_version`: each task is looked for where its claim left it (ClaimedTask::
 // row_version, a TID scan); otherwise by (job_id, step), through the index.
-std::vector<std::string> complete_postgres(Database& db, const std::vector<Completion>& items,
+std::vector<std::string> complete_postgres(Database& db,
+                                           const std::vector<const Completion*>& items,
                                            bool by_row_version) {
   const std::int64_t at = now_ms();
   std::vector<std::string> ids, attempts, art_item, art_id, art_seq, art_name, art_type, art_size,
@@ -809,7 +810,8 @@ std::vector<std::string> complete_postgres(Database& db, const std::vector<Compl
   std::vector<std::string> job_ids, steps;
   std::vector<std::string> has_next;  // per item: its job has a step after it (or unknown)
   std::vector<std::string> row_versions;
-  for (const Completion& c : items) {
+  for (const Completion* item_ptr : items) {
+    const Completion& c = *item_ptr;
     const std::string item = std::to_string(ids.size() + 1);  // its input row's ordinality
     ids.push_back(c.task.task_id);
     if (by_row_version) row_versions.push_back(c.task.row_version);
@@ -1015,28 +1017,25 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
       })) {
     // Where the claims left the rows first; the rest (moved since, or refused by the fence)
     // by (job_id, step). Each item's effects are all in the statement that applies it.
-    std::vector<Completion> by_key;
-    std::vector<std::size_t> by_key_index;
-    std::unordered_set<std::string> applied;
+    // (Pointers: the items' outputs are not copied for the second statement.)
+    std::vector<const Completion*> pending;
+    for (const Completion& c : items) pending.push_back(&c);
+    auto apply = [&](bool by_row_version) {
+      std::unordered_set<std::string> applied;
+      for (std::string& id : complete_postgres(db_, pending, by_row_version)) {
+        applied.insert(std::move(id));
+      }
+      std::erase_if(pending, [&](const Completion* c) {
+        if (!applied.contains(c->task.task_id)) return false;
+        results[static_cast<std::size_t>(c - items.data())] = WriteResult::kApplied;
+        return true;
+      });
+    };
     if (std::all_of(items.begin(), items.end(),
                     [](const Completion& c) { return !c.task.row_version.empty(); })) {
-      for (std::string& id : complete_postgres(db_, items, true)) applied.insert(std::move(id));
+      apply(true);
     }
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (applied.contains(items[i].task.task_id)) {
-        results[i] = WriteResult::kApplied;
-      } else {
-        by_key.push_back(items[i]);
-        by_key_index.push_back(i);
-      }
-    }
-    if (by_key.empty()) return results;
-    applied.clear();
-    for (std::string& id : complete_postgres(db_, by_key, false)) applied.insert(std::move(id));
-    for (std::size_t k = 0; k < by_key.size(); ++k) {
-      if (applied.contains(by_key[k].task.task_id))
-        results[by_key_index[k]] = WriteResult::kApplied;
-    }
+    if (!pending.empty()) apply(false);
     return results;
   }
   bool next_queued = false;
