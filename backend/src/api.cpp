@@ -1167,10 +1167,12 @@ Response Api::list_plugins() const {
 }
 
 Response Api::metrics(const Request& request) const {
-  // Never expose metrics through a load balancer: a forwarded request is refused.
+  // Never expose metrics through a load balancer: a forwarded request is refused (the
+  // headers proxies add: X-Forwarded-*, Forwarded, X-Real-IP, Via).
   for (const auto& [name, value] : request.headers) {
     std::string lower = lowercase(name);
-    if (lower.starts_with("x-forwarded-") || lower == "forwarded") {
+    if (lower.starts_with("x-forwarded-") || lower == "forwarded" || lower == "x-real-ip" ||
+        lower == "via") {
       throw Error(ErrorCode::kNotFound,
                   "/metrics is not served to forwarded requests (" + name + " is set)");
     }

@@ -77,7 +77,15 @@ int serve(const Settings& settings) {
   }
   Api api(*db, jobs, plugins, options);
 
-  HttpServer server(api, metrics, settings.host, settings.port, settings.http_threads);
+  ServerOptions edge;
+  edge.threads = settings.http_threads;
+  edge.header_timeout_ms = settings.header_timeout_ms;
+  edge.body_timeout_ms = settings.body_timeout_ms;
+  edge.idle_timeout_ms = settings.idle_timeout_ms;
+  edge.max_connections = settings.max_connections;
+  edge.max_connections_per_client = settings.max_connections_per_client;
+  edge.max_header_bytes = static_cast<std::size_t>(settings.max_header_bytes);
+  HttpServer server(api, metrics, settings.host, settings.port, edge);
   server.start();
   log::info("listening", {{"host", settings.host},
                           {"port", server.port()},

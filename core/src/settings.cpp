@@ -80,6 +80,45 @@ const std::vector<Definition>& definitions() {
        [](Settings& s, const std::string& v) {
          s.http_threads = static_cast<int>(parse_int("HOSTING__THREADS", v, 0, 4096));
        }},
+      {{"HOSTING__HEADER_TIMEOUT_MS", "integer", "10000",
+        "Time a client has to send a request head (from the connection, or from the first"
+        " byte of a next request on a kept-alive one); then the connection is closed."},
+       [](Settings& s, const std::string& v) {
+         s.header_timeout_ms =
+             static_cast<int>(parse_int("HOSTING__HEADER_TIMEOUT_MS", v, 100, 3600000));
+       }},
+      {{"HOSTING__BODY_TIMEOUT_MS", "integer", "10000",
+        "Longest wait for the next bytes of a request body, or for a client to take more of a"
+        " response; then the connection is closed."},
+       [](Settings& s, const std::string& v) {
+         s.body_timeout_ms =
+             static_cast<int>(parse_int("HOSTING__BODY_TIMEOUT_MS", v, 100, 3600000));
+       }},
+      {{"HOSTING__IDLE_TIMEOUT_MS", "integer", "60000",
+        "A kept-alive connection with no request in progress is closed after this."},
+       [](Settings& s, const std::string& v) {
+         s.idle_timeout_ms =
+             static_cast<int>(parse_int("HOSTING__IDLE_TIMEOUT_MS", v, 100, 3600000));
+       }},
+      {{"HOSTING__MAX_CONNECTIONS", "integer", "10000",
+        "Backend connections open at once (more get 503); capped by the file descriptor limit."},
+       [](Settings& s, const std::string& v) {
+         s.max_connections =
+             static_cast<int>(parse_int("HOSTING__MAX_CONNECTIONS", v, 16, 1000000));
+       }},
+      {{"HOSTING__MAX_CONNECTIONS_PER_CLIENT", "integer", "128",
+        "Backend connections open at once from one client address (IPv6: one /64; more get"
+        " 429); 0 = no cap (behind a proxy that is the only client)."},
+       [](Settings& s, const std::string& v) {
+         s.max_connections_per_client =
+             static_cast<int>(parse_int("HOSTING__MAX_CONNECTIONS_PER_CLIENT", v, 0, 1000000));
+       }},
+      {{"HOSTING__MAX_HEADER_BYTES", "integer", "32768",
+        "Largest request head (request line and header fields; 431 beyond)."},
+       [](Settings& s, const std::string& v) {
+         s.max_header_bytes =
+             static_cast<int>(parse_int("HOSTING__MAX_HEADER_BYTES", v, 1024, 1048576));
+       }},
       {{"STORAGE__DATA_DIR", "path", "/var/lib/generator",
         "Directory for the embedded SQLite database and other state."},
        [](Settings& s, const std::string& v) {

@@ -25,6 +25,13 @@ struct Settings {
   int metrics_port = 9091;  ///< the worker's /metrics and /health port
   bool enable_metrics = true;
   int http_threads = 0;  ///< 0: sized to the machine's cores
+  // The HTTP edge's limits (backend/include/gen/backend/server.hpp, docs/security.md).
+  int header_timeout_ms = 10000;
+  int body_timeout_ms = 10000;
+  int idle_timeout_ms = 60000;
+  int max_connections = 10000;
+  int max_connections_per_client = 128;  ///< 0: no cap
+  int max_header_bytes = 32 * 1024;
   // DATABASE / STORAGE
   std::string data_dir = "/var/lib/generator";
   std::string database_url;  ///< resolved: never empty after load()
