@@ -10,9 +10,9 @@
 // request to the request-thread pool. The pool thread runs Api::handle(), serializes the
 // response and sends what the socket takes at once; a remainder (a client reading slowly)
 // goes back to the I/O thread. Two things run on a pool thread against the socket, each with
-// a deadline per read or write: streamed uploads (Api::streams_body: multipart submissions go
-// to storage as they arrive), at most half the pool at once so slow uploaders cannot take
-// every thread, and streamed downloads (Response::body_writer). After a response the
+// a deadline per read or write, together at most half the pool at once so that slow clients
+// cannot take every thread: streamed uploads (Api::streams_body: multipart submissions go to
+// storage as they arrive) and streamed downloads (Response::body_writer). After a response the
 // connection returns to the I/O thread (keep-alive, idle deadline); pipelined requests are
 // served in order, one at a time per connection.
 #include "gen/backend/server.hpp"
@@ -252,8 +252,8 @@ struct Conn {
 };
 using ConnPtr = std::shared_ptr<Conn>;
 
-// The request threads: a fixed pool; `slow` jobs (streamed uploads) run at most `slow_cap`
-// at a time so that they never hold every thread.
+// The request threads: a fixed pool; `slow` jobs (streamed uploads and downloads) run at
+// most `slow_cap` at a time so that they never hold every thread.
 class Pool {
  public:
   Pool(int threads, int slow_cap) : slow_cap_(slow_cap) {
@@ -787,37 +787,54 @@ struct HttpServer::Impl {
     }
     const bool head_only = c->request.method == "HEAD" || no_body_status(out.status);
     if (out.body_writer && !head_only) {
-      // Streamed: the head, then the body piece by piece; a client that stops reading for
-      // the body timeout ends it. A short body closes the connection (never a next response
-      // glued to it).
-      SocketOut sink(c->fd, body_timeout());
-      std::ostream stream(&sink);
-      std::string text = serialize_head(out, close, c->head.minor_version);
-      stream.write(text.data(), static_cast<std::streamsize>(text.size()));
-      try {
-        out.body_writer(stream);
-        stream.flush();
-      } catch (const std::exception& e) {
-        log::debug("could not write the response", {{"error", e.what()}});
-        close = true;
-      }
-      if (sink.failed() ||
-          sink.written() != static_cast<std::int64_t>(text.size()) + out.body_length) {
-        close = true;
-      }
-      c->out.clear();
-    } else {
-      c->out = serialize_head(out, close, c->head.minor_version);
-      if (!head_only) c->out += out.body;
-      ssize_t n = send_now(c->fd, c->out.data(), c->out.size());
-      if (n < 0) {
-        close = true;
-        c->out.clear();
-        c->out_pos = 0;
-      } else {
-        c->out_pos = static_cast<std::size_t>(n);
-      }
+      // A streamed download holds its thread while the client reads: it runs under the
+      // same cap as streamed uploads, so slow readers never hold every request thread; this
+      // thread goes on to the next request.
+      auto response = std::make_shared<Response>(std::move(out));
+      pool->submit([this, c, response, close,
+                    body_bytes] { write_streamed(c, *response, close, body_bytes); },
+                   true);
+      return;
     }
+    c->out = serialize_head(out, close, c->head.minor_version);
+    if (!head_only) c->out += out.body;
+    ssize_t n = send_now(c->fd, c->out.data(), c->out.size());
+    if (n < 0) {
+      close = true;
+      c->out.clear();
+      c->out_pos = 0;
+    } else {
+      c->out_pos = static_cast<std::size_t>(n);
+    }
+    finish(c, out, close, body_bytes);
+  }
+
+  // The head, then the body piece by piece; a client that stops reading for the body timeout
+  // ends it. A short body closes the connection (never a next response glued to it).
+  void write_streamed(const ConnPtr& c, const Response& out, bool close, std::int64_t body_bytes) {
+    SocketOut sink(c->fd, body_timeout());
+    std::ostream stream(&sink);
+    std::string text = serialize_head(out, close, c->head.minor_version);
+    stream.write(text.data(), static_cast<std::streamsize>(text.size()));
+    try {
+      out.body_writer(stream);
+      stream.flush();
+    } catch (const std::exception& e) {
+      log::debug("could not write the response", {{"error", e.what()}});
+      close = true;
+    }
+    if (sink.failed() ||
+        sink.written() != static_cast<std::int64_t>(text.size()) + out.body_length) {
+      close = true;
+    }
+    c->out.clear();
+    c->out_pos = 0;
+    finish(c, out, close, body_bytes);
+  }
+
+  // The request is answered (or its answer handed to the I/O thread): metrics, and the
+  // connection goes back to the I/O thread.
+  void finish(const ConnPtr& c, const Response& out, bool close, std::int64_t body_bytes) {
     c->close_after = close;
     double seconds = std::chrono::duration<double>(Clock::now() - c->started).count();
     metrics.observe(c->request.method, api.route_of(c->request), out.status, seconds,

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -111,11 +112,17 @@ int status_of(const std::string& response) {
   return std::stoi(response.substr(9, 3));
 }
 
+// Status lines in `text` (each response starts with one).
 int count_responses(const std::string& text) {
   int n = 0;
-  for (auto pos = text.find("HTTP/1."); pos != std::string::npos;
-       pos = text.find("HTTP/1.", pos + 1))
-    ++n;
+  for (auto pos = text.find("HTTP/1.1 "); pos != std::string::npos;
+       pos = text.find("HTTP/1.1 ", pos + 1)) {
+    const bool status_line =
+        pos + 13 <= text.size() && std::isdigit(static_cast<unsigned char>(text[pos + 9])) &&
+        std::isdigit(static_cast<unsigned char>(text[pos + 10])) &&
+        std::isdigit(static_cast<unsigned char>(text[pos + 11])) && text[pos + 12] == ' ';
+    n += status_line ? 1 : 0;
+  }
   return n;
 }
 
@@ -198,6 +205,9 @@ struct Smuggle {
   const char* name;
   std::string request;
 };
+void PrintTo(const Smuggle& s, std::ostream* os) {
+  *os << s.name;
+}
 
 // The inner request a smuggler hides in the body: a second response would prove it was served.
 const std::string kInner = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -266,7 +276,7 @@ TEST_P(Framing, RefusedWith400AndClosed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Rfc9112, Framing, ::testing::ValuesIn(smuggling_forms()),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
 
 // --- the edge still speaks HTTP/1.1 as clients expect ----------------------------------------
 
