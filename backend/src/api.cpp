@@ -15,6 +15,7 @@
 #include "gen/core/database.hpp"
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
+#include "gen/core/params.hpp"
 #include "gen/core/plugin_host.hpp"
 #include "gen/core/tenants.hpp"
 #include "gen/core/webhooks.hpp"
@@ -176,7 +177,8 @@ Response problem(const Error& error) {
   Response r;
   r.status = status;
   r.content_type = "application/problem+json";
-  r.body = body.dump();
+  // Details quote the client's input, which may be invalid UTF-8: replaced, never a throw.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
@@ -202,13 +204,13 @@ Response no_content() {
   return r;
 }
 
-json body_object(const Request& request) {
+json body_object(const Request& request, const sdk::JsonLimits& limits) {
   if (request.media_type() != "application/json") {
     throw Error(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json, got '" +
                                                       request.header("Content-Type").value_or("") +
                                                       "'");
   }
-  json doc = parse_json_body(request.body);
+  json doc = parse_json_body(request.body, limits);
   if (!doc.is_object())
     throw Error(ErrorCode::kValidationFailed, "request body must be a JSON object");
   return doc;
@@ -578,7 +580,7 @@ Response Api::submit_job(const Call& call) const {
   if (media_type == "multipart/form-data") {
     doc = read_form(request, call.caller, files);
   } else {
-    doc = parse_json_body(request.body);
+    doc = parse_json_body(request.body, options_.json_limits);
   }
   JobSpec spec = parse_job(doc, plugins_, "", now_ms());
   add_uploaded_inputs(spec, files);
@@ -634,8 +636,8 @@ Response Api::submit_bulk(const Call& call) const {
                                                       "'");
   }
   check_body_size(request, call.caller);
-  json doc = parse_json_body(request.body);
-  std::vector<JobSpec> specs = parse_bulk_request(request.body, plugins_, now_ms());
+  json doc = parse_json_body(request.body, options_.json_limits);
+  std::vector<JobSpec> specs = parse_bulk_request(doc, plugins_, now_ms());
   int default_priority =
       static_cast<int>(config_->integer("JOBS__DEFAULT_PRIORITY", call.caller.tenant));
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -668,6 +670,10 @@ class FormCollector final : public PartHandler {
       files_.push_back(FormPart{part, {}, std::make_unique<BlobWriter>(db_, tenant_)});
       current_ = &files_.back();
     } else if (part.name == "job") {
+      if (have_job) {  // which one was meant is unknowable: refuse rather than pick one
+        throw Error(ErrorCode::kValidationFailed,
+                    "job: the form has more than one \"job\" part; send exactly one", "job");
+      }
       job = FormPart{part, {}, nullptr};
       have_job = true;
       current_ = &job;
@@ -743,7 +749,7 @@ json Api::read_form(const Request& request, const Caller& caller,
     throw Error(ErrorCode::kValidationFailed, "job: is required: a form field holding the JSON job",
                 "job");
   }
-  return parse_json_body(collector.job.data);
+  return parse_json_body(collector.job.data, options_.json_limits);
 }
 
 void Api::add_uploaded_inputs(JobSpec& spec, std::vector<FormPart>& files) const {
@@ -752,9 +758,10 @@ void Api::add_uploaded_inputs(JobSpec& spec, std::vector<FormPart>& files) const
     PartInfo& part = files[i].info;
     const std::string field = "inputs[" + std::to_string(spec.inputs.size()) + "]";
     std::string name = std::filesystem::path(part.filename).filename().string();
-    if (name.empty() || name == "." || name == ".." || name.size() > 255) {
+    if (auto why = file_name_problem(name)) {
+      // Not quoted: the name may hold a NUL (which would end the message) or invalid UTF-8.
       throw Error(ErrorCode::kValidationFailed,
-                  field + ".name: '" + part.filename + "' is not a usable file name",
+                  field + ".name: the uploaded file's name is not usable: it " + *why,
                   field + ".name");
     }
     for (const InputFile& existing : spec.inputs) {
@@ -958,7 +965,7 @@ Response Api::download_artifact(const Call& call) const {
 // --- credentials -----------------------------------------------------------------------------
 
 Response Api::create_credential(const Call& call) const {
-  json doc = body_object(call.request);
+  json doc = body_object(call.request, options_.json_limits);
   only_keys(doc, {"id", "password", "is_active", "scopes", "tenants"});
   Credential c;
   if (auto it = doc.find("id"); it != doc.end() && it->is_string()) {
@@ -1030,7 +1037,7 @@ Response Api::get_credential(const Call& call) const {
 
 Response Api::update_credential(const Call& call) const {
   const std::string& id = call.params.at("id");
-  json doc = body_object(call.request);
+  json doc = body_object(call.request, options_.json_limits);
   only_keys(doc, {"is_active"});
   if (!doc.contains("is_active")) {
     throw Error(ErrorCode::kValidationFailed, "is_active: is required", "is_active");
@@ -1065,7 +1072,7 @@ Response Api::delete_credential(const Call& call) const {
 // --- tenants ---------------------------------------------------------------------------------
 
 Response Api::create_tenant(const Call& call) const {
-  json doc = body_object(call.request);
+  json doc = body_object(call.request, options_.json_limits);
   only_keys(doc, {"id", "enabled"});
   auto it = doc.find("id");
   if (it == doc.end() || !it->is_string()) {
@@ -1094,7 +1101,7 @@ Response Api::get_tenant(const Call& call) const {
 
 Response Api::update_tenant(const Call& call) const {
   const std::string& id = call.params.at("id");
-  json doc = body_object(call.request);
+  json doc = body_object(call.request, options_.json_limits);
   only_keys(doc, {"enabled"});
   if (!doc.contains("enabled")) {
     throw Error(ErrorCode::kValidationFailed, "enabled: is required", "enabled");
@@ -1136,7 +1143,7 @@ Response Api::get_config(const Call& call) const {
 
 Response Api::put_config(const Call& call) const {
   const std::string& name = call.params.at("name");
-  json doc = body_object(call.request);
+  json doc = body_object(call.request, options_.json_limits);
   only_keys(doc, {"value"});
   if (!doc.contains("value")) {
     throw Error(ErrorCode::kValidationFailed, "value: is required", "value");

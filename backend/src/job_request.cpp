@@ -19,7 +19,6 @@ namespace {
 constexpr int kMaxAttemptsLimit = 100;
 constexpr std::int64_t kMaxTimeoutMs = 24ll * 60 * 60 * 1000;
 constexpr int kPriorityLimit = 1000;
-constexpr std::size_t kMaxInputNameBytes = 255;
 constexpr std::int64_t kMaxDelayMs = 366ll * 24 * 60 * 60 * 1000;
 constexpr std::size_t kMaxIdempotencyKeyBytes = 255;
 constexpr std::size_t kMaxBulkJobs = 1000;
@@ -110,13 +109,7 @@ InputFile parse_input(const json& input, const std::string& prefix, std::set<std
     invalid(prefix + ".name", "must be a non-empty string");
   }
   file.name = name->get<std::string>();
-  if (file.name.find('/') != std::string::npos || file.name.find('\\') != std::string::npos ||
-      file.name.find('\0') != std::string::npos || file.name == "." || file.name == "..") {
-    invalid(prefix + ".name", "must be a plain file name (no '/', '\\', NUL, '.' or '..')");
-  }
-  if (file.name.size() > kMaxInputNameBytes) {
-    invalid(prefix + ".name", "must be at most " + std::to_string(kMaxInputNameBytes) + " bytes");
-  }
+  if (auto problem = file_name_problem(file.name)) invalid(prefix + ".name", *problem);
   if (!seen.insert(file.name).second) {
     invalid(prefix + ".name", "duplicate input name '" + file.name + "'");
   }
@@ -183,17 +176,17 @@ bool media_type_matches(std::string_view pattern, std::string_view media_type) {
   return pattern == media_type;
 }
 
-json parse_json_body(std::string_view body) {
-  try {
-    return json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    if (auto bracket = what.find("] ");
-        what.starts_with("[json.exception") && bracket != std::string::npos) {
-      what = what.substr(bracket + 2);
-    }
-    throw Error(ErrorCode::kInvalidJson, "request body is not valid JSON: " + what);
+json parse_json_body(std::string_view body, const sdk::JsonLimits& limits) {
+  sdk::JsonParseResult parsed = sdk::parse_json(body, limits);
+  if (parsed) return std::move(parsed.value);
+  const sdk::JsonError& e = *parsed.error;
+  if (e.kind == sdk::JsonError::Kind::kSyntax) {
+    throw Error(ErrorCode::kInvalidJson, "request body is not valid JSON: " + e.describe(),
+                e.field);
   }
+  throw Error(ErrorCode::kValidationFailed,
+              e.field.empty() ? "request body: " + e.message : e.describe(),
+              e.field.empty() ? "body" : e.field);
 }
 
 std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
@@ -347,13 +340,18 @@ std::string check_idempotency_key(const std::string& key, const std::string& fie
   return key;
 }
 
-JobSpec parse_job_request(std::string_view body, const PluginHost& plugins, std::int64_t now_ms) {
-  return parse_job(parse_json_body(body), plugins, "", now_ms);
+JobSpec parse_job_request(std::string_view body, const PluginHost& plugins, std::int64_t now_ms,
+                          const sdk::JsonLimits& limits) {
+  return parse_job(parse_json_body(body, limits), plugins, "", now_ms);
 }
 
 std::vector<JobSpec> parse_bulk_request(std::string_view body, const PluginHost& plugins,
+                                        std::int64_t now_ms, const sdk::JsonLimits& limits) {
+  return parse_bulk_request(parse_json_body(body, limits), plugins, now_ms);
+}
+
+std::vector<JobSpec> parse_bulk_request(const json& doc, const PluginHost& plugins,
                                         std::int64_t now_ms) {
-  json doc = parse_json_body(body);
   if (!doc.is_object()) {
     throw Error(ErrorCode::kValidationFailed,
                 "request body must be a JSON object {\"jobs\": [...]}");

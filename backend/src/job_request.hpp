@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include <gen/sdk/json.hpp>
 #include <nlohmann/json.hpp>
 
 #include "gen/core/job_store.hpp"
@@ -22,7 +23,8 @@ namespace gen::backend {
 /// defaults filled, inputs decoded, `run_after` / `delay_ms` resolved against `now_ms`.
 /// Throws gen::Error (kInvalidJson, kValidationFailed, kUnknownGenerator) with `field` set,
 /// e.g. "steps[1].params.template".
-JobSpec parse_job_request(std::string_view body, const PluginHost& plugins, std::int64_t now_ms);
+JobSpec parse_job_request(std::string_view body, const PluginHost& plugins, std::int64_t now_ms,
+                          const sdk::JsonLimits& limits = {});
 
 /// One job object of a request; every field name is prefixed with `prefix` ("jobs[3].").
 JobSpec parse_job(const nlohmann::json& job, const PluginHost& plugins, const std::string& prefix,
@@ -31,10 +33,19 @@ JobSpec parse_job(const nlohmann::json& job, const PluginHost& plugins, const st
 /// The body of POST /api/v1/jobs/bulk, {"jobs": [...]}: all valid or an error naming the first
 /// bad field ("jobs[3].steps[0].generator"). Idempotency keys must differ within the request.
 std::vector<JobSpec> parse_bulk_request(std::string_view body, const PluginHost& plugins,
+                                        std::int64_t now_ms, const sdk::JsonLimits& limits = {});
+/// The same for a body already parsed.
+std::vector<JobSpec> parse_bulk_request(const nlohmann::json& doc, const PluginHost& plugins,
                                         std::int64_t now_ms);
 
-/// Parses a request body as JSON; kInvalidJson with the parser's message otherwise.
-nlohmann::json parse_json_body(std::string_view body);
+/// Parses a request body as JSON within `limits` (gen::sdk::parse_json: checked while parsing,
+/// before the tree grows). Throws gen::Error naming the JSON path in `field`:
+///  * kInvalidJson (400) when it is not JSON (syntax, invalid UTF-8);
+///  * kValidationFailed (422) when it nests deeper than limits.max_depth, holds more than
+///    limits.max_values values, or has a number out of range (1e400, an integer beyond 64 bits).
+/// Deep and huge bodies are a limit of this service, not a syntax matter: hence 422, like every
+/// other value the API refuses.
+nlohmann::json parse_json_body(std::string_view body, const sdk::JsonLimits& limits);
 
 /// An RFC 3339 timestamp ("2030-01-31T08:00:00.5+01:00") as ms since the epoch; nullopt when
 /// malformed. A leap second (:60) counts as :59.

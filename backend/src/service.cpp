@@ -65,6 +65,8 @@ int serve(const Settings& settings) {
     return ready_response(report.ready, std::move(report.json));
   };
   options.max_request_bytes = settings.max_request_bytes;
+  options.json_limits.max_depth = static_cast<std::size_t>(settings.max_json_depth);
+  options.json_limits.max_values = static_cast<std::size_t>(settings.max_json_values);
   options.enable_metrics = settings.enable_metrics;
   options.metrics_text = [&metrics] { return metrics.render(); };
   options.token_secret = settings.token_secret;

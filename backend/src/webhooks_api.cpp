@@ -33,13 +33,13 @@ Error invalid(const std::string& field, const std::string& why) {
   return Error(ErrorCode::kValidationFailed, field + ": " + why, field);
 }
 
-json request_object(const Request& request) {
+json request_object(const Request& request, const sdk::JsonLimits& limits) {
   if (request.media_type() != "application/json") {
     throw Error(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json, got '" +
                                                       request.header("Content-Type").value_or("") +
                                                       "'");
   }
-  json doc = parse_json_body(request.body);
+  json doc = parse_json_body(request.body, limits);
   if (!doc.is_object()) {
     throw Error(ErrorCode::kValidationFailed, "request body must be a JSON object");
   }
@@ -200,7 +200,8 @@ void Api::add_webhook_routes() {
 }
 
 Response Api::create_webhook(const Call& call) const {
-  WebhookChange change = parse_change(request_object(call.request), *webhook_policy_, true);
+  WebhookChange change =
+      parse_change(request_object(call.request, options_.json_limits), *webhook_policy_, true);
   auto [webhook, secret] = webhooks_->create(call.caller.tenant, change);
   log::info("webhook created", {{"webhook", webhook.id},
                                 {"tenant", webhook.tenant},
@@ -227,7 +228,7 @@ Response Api::get_webhook(const Call& call) const {
 
 Response Api::update_webhook(const Call& call) const {
   const std::string& id = call.params.at("id");
-  json doc = request_object(call.request);
+  json doc = request_object(call.request, options_.json_limits);
   if (!webhooks_->get(call.caller.tenant, id)) throw no_webhook(id);  // 404 before 422
   WebhookChange change = parse_change(doc, *webhook_policy_, false);
   auto updated = webhooks_->update(call.caller.tenant, id, change);

@@ -114,7 +114,56 @@ void check_value(const sdk::ParamSpec& spec, json& value, const std::string& fie
   }
 }
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+// Hand-written: 25 lines, where a library (ICU) would be a new dependency of core.
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto lead = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if ((lead & 0xE0) == 0xC0) {
+      extra = 1, cp = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      extra = 2, cp = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      extra = 3, cp = lead & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= extra) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::optional<std::string> file_name_problem(std::string_view name) {
+  constexpr std::size_t kMaxBytes = 255;
+  if (name.empty()) return "must not be empty";
+  if (name.size() > kMaxBytes) return "must be at most " + std::to_string(kMaxBytes) + " bytes";
+  if (name == "." || name == "..") return "must not be '.' or '..'";
+  for (char ch : name) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F) {
+      return "must not contain control characters (found " +
+             std::string(c == 0 ? "NUL" : "byte " + std::to_string(c)) + ")";
+    }
+    if (c == '/' || c == '\\') return "must be a plain file name (no '/' or '\\')";
+  }
+  if (!valid_utf8(name)) return "must be valid UTF-8";
+  return std::nullopt;
+}
 
 json validate_params(const sdk::GeneratorInfo& info, const json& params,
                      const std::string& field_prefix) {
@@ -153,6 +202,12 @@ json validate_params(const sdk::GeneratorInfo& info, const json& params,
       continue;
     }
     check_value(spec, *it, field);
+    if (spec.name == "output_name" && it->is_string() &&
+        !it->get_ref<const std::string&>().empty()) {
+      if (auto problem = file_name_problem(it->get_ref<const std::string&>())) {
+        fail(field, *problem);
+      }
+    }
   }
   return out;
 }

@@ -182,6 +182,18 @@ const std::vector<Definition>& definitions() {
        [](Settings& s, const std::string& v) {
          s.max_request_bytes = parse_int("LIMITS__MAX_REQUEST_BYTES", v, 1024, 16ll << 30);
        }},
+      {{"LIMITS__MAX_JSON_DEPTH", "integer", "128",
+        "Deepest nesting of arrays/objects in a JSON request body or JSON input artifact "
+        "(8-1000)."},
+       [](Settings& s, const std::string& v) {
+         s.max_json_depth = parse_int("LIMITS__MAX_JSON_DEPTH", v, 8, 1000);
+       }},
+      {{"LIMITS__MAX_JSON_VALUES", "integer", "1000000",
+        "Most values (objects, arrays, strings, numbers...) in one JSON request body or JSON input"
+        " artifact (1000-100000000); bounds the memory a body can make the parser allocate."},
+       [](Settings& s, const std::string& v) {
+         s.max_json_values = parse_int("LIMITS__MAX_JSON_VALUES", v, 1000, 100'000'000);
+       }},
       {{"LOGGING__LEVEL", "enum", "info", "debug, info, warning or error."},
        [](Settings& s, const std::string& v) {
          if (v != "debug" && v != "info" && v != "warning" && v != "error") {

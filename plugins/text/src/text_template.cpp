@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <gen/sdk/generator.hpp>
+#include <gen/sdk/json.hpp>
 
 #include "mustache.hpp"
 
@@ -38,6 +39,25 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 bool needs_html_escape(const std::string& type) {
   return type == "text/html" || type == "application/xhtml+xml" || type == "text/xml" ||
          type == "application/xml" || ends_with(type, "+xml");
+}
+
+/// The SDK's defaults, or LIMITS__MAX_JSON_DEPTH / LIMITS__MAX_JSON_VALUES when set (the
+/// host's settings; an unusable value keeps the default, the host refuses it at start-up).
+sdk::JsonLimits json_limits(const sdk::Context& ctx) {
+  sdk::JsonLimits limits;
+  auto read = [&](std::string_view name, std::size_t& out) {
+    auto value = ctx.setting(name);
+    if (!value || value->empty() || value->size() > 12) return;
+    std::size_t n = 0;
+    for (char c : *value) {
+      if (c < '0' || c > '9') return;
+      n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (n > 0) out = n;
+  };
+  read("LIMITS__MAX_JSON_DEPTH", limits.max_depth);
+  read("LIMITS__MAX_JSON_VALUES", limits.max_values);
+  return limits;
 }
 
 std::string default_output_name(const std::string& type) {
@@ -144,10 +164,14 @@ class TextTemplate final : public sdk::Generator {
     json merged;  // used only when inputs contribute data
     for (const auto& input : ctx.inputs()) {
       if (essence(input.media_type) != "application/json") continue;
-      json parsed = json::parse(input.data, nullptr, /*allow_exceptions=*/false);
-      if (parsed.is_discarded()) {
-        return Status::permanent("inputs[" + input.name + "]: not valid JSON");
+      // Bounded: a hostile input (a million levels deep, millions of empty arrays) is refused
+      // while it is read, before the tree exists; every later walk of the data recurses.
+      sdk::JsonParseResult result = sdk::parse_json(input.data, json_limits(ctx));
+      if (!result) {
+        return Status::permanent("inputs[" + input.name +
+                                 "]: not usable JSON: " + result.error->describe());
       }
+      json parsed = std::move(result.value);
       if (!parsed.is_object()) {
         return Status::permanent("inputs[" + input.name + "]: expected a JSON object");
       }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <gen/sdk/json.hpp>
 #include "gen/backend/http.hpp"
 #include "gen/backend/router.hpp"
 #include "gen/core/auth.hpp"
@@ -49,6 +50,8 @@ Response problem(const Error& error);
 
 struct ApiOptions {
   std::int64_t max_request_bytes = 64ll * 1024 * 1024;
+  /// LIMITS__MAX_JSON_DEPTH / LIMITS__MAX_JSON_VALUES: every JSON body is parsed within them.
+  sdk::JsonLimits json_limits;
   /// Serves GET /metrics (refused when the request came through a proxy: X-Forwarded-*).
   bool enable_metrics = true;
   /// Renders the Prometheus text for GET /metrics; unset: the route answers 404.

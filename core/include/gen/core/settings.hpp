@@ -49,6 +49,9 @@ struct Settings {
   std::int64_t retention_s = 7 * 24 * 3600;  ///< finished jobs older than this are pruned
   // LIMITS
   std::int64_t max_request_bytes = 64ll * 1024 * 1024;
+  /// JSON bodies (and JSON input artifacts): most nesting and most values (gen::sdk::JsonLimits).
+  std::int64_t max_json_depth = 128;
+  std::int64_t max_json_values = 1'000'000;
   // LOGGING
   std::string log_level = "info";
   // AUTH
