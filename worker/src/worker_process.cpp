@@ -54,7 +54,7 @@ constexpr milliseconds kMaxErrorPause{5000};
 // How often the watchdog looks at the running tasks' run time and memory.
 constexpr milliseconds kWatchdogInterval{50};
 // Address space a worker process may use beyond its size at start-up and its tasks' memory
-// ceilings: thread stacks, database buffers, allocator slack, plugins' own threads.
+// ceilings: the threads' stacks, database buffers, allocator slack, plugins' own threads.
 constexpr std::int64_t kAddressSpaceSlackMb = 1024;
 
 // This thread's jemalloc counters of bytes allocated and freed (thread.allocatedp,
@@ -135,6 +135,7 @@ class WorkerProcess {
                            .max_task_output_mb = settings_.max_task_output_mb,
                            .timeout_grace_ms = settings_.timeout_grace_ms});
 
+    limit_address_space();  // before any task can run; the threads' stacks use the slack
     idle_threads_ = settings_.worker_threads;
     for (int i = 0; i < settings_.worker_threads; ++i) {
       std::thread([this] { executor_loop(); }).detach();
@@ -145,7 +146,6 @@ class WorkerProcess {
     listener_ = TaskListener::create(*db_);
     std::thread([this] { listen_loop(); }).detach();
     std::thread([this] { watchdog_loop(); }).detach();
-    limit_address_space();
 
     std::vector<std::string> generators;
     for (const auto& info : plugins_->generators()) generators.push_back(info.id);
