@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -74,14 +75,15 @@ class HostContext final : public sdk::Context {
  public:
   HostContext(JobStore& store, TenantSettings* settings, const ClaimedTask& task,
               std::vector<Artifact> inputs, std::atomic<bool>& cancel, Clock::time_point deadline,
-              const RunLogFields& log_fields)
+              const RunLogFields& log_fields, const EffectiveLimits& limits)
       : store_(store),
         settings_(settings),
         task_(task),
         input_data_(std::move(inputs)),
         cancel_(cancel),
         deadline_(deadline),
-        log_fields_(log_fields) {
+        log_fields_(log_fields),
+        limits_(limits) {
     views_.reserve(input_data_.size());
     for (const Artifact& a : input_data_) {
       views_.push_back(sdk::InputArtifact{a.meta.name, a.meta.media_type, a.data});
@@ -93,6 +95,7 @@ class HostContext final : public sdk::Context {
 
   void write_output(std::string_view name, std::string_view media_type,
                     std::string_view data) override {
+    if (!admit_output(name, data.size())) return;
     auto same_name = [&](const OutputFile& f) { return f.name == name; };
     if (auto it = std::find_if(outputs_.begin(), outputs_.end(), same_name); it != outputs_.end()) {
       it->media_type = std::string(media_type);
@@ -125,7 +128,7 @@ class HostContext final : public sdk::Context {
   }
 
   bool cancelled() const override {
-    return cancel_.load() || stale_.load() || Clock::now() >= deadline_;
+    return cancel_.load() || stale_.load() || output_refused_.load() || Clock::now() >= deadline_;
   }
 
   void log(sdk::LogLevel level, std::string_view message) override {
@@ -154,10 +157,38 @@ class HostContext final : public sdk::Context {
   int attempt() const override { return task_.attempt; }
 
   bool stale() const { return stale_.load(); }
+  /// Why a write went past the output cap; empty when none did.
+  const std::string& output_refusal() const { return output_refusal_; }
   const std::vector<OutputFile>& outputs() const { return outputs_; }
   std::vector<OutputFile> take_outputs() { return std::move(outputs_); }
 
  private:
+  // The output cap: a write that would take the task's outputs (all names together) past it
+  // is refused before its bytes are copied, cancelled() turns true, and the task fails
+  // permanently whatever run() returns. Bounds what one task can make the worker hold.
+  bool admit_output(std::string_view name, std::size_t size) {
+    std::int64_t replaced = 0;
+    for (const OutputFile& f : outputs_) {
+      if (f.name == name) replaced = static_cast<std::int64_t>(f.data.size());
+    }
+    const std::int64_t total = output_bytes_ - replaced + static_cast<std::int64_t>(size);
+    const std::int64_t cap = limits_.output_mb * 1024 * 1024;
+    if (cap > 0 && total > cap) {
+      if (output_refusal_.empty()) {
+        output_refusal_ = "the task's outputs exceed the limit of " +
+                          std::to_string(limits_.output_mb) + " MB per task (" +
+                          (limits_.output_from_manifest ? "set by the generator's manifest"
+                                                        : "WORKER__MAX_TASK_OUTPUT_MB") +
+                          "): writing '" + std::string(name) + "' (" + std::to_string(size) +
+                          " bytes) would bring them to " + std::to_string(total) + " bytes";
+      }
+      output_refused_ = true;
+      return false;
+    }
+    output_bytes_ = total;
+    return true;
+  }
+
   JobStore& store_;
   TenantSettings* settings_;
   const ClaimedTask& task_;
@@ -168,6 +199,10 @@ class HostContext final : public sdk::Context {
   std::atomic<bool> stale_{false};
   Clock::time_point deadline_;
   const RunLogFields& log_fields_;  // run()'s, which outlives the context
+  const EffectiveLimits& limits_;   // run()'s, which outlives the context
+  std::int64_t output_bytes_ = 0;   // the outputs' total size
+  std::atomic<bool> output_refused_{false};
+  std::string output_refusal_;
   bool written_once_ = false;
   Clock::time_point last_write_{};
   double last_written_ = -1;
@@ -195,6 +230,38 @@ const char* to_string(TaskOutcome outcome) {
 
 TaskExecutor::TaskExecutor(JobStore& store, PluginHost& plugins, std::string worker_id)
     : store_(store), plugins_(plugins), worker_id_(std::move(worker_id)) {}
+
+EffectiveLimits TaskExecutor::effective_limits(const std::string& generator) const {
+  const GeneratorLimits manifest = plugins_.limits(generator);
+  EffectiveLimits out;
+  out.retry_on_timeout = manifest.retry_on_timeout;
+  out.memory_from_manifest = manifest.max_task_memory_mb > 0;
+  out.memory_mb =
+      out.memory_from_manifest ? manifest.max_task_memory_mb : limits_.max_task_memory_mb;
+  out.output_from_manifest = manifest.max_task_output_mb > 0;
+  out.output_mb =
+      out.output_from_manifest ? manifest.max_task_output_mb : limits_.max_task_output_mb;
+  return out;
+}
+
+std::string TaskExecutor::timeout_kill_message(std::int64_t timeout_ms, std::int64_t grace_ms) {
+  return "execution time limit of " + std::to_string(timeout_ms) +
+         " ms exceeded; the generator did not stop within the grace of " +
+         std::to_string(grace_ms) + " ms and its worker process was restarted";
+}
+
+static std::string memory_ceiling_text(const EffectiveLimits& limits) {
+  return std::to_string(limits.memory_mb) + " MB per task (" +
+         (limits.memory_from_manifest ? "set by the generator's manifest"
+                                      : "WORKER__MAX_TASK_MEMORY_MB") +
+         ")";
+}
+
+std::string TaskExecutor::memory_kill_message(const EffectiveLimits& limits,
+                                              std::int64_t allocated_bytes) {
+  return "memory limit of " + memory_ceiling_text(limits) + " exceeded: the task held " +
+         std::to_string(allocated_bytes / (1024 * 1024)) + " MB; its worker process was restarted";
+}
 
 // The "task finished" log line, at a level that follows the outcome.
 static void log_finished(const ExecutionResult& result, const RunLogFields& run_fields) noexcept {
@@ -288,12 +355,20 @@ ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& ca
         const Clock::time_point deadline =
             task.timeout_ms > 0 ? started + std::chrono::milliseconds(task.timeout_ms)
                                 : Clock::time_point::max();
-        HostContext context(store_, settings_, task, std::move(inputs), cancel, deadline, fields);
+        const EffectiveLimits limits = effective_limits(task.generator);
+        HostContext context(store_, settings_, task, std::move(inputs), cancel, deadline, fields,
+                            limits);
 
         sdk::Status status = sdk::Status::retryable("generator did not run");
+        bool out_of_memory = false;
         const Clock::time_point generator_started = Clock::now();
         try {
           status = generator->run(context);
+        } catch (const std::bad_alloc& e) {
+          // The process's address-space limit (sized from the memory ceiling) or a single
+          // impossible allocation: the task ends OUT_OF_MEMORY, the process lives on.
+          out_of_memory = true;
+          status = sdk::Status::permanent(std::string("out of memory: ") + e.what());
         } catch (const std::exception& e) {
           status = sdk::Status::retryable(std::string("generator threw: ") + e.what());
         } catch (...) {
@@ -303,11 +378,18 @@ ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& ca
         const Clock::time_point finished = Clock::now();
         result.generator_ms =
             std::chrono::duration<double, std::milli>(finished - generator_started).count();
-        if (task.timeout_ms > 0 && finished >= deadline) {
+        if (!context.output_refusal().empty()) {
+          record_failure(ErrorCode::kPayloadTooLarge, context.output_refusal(), true);
+        } else if (out_of_memory && !cancel.load()) {
+          std::string message =
+              "out of memory: an allocation in the generator failed (std::bad_alloc)";
+          if (limits.memory_mb > 0) message += "; the limit is " + memory_ceiling_text(limits);
+          record_failure(ErrorCode::kOutOfMemory, message, !is_retryable(ErrorCode::kOutOfMemory));
+        } else if (task.timeout_ms > 0 && finished >= deadline) {
           record_failure(ErrorCode::kTimeout,
                          "execution time limit of " + std::to_string(task.timeout_ms) +
                              " ms exceeded (time spent queued is not counted)",
-                         false);
+                         !(is_retryable(ErrorCode::kTimeout) || limits.retry_on_timeout));
         } else if (status.is_ok() && pipelined != nullptr && batcher_ != nullptr) {
           // Handed to the committer; `pipelined` reports the outcome once it is stored.
           batcher_->complete_async(task, context.take_outputs(),

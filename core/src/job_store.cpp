@@ -1350,6 +1350,53 @@ int JobStore::release_worker(const std::string& worker, ErrorCode code,
   return released;
 }
 
+WriteResult JobStore::requeue(const ClaimedTask& task) {
+  WriteResult result = WriteResult::kStale;
+  db_.write_transaction([&](Session& s) {
+    Poco::Int64 at = now_ms();
+    std::string task_id = task.task_id;
+    std::string job_id = task.job_id;
+    int step = task.step;
+    int attempt = task.attempt;
+    std::vector<std::string> updated;
+    // By (job_id, step): PostgreSQL has no index on tasks.id (migration 10). A run that ends
+    // other than completed writes its attempt row when it ends; this one did not end, it is
+    // undone, so there is no row to write (the claim wrote none).
+    s << db_.sql(
+        "UPDATE tasks SET state = 'QUEUED', attempt = attempt - 1, lease_owner = NULL,"
+        " lease_expires_at_ms = NULL, run_after_ms = ?, queued_at_ms = ?, progress = 0"
+        " WHERE job_id = ? AND step = ? AND id = ? AND attempt = ? AND state = 'RUNNING'"
+        " RETURNING id"),
+        use(at), use(at), use(job_id), use(step), use(task_id), use(attempt), into(updated), now;
+    if (updated.empty()) return;
+    result = WriteResult::kApplied;
+    db_.notify_tasks_in(s);
+  });
+  if (result == WriteResult::kApplied) db_.notify_tasks_after_commit();
+  return result;
+}
+
+int JobStore::requeue_worker(const std::string& worker) {
+  std::vector<ClaimedTask> held;
+  {
+    Session s = db_.session();
+    std::string owner = worker;
+    Statement st(s);
+    st << db_.sql(
+        "SELECT id, job_id, step, generator, attempt, max_attempts FROM tasks"
+        " WHERE lease_owner = ? AND state = 'RUNNING'"),
+        use(owner);
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) held.push_back(held_task(rs, r));
+  }
+  int requeued = 0;
+  for (const ClaimedTask& t : held) {
+    if (requeue(t) == WriteResult::kApplied) ++requeued;
+  }
+  return requeued;
+}
+
 int JobStore::rescue_expired() {
   std::vector<ClaimedTask> expired;
   std::vector<std::string> owners;

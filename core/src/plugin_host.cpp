@@ -187,12 +187,16 @@ struct PluginHost::Impl {
   // (no unload()): plugin code may still be referenced from static destructors.
   std::vector<std::unique_ptr<QPluginLoader>> loaders;
   std::map<std::string, Entry, std::less<>> generators;
+  // Per plugin record: the manifest's "limits", by generator id.
+  std::map<std::size_t, std::map<std::string, GeneratorLimits, std::less<>>> manifest_limits;
 
   ~Impl() { generators.clear(); }
 
   void load_file(const std::string& path);
   /// Fills the record from the manifest; false when the plugin must not be loaded.
-  bool check_manifest(const QJsonObject& meta, PluginRecord& record);
+  bool check_manifest(const QJsonObject& meta, PluginRecord& record, std::size_t index);
+  /// Reads the manifest's optional "limits" object into manifest_limits; appends problems.
+  void read_limits(const QJsonObject& manifest, std::size_t index, std::string& problems);
   void register_from(QObject* root, std::size_t index);
   void refuse(PluginRecord& record, PluginState state, std::string error) {
     record.state = state;
@@ -202,7 +206,50 @@ struct PluginHost::Impl {
   }
 };
 
-bool PluginHost::Impl::check_manifest(const QJsonObject& meta, PluginRecord& record) {
+void PluginHost::Impl::read_limits(const QJsonObject& manifest, std::size_t index,
+                                   std::string& problems) {
+  const QJsonValue limits = manifest.value(QStringLiteral("limits"));
+  if (limits.isUndefined()) return;
+  if (!limits.isObject()) {
+    append_error(problems, "key 'limits' must be an object, got " + json_type_name(limits));
+    return;
+  }
+  const QJsonObject by_generator = limits.toObject();
+  for (auto it = by_generator.begin(); it != by_generator.end(); ++it) {
+    const std::string id = str(it.key());
+    const std::string where = "limits." + id;
+    if (!it.value().isObject()) {
+      append_error(problems, where + " must be an object, got " + json_type_name(it.value()));
+      continue;
+    }
+    GeneratorLimits parsed;
+    const QJsonObject fields = it.value().toObject();
+    for (auto f = fields.begin(); f != fields.end(); ++f) {
+      const std::string key = str(f.key());
+      const QJsonValue& value = f.value();
+      if (key == "retry_on_timeout") {
+        if (!value.isBool()) {
+          append_error(problems, where + ".retry_on_timeout must be a boolean");
+          continue;
+        }
+        parsed.retry_on_timeout = value.toBool();
+      } else if (key == "max_task_memory_mb" || key == "max_task_output_mb") {
+        if (!is_integer(value) || value.toDouble() < 1 || value.toDouble() > 1048576) {
+          append_error(problems, where + "." + key + " must be an integer in [1, 1048576]");
+          continue;
+        }
+        const auto mb = static_cast<std::int64_t>(value.toDouble());
+        (key == "max_task_memory_mb" ? parsed.max_task_memory_mb : parsed.max_task_output_mb) = mb;
+      } else {
+        append_error(problems, where + ": unknown key '" + key + "'");
+      }
+    }
+    manifest_limits[index][id] = parsed;
+  }
+}
+
+bool PluginHost::Impl::check_manifest(const QJsonObject& meta, PluginRecord& record,
+                                      std::size_t index) {
   const std::string iid = str(meta.value(QStringLiteral("IID")).toString());
   if (meta.isEmpty() || iid.empty()) {
     refuse(record, PluginState::kInvalid,
@@ -246,6 +293,7 @@ bool PluginHost::Impl::check_manifest(const QJsonObject& meta, PluginRecord& rec
     append_error(problems,
                  "key 'description' must be a string, got " + json_type_name(description));
   }
+  read_limits(manifest, index, problems);
   if (!problems.empty()) {
     refuse(record, PluginState::kInvalid, "invalid manifest: " + problems);
     return false;
@@ -350,7 +398,7 @@ void PluginHost::Impl::load_file(const std::string& path) {
   const std::size_t index = records.size() - 1;
 
   auto loader = std::make_unique<QPluginLoader>(QString::fromStdString(path));
-  if (!check_manifest(loader->metaData(), records[index])) return;
+  if (!check_manifest(loader->metaData(), records[index], index)) return;
 
   if (!loader->load()) {
     refuse(records[index], PluginState::kFailed,
@@ -448,6 +496,23 @@ sdk::Generator* PluginHost::find(std::string_view id) const {
 const sdk::GeneratorInfo* PluginHost::info(std::string_view id) const {
   auto it = impl_->generators.find(id);
   return it == impl_->generators.end() ? nullptr : &it->second.info;
+}
+
+GeneratorLimits PluginHost::limits(std::string_view id) const {
+  auto it = impl_->generators.find(id);
+  if (it == impl_->generators.end()) return {};
+  auto plugin = impl_->manifest_limits.find(it->second.plugin_index);
+  if (plugin == impl_->manifest_limits.end()) return {};
+  auto limits = plugin->second.find(id);
+  return limits == plugin->second.end() ? GeneratorLimits{} : limits->second;
+}
+
+std::int64_t PluginHost::largest_memory_override_mb() const {
+  std::int64_t largest = 0;
+  for (const auto& [id, entry] : impl_->generators) {
+    largest = std::max(largest, limits(id).max_task_memory_mb);
+  }
+  return largest;
 }
 
 nlohmann::json to_json(const sdk::GeneratorInfo& info) {

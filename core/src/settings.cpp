@@ -171,6 +171,24 @@ const std::vector<Definition>& definitions() {
        [](Settings& s, const std::string& v) {
          s.drain_timeout_s = static_cast<int>(parse_int("WORKER__DRAIN_TIMEOUT_S", v, 0, 86400));
        }},
+      {{"WORKER__TIMEOUT_GRACE_MS", "integer", "5000",
+        "How long a task past its time limit may take to stop by itself before its worker "
+        "process is killed and restarted (0-600000 ms)."},
+       [](Settings& s, const std::string& v) {
+         s.timeout_grace_ms = parse_int("WORKER__TIMEOUT_GRACE_MS", v, 0, 600000);
+       }},
+      {{"WORKER__MAX_TASK_MEMORY_MB", "integer", "2048",
+        "Memory ceiling of one task (a plugin's manifest may set its own); a task past it ends "
+        "OUT_OF_MEMORY and its worker process restarts. 0: no ceiling (0-1048576)."},
+       [](Settings& s, const std::string& v) {
+         s.max_task_memory_mb = parse_int("WORKER__MAX_TASK_MEMORY_MB", v, 0, 1048576);
+       }},
+      {{"WORKER__MAX_TASK_OUTPUT_MB", "integer", "1024",
+        "Largest total size of one task's outputs (a plugin's manifest may set its own); more "
+        "fails the task with PAYLOAD_TOO_LARGE. 0: no cap (0-1048576)."},
+       [](Settings& s, const std::string& v) {
+         s.max_task_output_mb = parse_int("WORKER__MAX_TASK_OUTPUT_MB", v, 0, 1048576);
+       }},
       {{"RETENTION__MAX_AGE_S", "integer", "604800",
         "Finished jobs (with tasks and artifacts) older than this are deleted by the workers; "
         "0 keeps them forever."},

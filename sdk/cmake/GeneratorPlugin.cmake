@@ -5,6 +5,10 @@
 #     [DESCRIPTION <text>]
 #     [OUTPUT_DIRECTORY <dir>]        default: GENERATOR_PLUGIN_OUTPUT_DIRECTORY, else the build dir
 #     [INSTALL_DIRECTORY <dir>]       install the module there (e.g. lib/generator/plugins)
+#     [LIMITS <json>]                 per-generator hard limits for the manifest, e.g.
+#                                     LIMITS [=[{"hello.big": {"max_task_memory_mb": 4096}}]=]
+#                                     (keys: retry_on_timeout, max_task_memory_mb,
+#                                     max_task_output_mb; docs/writing-a-plugin.md)
 #     [MANIFEST_TEMPLATE <file>]      (tests only) a manifest template of your own
 #     [SDK_ABI <n>])                  (tests only) pretend another SDK ABI
 #
@@ -18,7 +22,7 @@ function(generator_add_plugin target)
   # sibling directories (in-tree plugins), so take the function's own location.
   set(_GENERATOR_PLUGIN_TEMPLATE_DIR "${CMAKE_CURRENT_FUNCTION_LIST_DIR}")
   cmake_parse_arguments(PARSE_ARGV 1 arg ""
-    "NAME;VERSION;DESCRIPTION;OUTPUT_DIRECTORY;INSTALL_DIRECTORY;MANIFEST_TEMPLATE;SDK_ABI"
+    "NAME;VERSION;DESCRIPTION;OUTPUT_DIRECTORY;INSTALL_DIRECTORY;MANIFEST_TEMPLATE;SDK_ABI;LIMITS"
     "SOURCES")
   if(NOT arg_SOURCES)
     message(FATAL_ERROR "generator_add_plugin(${target}): SOURCES is required")
@@ -47,6 +51,13 @@ function(generator_add_plugin target)
   # JSON string escaping for the manifest: backslashes first, then quotes.
   string(REPLACE "\\" "\\\\" GEN_PLUGIN_DESCRIPTION "${arg_DESCRIPTION}")
   string(REPLACE "\"" "\\\"" GEN_PLUGIN_DESCRIPTION "${GEN_PLUGIN_DESCRIPTION}")
+  # The limits are JSON copied into the manifest as they are; the host validates them when
+  # it reads the manifest (a bad value makes the plugin INVALID, naming the key).
+  if(arg_LIMITS)
+    set(GEN_PLUGIN_LIMITS "${arg_LIMITS}")
+  else()
+    set(GEN_PLUGIN_LIMITS "{}")
+  endif()
   set(GEN_PLUGIN_SDK_ABI "${arg_SDK_ABI}")
   set(GEN_PLUGIN_SDK_VERSION "${GeneratorSDK_VERSION}")
   # The interface id carries the ABI major, so a plugin built for another ABI (or pretending

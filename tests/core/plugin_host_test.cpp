@@ -129,8 +129,9 @@ TEST_F(FixturePlugins, GoodPluginLoadsWithItsManifestAndGenerators) {
   EXPECT_EQ(ok->version, "1.2.3");
   EXPECT_EQ(ok->description, "Test generators for the host and the worker");
   const std::vector<std::string> expected = {
-      "fixture.crash",  "fixture.echo",  "fixture.fail_permanent", "fixture.fail_retryable",
-      "fixture.record", "fixture.sleep", "fixture.throws"};
+      "fixture.crash",      "fixture.echo",   "fixture.fail_permanent", "fixture.fail_retryable",
+      "fixture.hog",        "fixture.record", "fixture.sleep",          "fixture.spin",
+      "fixture.spin_retry", "fixture.throws", "fixture.write"};
   EXPECT_EQ(ok->generators, expected);
 }
 
@@ -215,8 +216,9 @@ TEST_F(FixturePlugins, GeneratorsAreListedSortedById) {
   std::vector<std::string> ids;
   for (const auto& info : host_->generators()) ids.push_back(info.id);
   const std::vector<std::string> expected = {
-      "fixture.crash",  "fixture.echo",  "fixture.fail_permanent", "fixture.fail_retryable",
-      "fixture.record", "fixture.sleep", "fixture.throws",         "fixture_bad.valid"};
+      "fixture.crash",      "fixture.echo",   "fixture.fail_permanent", "fixture.fail_retryable",
+      "fixture.hog",        "fixture.record", "fixture.sleep",          "fixture.spin",
+      "fixture.spin_retry", "fixture.throws", "fixture.write",          "fixture_bad.valid"};
   EXPECT_EQ(ids, expected);
   EXPECT_EQ(host_->find("no.such"), nullptr);
   EXPECT_EQ(host_->info("no.such"), nullptr);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gen/sdk/generator.hpp>
 
@@ -221,9 +223,91 @@ class Record final : public gen::sdk::Generator {
   }
 };
 
+/// fixture.spin (and fixture.spin_retry, whose manifest limits say retry_on_timeout): a busy
+/// loop for params.ms (default: an hour) that ignores cancellation and its time limit, as a
+/// generator stuck in a tight loop would. Only the worker's hard time limit stops it.
+class Spin final : public gen::sdk::Generator {
+ public:
+  explicit Spin(std::string id) : id_(std::move(id)) {}
+  GeneratorInfo info() const override {
+    auto info = base_info(id_, "Busy loop that ignores cancellation and the time limit");
+    info.params = {{.name = "ms", .type = ParamType::kInteger, .default_value = 3600000}};
+    return info;
+  }
+  Status run(Context& ctx) override {
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(ctx.params().value("ms", std::int64_t{3600000}));
+    volatile std::uint64_t spins = 0;
+    while (std::chrono::steady_clock::now() < until) spins = spins + 1;
+    ctx.write_output("spun.txt", "text/plain", std::to_string(spins));
+    return Status::ok();
+  }
+
+ private:
+  std::string id_;
+};
+
+/// fixture.hog: allocates params.mb MB in blocks of params.block_mb, touching every page and
+/// keeping all of it, with params.pause_ms between blocks; ignores cancellation. Its manifest
+/// sets a memory ceiling of 64 MB. std::bad_alloc is left to escape, as careless code does.
+class Hog final : public gen::sdk::Generator {
+ public:
+  GeneratorInfo info() const override {
+    auto info = base_info("fixture.hog", "Allocates and touches memory, ignoring cancellation");
+    info.params = {
+        {.name = "mb", .type = ParamType::kInteger, .default_value = 1024},
+        {.name = "block_mb", .type = ParamType::kInteger, .default_value = 8},
+        {.name = "pause_ms", .type = ParamType::kInteger, .default_value = 10},
+    };
+    return info;
+  }
+  Status run(Context& ctx) override {
+    const std::int64_t mb = ctx.params().value("mb", std::int64_t{1024});
+    const std::int64_t block_mb = std::max<std::int64_t>(1, ctx.params().value("block_mb", 8));
+    const auto pause = std::chrono::milliseconds(ctx.params().value("pause_ms", std::int64_t{10}));
+    std::vector<std::unique_ptr<char[]>> held;
+    for (std::int64_t done = 0; done < mb; done += block_mb) {
+      const auto bytes = static_cast<std::size_t>(block_mb) * 1024 * 1024;
+      auto block = std::make_unique<char[]>(bytes);  // value-initialised: every page touched
+      block[bytes - 1] = 1;
+      held.push_back(std::move(block));
+      if (pause.count() > 0) std::this_thread::sleep_for(pause);
+    }
+    ctx.write_output("held.txt", "text/plain", std::to_string(mb));
+    return Status::ok();
+  }
+};
+
+/// fixture.write: writes params.count outputs of params.bytes bytes each ("out-<i>.bin").
+class Write final : public gen::sdk::Generator {
+ public:
+  GeneratorInfo info() const override {
+    auto info = base_info("fixture.write", "Writes count outputs of bytes bytes each");
+    info.params = {
+        {.name = "bytes", .type = ParamType::kInteger, .default_value = 1024},
+        {.name = "count", .type = ParamType::kInteger, .default_value = 1},
+    };
+    return info;
+  }
+  Status run(Context& ctx) override {
+    const std::string data(
+        static_cast<std::size_t>(ctx.params().value("bytes", std::int64_t{1024})), 'x');
+    const std::int64_t count = ctx.params().value("count", std::int64_t{1});
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (ctx.cancelled()) return Status::retryable("fixture.write: cancelled");
+      ctx.write_output("out-" + std::to_string(i) + ".bin", "application/octet-stream", data);
+    }
+    return Status::ok();
+  }
+};
+
 }  // namespace
 
 GENERATOR_PLUGIN_REGISTER(registry) {
+  registry.add(std::make_unique<Spin>("fixture.spin"));
+  registry.add(std::make_unique<Spin>("fixture.spin_retry"));
+  registry.add(std::make_unique<Hog>());
+  registry.add(std::make_unique<Write>());
   registry.add(std::make_unique<Echo>());
   registry.add(std::make_unique<FailPermanent>());
   registry.add(std::make_unique<FailRetryable>());

@@ -147,6 +147,37 @@ int release_chore(const Settings& settings, const std::string& dead_worker,
   }
 }
 
+// A worker process that ended itself for a task's limit (kExitTaskLimit) recorded that task;
+// whatever else it held goes back to the queue with its attempt given back. It is dead
+// (reaped), so none of its runs can write again: reusing their attempt numbers is safe.
+int requeue_chore(const Settings& settings, const std::string& dead_worker,
+                  MetricsRegion& metrics) {
+  milliseconds pause(200);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto db = Database::open(settings.database_url, 1);
+      JobStore store(*db);
+      int requeued = store.requeue_worker(dead_worker);
+      metrics.tasks_requeued(requeued);
+      log::info("re-queued the restarted worker process's other tasks (attempts given back)",
+                {{"worker", dead_worker}, {"tasks", requeued}});
+      return kHelperOk;
+    } catch (const std::exception& e) {
+      if (attempt >= 8) {
+        log::error(
+            "cannot re-queue the restarted worker process's tasks; they are rescued when "
+            "their lease expires",
+            {{"worker", dead_worker}, {"error", e.what()}});
+        return kHelperRetry;
+      }
+      log::warning("cannot re-queue the restarted worker process's tasks, retrying",
+                   {{"worker", dead_worker}, {"error", e.what()}});
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, milliseconds(5000));
+  }
+}
+
 class Supervisor {
  public:
   explicit Supervisor(const Settings& settings) : settings_(settings) {}
@@ -335,7 +366,19 @@ class Supervisor {
     const auto lived = std::chrono::duration_cast<milliseconds>(Clock::now() - slot.started);
     slot.pid = 0;
     const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (clean) {
+    const bool task_limit = WIFEXITED(status) && WEXITSTATUS(status) == kExitTaskLimit;
+    if (task_limit) {
+      // Not a crash: one task exceeded a hard limit and was recorded (worker_process.cpp).
+      log::warning("worker process ended for a task's limit; re-queueing its other tasks",
+                   {{"worker", id}, {"uptime_ms", lived.count()}});
+      const Settings& settings = settings_;
+      MetricsRegion& metrics = *metrics_;
+      pid_t helper = spawn([&settings, &metrics, this, id] {
+        close_endpoint_socket();
+        helper_main([&] { return requeue_chore(settings, id, metrics); });
+      });
+      if (helper > 0) helpers_[helper] = "re-queue tasks of " + id;
+    } else if (clean) {
       log::info("worker process exited", {{"worker", id}, {"uptime_ms", lived.count()}});
     } else {
       const std::string message = "worker process died (" + describe_status(status) + ")";
@@ -358,10 +401,12 @@ class Supervisor {
     // SIGKILL comes from outside (the OOM killer, an operator, a chaos test), not from a
     // crash loop of our own: restart at once instead of backing off.
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) slot.restart_delay = kMinRestartDelay;
+    // A task's limit is the task's fault, not the process's: restart at once, every time.
+    if (task_limit) slot.restart_delay = kMinRestartDelay;
     slot.restart_at = Clock::now() + slot.restart_delay;
     log::info("restarting worker process",
               {{"previous", id}, {"restart_in_ms", slot.restart_delay.count()}});
-    slot.restart_delay = std::min(slot.restart_delay * 2, kMaxRestartDelay);
+    if (!task_limit) slot.restart_delay = std::min(slot.restart_delay * 2, kMaxRestartDelay);
   }
 
   // The HTTP endpoint process (http_endpoint.hpp). The supervisor binds the port itself,

@@ -79,6 +79,8 @@ struct SharedMetrics {
   U64 exits[kCauses];
   U64 restarts;
   U64 released;
+  U64 requeued;
+  U64 kills[3];  // by stats::KillReason (1..2)
   GeneratorName generators[kMaxGenerators];
   SlotState slots[256];
   // processes + 1 Counters follow this header: one per slot, the last one retired.
@@ -261,6 +263,10 @@ void MetricsRegion::tasks_released(int n) {
   if (n > 0) shared_->released.fetch_add(static_cast<std::uint64_t>(n));
 }
 
+void MetricsRegion::tasks_requeued(int n) {
+  if (n > 0) shared_->requeued.fetch_add(static_cast<std::uint64_t>(n));
+}
+
 MetricsRegion::Liveness MetricsRegion::liveness() const {
   Liveness l;
   l.configured = shared_->processes;
@@ -287,7 +293,8 @@ std::vector<prometheus::MetricFamily> MetricsRegion::collect() const {
     std::uint64_t retries[kMaxGenerators] = {};
     std::uint64_t rescued = 0, claim_errors = 0, heartbeat_errors = 0, dead_cpu_us = 0;
     std::uint64_t exits[kCauses] = {};
-    std::uint64_t restarts = 0, released = 0;
+    std::uint64_t restarts = 0, released = 0, requeued = 0;
+    std::uint64_t kills[3] = {};
     int busy = 0, threads = 0, running = 0;
     metrics::ProcessStats process;
   };
@@ -322,6 +329,8 @@ std::vector<prometheus::MetricFamily> MetricsRegion::collect() const {
     for (int c = 0; c < kCauses; ++c) t.exits[c] = s.exits[c].load();
     t.restarts = s.restarts.load();
     t.released = s.released.load();
+    t.requeued = s.requeued.load();
+    for (int k = 0; k < 3; ++k) t.kills[k] = s.kills[k].load();
     t.dead_cpu_us = s.dead_cpu_us.load();
     // Process metrics over the supervisor, the live worker processes and the endpoint.
     std::vector<pid_t> pids = {static_cast<pid_t>(s.supervisor_pid.load())};
@@ -425,6 +434,20 @@ std::vector<prometheus::MetricFamily> MetricsRegion::collect() const {
   scalar("generator_worker_released_tasks_total",
          "Tasks of a dead worker process released for an immediate retry.", MetricType::Counter,
          static_cast<double>(t.released));
+  scalar("generator_worker_requeued_tasks_total",
+         "Tasks of a worker process restarted because another task exceeded its limits, put "
+         "back in the queue with their attempt given back.",
+         MetricType::Counter, static_cast<double>(t.requeued));
+  auto kills = metrics::family(
+      "generator_worker_task_kills_total",
+      "Tasks ended by force, with their worker process, by the limit they exceeded: timeout "
+      "(time limit + WORKER__TIMEOUT_GRACE_MS) or memory (the per-task memory ceiling).",
+      MetricType::Counter);
+  metrics::add_value(kills, {{"reason", "timeout"}},
+                     static_cast<double>(t.kills[static_cast<int>(stats::KillReason::kTimeout)]));
+  metrics::add_value(kills, {{"reason", "memory"}},
+                     static_cast<double>(t.kills[static_cast<int>(stats::KillReason::kMemory)]));
+  out.push_back(std::move(kills));
   auto db_errors = metrics::family("generator_worker_database_errors_total",
                                    "Failed claim and heartbeat round trips.", MetricType::Counter);
   metrics::add_value(db_errors, {{"operation", "claim"}}, static_cast<double>(t.claim_errors));
@@ -503,6 +526,12 @@ void task_finished(const ClaimedTask& task, const ExecutionResult& result) {
 void tasks_rescued(int n) {
   if (!g_shared || n <= 0) return;
   counters_of(*g_shared, g_slot).rescued.fetch_add(static_cast<std::uint64_t>(n));
+}
+
+void task_killed(KillReason reason) {
+  if (!g_shared) return;
+  const int k = static_cast<int>(reason);
+  if (k > 0 && k < 3) g_shared->kills[k].fetch_add(1);
 }
 
 void database_error(Operation operation) {

@@ -49,6 +49,9 @@ class MetricsRegion {
   void set_endpoint_pid(pid_t pid);
   /// Tasks of a dead worker process released for retry (called in the helper process).
   void tasks_released(int n);
+  /// Tasks of a worker process restarted for a task's limit, re-queued with their attempts
+  /// given back (called in the helper process).
+  void tasks_requeued(int n);
 
   // --- endpoint side -----------------------------------------------------------------------
   /// Every worker metric, summed over the processes, plus process_* over the supervisor,
@@ -81,6 +84,9 @@ void task_finished(const ClaimedTask& task, const ExecutionResult& result);
 /// Tasks whose expired lease this process rescued.
 void tasks_rescued(int n);
 enum class Operation : int { kClaim = 1, kHeartbeat = 2 };
+/// Why a worker process ended one of its tasks by force (and itself with it).
+enum class KillReason : int { kTimeout = 1, kMemory = 2 };
+void task_killed(KillReason reason);
 void database_error(Operation operation);
 }  // namespace stats
 

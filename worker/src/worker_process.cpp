@@ -1,7 +1,9 @@
 #include "worker_process.hpp"
 
+#include <jemalloc/jemalloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +11,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,6 +51,45 @@ constexpr int kMaxDepth = 128;
 constexpr milliseconds kCancelGrace{2000};
 // Pause after a database error in a loop: starts here, doubles up to the maximum.
 constexpr milliseconds kMaxErrorPause{5000};
+// How often the watchdog looks at the running tasks' run time and memory.
+constexpr milliseconds kWatchdogInterval{50};
+// Address space a worker process may use beyond its size at start-up and its tasks' memory
+// ceilings: the threads' stacks, database buffers, allocator slack, plugins' own threads.
+constexpr std::int64_t kAddressSpaceSlackMb = 1024;
+
+// This thread's jemalloc counters of bytes allocated and freed (thread.allocatedp,
+// thread.deallocatedp): the memory a task's thread holds is their difference. Null when the
+// allocator does not offer them (then only the address-space limit bounds a task).
+struct ThreadMemory {
+  const std::uint64_t* allocated = nullptr;
+  const std::uint64_t* deallocated = nullptr;
+};
+
+ThreadMemory thread_memory() {
+  ThreadMemory m;
+  std::uint64_t* allocated = nullptr;
+  std::uint64_t* deallocated = nullptr;
+  std::size_t size = sizeof(allocated);
+  if (mallctl("thread.allocatedp", &allocated, &size, nullptr, 0) != 0) return m;
+  size = sizeof(deallocated);
+  if (mallctl("thread.deallocatedp", &deallocated, &size, nullptr, 0) != 0) return m;
+  m.allocated = allocated;
+  m.deallocated = deallocated;
+  return m;
+}
+
+// Another thread's counter: written by its thread only; a relaxed 64-bit load never tears.
+std::uint64_t read_counter(const std::uint64_t* counter) {
+  return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+// The process's address space now (VmSize), in MB; 0 when unreadable.
+std::int64_t address_space_mb() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t pages = 0;
+  if (!(statm >> pages)) return 0;
+  return pages * ::sysconf(_SC_PAGESIZE) / (1024 * 1024);
+}
 
 // Waits up to `timeout` for SIGTERM or SIGINT (blocked in every thread). True when one came.
 bool wait_for_stop_signal(milliseconds timeout) {
@@ -88,7 +131,11 @@ class WorkerProcess {
     config_ = std::make_unique<ConfigStore>(*db_, settings_.runtime_defaults);
     tenant_settings_ = std::make_unique<TenantSettings>(*config_, std::chrono::seconds(2));
     executor_->set_tenant_settings(tenant_settings_.get());
+    executor_->set_limits({.max_task_memory_mb = settings_.max_task_memory_mb,
+                           .max_task_output_mb = settings_.max_task_output_mb,
+                           .timeout_grace_ms = settings_.timeout_grace_ms});
 
+    limit_address_space();  // before any task can run; the threads' stacks use the slack
     idle_threads_ = settings_.worker_threads;
     for (int i = 0; i < settings_.worker_threads; ++i) {
       std::thread([this] { executor_loop(); }).detach();
@@ -98,6 +145,7 @@ class WorkerProcess {
     std::thread([this] { webhook_loop(); }).detach();
     listener_ = TaskListener::create(*db_);
     std::thread([this] { listen_loop(); }).detach();
+    std::thread([this] { watchdog_loop(); }).detach();
 
     std::vector<std::string> generators;
     for (const auto& info : plugins_->generators()) generators.push_back(info.id);
@@ -115,15 +163,30 @@ class WorkerProcess {
     std::atomic<bool> cancel{false};
     Clock::time_point started = Clock::now();
     bool timeout_signalled = false;
+    // The executing thread's allocator counters and their values when the task started.
+    ThreadMemory memory;
+    std::uint64_t allocated_at_start = 0;
+    std::uint64_t deallocated_at_start = 0;
+    std::int64_t memory_ceiling_bytes = 0;  // 0: none
+
+    // Bytes the task's thread allocated and did not free since the task started.
+    std::int64_t memory_held() const {
+      if (memory.allocated == nullptr) return 0;
+      const std::uint64_t allocated = read_counter(memory.allocated) - allocated_at_start;
+      const std::uint64_t freed = read_counter(memory.deallocated) - deallocated_at_start;
+      return static_cast<std::int64_t>(allocated) - static_cast<std::int64_t>(freed);
+    }
   };
+
+  enum class Limit { kTime, kMemory };
 
   bool open_database() {
     milliseconds pause(200);
     for (;;) {
       try {
-        // A session each for the executor threads, the claimer, the committer, the heartbeat and
-        // the webhook deliverer.
-        db_ = Database::open(settings_.database_url, settings_.worker_threads + 4);
+        // A session each for the executor threads, the claimer, the committer, the heartbeat,
+        // the webhook deliverer and the watchdog.
+        db_ = Database::open(settings_.database_url, settings_.worker_threads + 5);
         return true;
       } catch (const Error& e) {
         if (!is_retryable(e.code())) {
@@ -225,12 +288,20 @@ class WorkerProcess {
   }
 
   void executor_loop() {
+    const ThreadMemory memory = thread_memory();
     std::unique_lock lock(mutex_);
     for (;;) {
       tasks_cv_.wait(lock, [&] { return !queue_.empty(); });
       auto entry = std::make_shared<Running>();
       entry->task = std::move(queue_.front());
       queue_.pop_front();
+      entry->memory = memory;
+      if (memory.allocated != nullptr) {
+        entry->allocated_at_start = read_counter(memory.allocated);
+        entry->deallocated_at_start = read_counter(memory.deallocated);
+      }
+      entry->memory_ceiling_bytes =
+          executor_->effective_limits(entry->task.generator).memory_mb * 1024 * 1024;
       --idle_threads_;
       running_[entry->task.task_id] = entry;
       ++unsettled_;
@@ -356,6 +427,146 @@ class WorkerProcess {
                       {"timeout_ms", entry->task.timeout_ms}});
       }
     }
+  }
+
+  // The hard limits (docs/worker.md#hard-limits). A thread cannot be stopped from outside,
+  // so a task past its time limit + WORKER__TIMEOUT_GRACE_MS, or holding more memory than its
+  // ceiling (its thread's allocator counters), ends with its whole process: it is recorded
+  // TIMEOUT / OUT_OF_MEMORY, the other running tasks get the grace to finish, and the process
+  // exits with kExitTaskLimit. The supervisor then puts what the process still held back in
+  // the queue with its attempt given back (JobStore::requeue_worker: only once the process is
+  // dead, so no run of it can write again) and starts a new process at once.
+  void watchdog_loop() {
+    for (;;) {
+      std::this_thread::sleep_for(kWatchdogInterval);
+      std::shared_ptr<Running> culprit;
+      Limit limit = Limit::kTime;
+      std::int64_t held = 0;
+      {
+        std::lock_guard lock(mutex_);
+        const Clock::time_point now = Clock::now();
+        for (auto& [task_id, entry] : running_) {
+          const std::int64_t timeout = entry->task.timeout_ms;
+          if (timeout > 0 &&
+              now - entry->started >= milliseconds(timeout + settings_.timeout_grace_ms)) {
+            culprit = entry;
+            limit = Limit::kTime;
+            break;
+          }
+          if (entry->memory_ceiling_bytes > 0) {
+            held = entry->memory_held();
+            if (held > entry->memory_ceiling_bytes) {
+              culprit = entry;
+              limit = Limit::kMemory;
+              break;
+            }
+          }
+        }
+      }
+      if (culprit) restart_for_limit(culprit, limit, held);
+    }
+  }
+
+  [[noreturn]] void restart_for_limit(const std::shared_ptr<Running>& culprit, Limit limit,
+                                      std::int64_t held) {
+    const ClaimedTask& task = culprit->task;
+    const EffectiveLimits limits = executor_->effective_limits(task.generator);
+    const ErrorCode code = limit == Limit::kTime ? ErrorCode::kTimeout : ErrorCode::kOutOfMemory;
+    const std::string message =
+        limit == Limit::kTime
+            ? TaskExecutor::timeout_kill_message(task.timeout_ms, settings_.timeout_grace_ms)
+            : TaskExecutor::memory_kill_message(limits, held);
+    const bool permanent =
+        !(is_retryable(code) || (limit == Limit::kTime && limits.retry_on_timeout));
+    stats::task_killed(limit == Limit::kTime ? stats::KillReason::kTimeout
+                                             : stats::KillReason::kMemory);
+    std::vector<std::string> others;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;  // no more claims; the claimer returns
+      claimer_cv_.notify_all();
+      culprit->cancel = true;
+      for (auto& [task_id, entry] : running_) {
+        if (entry == culprit) continue;
+        others.push_back(task_id);
+        // A memory hog keeps allocating until the process ends: ask the others to stop now
+        // (a cancelled run writes nothing; the supervisor re-queues it).
+        if (limit == Limit::kMemory) entry->cancel = true;
+      }
+      // Claimed but never started: re-queued by the supervisor with the rest.
+      for (const ClaimedTask& queued : queue_) others.push_back(queued.task_id);
+      queue_.clear();
+    }
+    log::error(limit == Limit::kTime
+                   ? "task ran past its time limit and grace; restarting the worker process"
+                   : "task exceeded its memory limit; restarting the worker process",
+               {{"worker", id_},
+                {"task_id", task.task_id},
+                {"job_id", task.job_id},
+                {"generator", task.generator},
+                {"attempt", task.attempt},
+                {"error", message},
+                {"other_tasks", others}});
+
+    // The culprit's failure first, fenced on its attempt (kStale: it ended meanwhile).
+    bool recorded = false;
+    milliseconds pause(100);
+    for (int attempt = 1; attempt <= 8 && !recorded; ++attempt) {
+      try {
+        store_->fail(task, code, message, permanent);
+        recorded = true;
+      } catch (const std::exception& e) {
+        log::warning("cannot record the task's failure, retrying",
+                     {{"worker", id_}, {"task_id", task.task_id}, {"error", e.what()}});
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, kMaxErrorPause);
+      }
+    }
+
+    // The others may finish within the grace (a memory kill waits at most a second).
+    milliseconds grace(settings_.timeout_grace_ms);
+    if (limit == Limit::kMemory) grace = std::min(grace, milliseconds(1000));
+    {
+      std::unique_lock lock(mutex_);
+      drained_cv_.wait_for(lock, grace, [&] {
+        return std::all_of(running_.begin(), running_.end(),
+                           [&](const auto& item) { return item.second == culprit; });
+      });
+    }
+    batcher_->flush();  // results already handed to the committer are stored
+    // Unrecorded, the culprit must not get its attempt back: exit as a crash, whose tasks the
+    // supervisor releases with WORKER_DIED (an attempt each).
+    finish(recorded ? kExitTaskLimit : 1);
+  }
+
+  // Bounds the process's address space (RLIMIT_AS) to its size now plus every thread's
+  // memory ceiling plus a slack, so that a task allocating faster than the watchdog looks
+  // gets std::bad_alloc (OUT_OF_MEMORY) instead of taking the host's memory. The largest
+  // ceiling any generator's manifest sets counts for each thread.
+  void limit_address_space() {
+    if (settings_.max_task_memory_mb <= 0) return;
+    const std::int64_t ceiling_mb =
+        std::max(settings_.max_task_memory_mb, plugins_->largest_memory_override_mb());
+    const std::int64_t base_mb = address_space_mb();
+    const std::int64_t limit_mb =
+        base_mb + ceiling_mb * settings_.worker_threads + kAddressSpaceSlackMb;
+    rlimit current{};
+    if (::getrlimit(RLIMIT_AS, &current) != 0) return;
+    rlim_t wanted = static_cast<rlim_t>(limit_mb) * 1024 * 1024;
+    if (current.rlim_max != RLIM_INFINITY) wanted = std::min(wanted, current.rlim_max);
+    if (current.rlim_cur != RLIM_INFINITY && current.rlim_cur < wanted) return;  // already lower
+    rlimit next{wanted, current.rlim_max};
+    if (::setrlimit(RLIMIT_AS, &next) != 0) {
+      log::warning("cannot limit the worker process's address space",
+                   {{"worker", id_}, {"error", std::strerror(errno)}});
+      return;
+    }
+    log::info("address space limited",
+              {{"worker", id_},
+               {"limit_mb", static_cast<std::int64_t>(wanted / (1024 * 1024))},
+               {"at_start_mb", base_mb},
+               {"task_memory_mb", ceiling_mb},
+               {"threads", settings_.worker_threads}});
   }
 
   // SIGTERM: stop claiming, let running (and already claimed) tasks finish for up to

@@ -10,6 +10,9 @@
 namespace gen {
 
 // X(enum name, stable code string, HTTP status, retryable when a task hits it)
+// A time limit or memory ceiling is a property of the input far more often than bad luck, so
+// TIMEOUT and OUT_OF_MEMORY end the task at once; a generator whose manifest declares
+// `retry_on_timeout` gets its timeouts retried (gen::GeneratorLimits, plugin_host.hpp).
 #define GEN_ERROR_CODES(X)                                           \
   X(kBadRequest, "BAD_REQUEST", 400, false)                          \
   X(kInvalidJson, "INVALID_JSON", 400, false)                        \
@@ -27,13 +30,14 @@ namespace gen {
   X(kGeneratorFailed, "GENERATOR_FAILED", 500, true)                 \
   X(kGeneratorRejectedInput, "GENERATOR_REJECTED_INPUT", 422, false) \
   X(kGeneratorUnavailable, "GENERATOR_UNAVAILABLE", 503, true)       \
-  X(kTimeout, "TIMEOUT", 504, true)                                  \
+  X(kTimeout, "TIMEOUT", 504, false)                                 \
   X(kCancelled, "CANCELLED", 409, false)                             \
   X(kWorkerDied, "WORKER_DIED", 500, true)                           \
   X(kUnauthorized, "UNAUTHORIZED", 401, false)                       \
   X(kForbidden, "FORBIDDEN", 403, false)                             \
   X(kTooManyRequests, "TOO_MANY_REQUESTS", 429, true)                \
-  X(kRangeNotSatisfiable, "RANGE_NOT_SATISFIABLE", 416, false)
+  X(kRangeNotSatisfiable, "RANGE_NOT_SATISFIABLE", 416, false)       \
+  X(kOutOfMemory, "OUT_OF_MEMORY", 500, false)
 
 /// Zero is never a valid code.
 enum class ErrorCode : int {

@@ -38,6 +38,25 @@ struct ExecutionResult {
   double generator_ms = 0;  ///< time inside the generator alone (no input loading or writes)
 };
 
+/// The worker's hard limits of one task (WORKER__MAX_TASK_MEMORY_MB, WORKER__MAX_TASK_OUTPUT_MB,
+/// WORKER__TIMEOUT_GRACE_MS). A plugin's manifest may set its own per generator
+/// (GeneratorLimits, plugin_host.hpp). Sizes of 0 mean "no limit".
+struct TaskLimitSettings {
+  std::int64_t max_task_memory_mb = 0;
+  std::int64_t max_task_output_mb = 0;
+  std::int64_t timeout_grace_ms = 0;
+};
+
+/// The limits that apply to one generator's tasks: the manifest's where it sets them, else the
+/// worker's settings. `*_from_manifest` say which, for the messages.
+struct EffectiveLimits {
+  std::int64_t memory_mb = 0;  ///< 0: no ceiling
+  std::int64_t output_mb = 0;  ///< 0: no cap
+  bool memory_from_manifest = false;
+  bool output_from_manifest = false;
+  bool retry_on_timeout = false;
+};
+
 class TaskExecutor {
  public:
   /// Both references must outlive the executor. `worker_id` tags logs and error messages.
@@ -50,10 +69,14 @@ class TaskExecutor {
   /// cancelled or deleted, when the worker drains, or when the attempt passed its time limit.
   /// The generator sees it through `Context::cancelled()`, which also turns true on its own
   /// once `task.timeout_ms` of execution time has passed. After `run()` returns:
-  ///  * past the time limit            -> fail(kTimeout), retryable;
-  ///  * Status::ok                     -> complete (refused as stale if the job was cancelled);
+  ///  * a write past the output cap    -> fail(kPayloadTooLarge), permanent, naming the cap
+  ///                                      (the write was refused before its bytes were copied
+  ///                                      and cancelled() turned true);
+  ///  * past the time limit            -> fail(kTimeout), permanent unless the generator's
+  ///                                      manifest says retry_on_timeout;
   ///  * `cancel` set, not ok           -> nothing is written: the store already cancelled the
   ///                                      job, or the draining worker releases the task;
+  ///  * std::bad_alloc escaped `run()` -> fail(kOutOfMemory), permanent, naming the ceiling;
   ///  * Status::permanent              -> fail(kGeneratorRejectedInput), no retry;
   ///  * Status::retryable or exception -> fail(kGeneratorFailed), retried with backoff.
   /// Final writes that hit a database error are retried for a while before giving up.
@@ -74,6 +97,18 @@ class TaskExecutor {
   /// (which must outlive the executor); without it, every name reads the process environment.
   void set_tenant_settings(TenantSettings* settings) { settings_ = settings; }
 
+  /// The worker's limits of one task; without a call, no output cap and no ceiling named.
+  void set_limits(const TaskLimitSettings& limits) { limits_ = limits; }
+  const TaskLimitSettings& limits() const { return limits_; }
+  /// What applies to `generator`'s tasks (its manifest's limits over the worker's).
+  EffectiveLimits effective_limits(const std::string& generator) const;
+
+  /// The messages of the limits the worker process enforces by force (worker_process.cpp):
+  /// the task is recorded with them, then the process is restarted.
+  static std::string timeout_kill_message(std::int64_t timeout_ms, std::int64_t grace_ms);
+  static std::string memory_kill_message(const EffectiveLimits& limits,
+                                         std::int64_t allocated_bytes);
+
   /// Minimum spacing of the fenced progress writes a generator triggers.
   static constexpr std::int64_t kProgressIntervalMs = 500;
 
@@ -89,6 +124,7 @@ class TaskExecutor {
 
   CompletionBatcher* batcher_ = nullptr;
   TenantSettings* settings_ = nullptr;
+  TaskLimitSettings limits_;
 };
 
 }  // namespace gen

@@ -263,6 +263,18 @@ class JobStore {
   /// Fails (with retry) every RUNNING task held by `worker`, e.g. after its process died.
   /// Each task's error is `message` + " while running <generator>".
   int release_worker(const std::string& worker, ErrorCode code, const std::string& message);
+  /// Puts a run back in the queue as if it had never been claimed: QUEUED, runnable now, and
+  /// its attempt given back (the next claim runs the same attempt number again, so the run
+  /// does not count against max_attempts and leaves no attempt record). Fenced like every
+  /// write: kStale unless the task is still RUNNING at `task.attempt`. For runs that were
+  /// stopped through no fault of their own, e.g. a worker process restarted because ANOTHER
+  /// task exceeded its limits. Only for a run that can no longer write anything (its process
+  /// is dead, or it was never started): the next claim reuses its attempt number, which
+  /// fences a live run no longer.
+  WriteResult requeue(const ClaimedTask& task);
+  /// requeue() for every RUNNING task held by `worker` (a worker process the caller knows is
+  /// dead). Returns how many went back to the queue.
+  int requeue_worker(const std::string& worker);
   /// Rescues RUNNING tasks whose lease expired (their holder stopped heartbeating).
   int rescue_expired();
 

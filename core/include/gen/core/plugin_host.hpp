@@ -4,6 +4,7 @@
 // down: it gets a state and an error string, visible at GET /api/v1/plugins.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +33,20 @@ struct PluginRecord {
   std::vector<std::string> generators;  ///< ids it registered
 };
 
+/// The hard limits a plugin's manifest sets for one of its generators, read from the
+/// manifest's optional `"limits"` object (`{"<generator id>": {"retry_on_timeout": true,
+/// "max_task_memory_mb": 512, "max_task_output_mb": 64}}`, see docs/writing-a-plugin.md)
+/// before the library is loaded. They live in the manifest rather than in
+/// sdk::GeneratorInfo so that SDK ABI 1 keeps its layout. A zero size means "the worker's
+/// setting" (WORKER__MAX_TASK_MEMORY_MB, WORKER__MAX_TASK_OUTPUT_MB).
+struct GeneratorLimits {
+  /// A task that ran past its time limit is retried (up to max_attempts) instead of failing
+  /// at once with TIMEOUT: for generators whose run time depends on the machine's load.
+  bool retry_on_timeout = false;
+  std::int64_t max_task_memory_mb = 0;
+  std::int64_t max_task_output_mb = 0;
+};
+
 class PluginHost {
  public:
   /// `search_path`: folders separated by ':'; missing folders are reported in the log only.
@@ -50,6 +65,10 @@ class PluginHost {
   /// nullptr when no loaded plugin offers `id`. The pointer lives as long as the host.
   sdk::Generator* find(std::string_view id) const;
   const sdk::GeneratorInfo* info(std::string_view id) const;
+  /// The manifest's limits for generator `id` (all defaults when it sets none).
+  GeneratorLimits limits(std::string_view id) const;
+  /// The largest memory ceiling any loaded generator's manifest sets (0: none sets one).
+  std::int64_t largest_memory_override_mb() const;
 
  private:
   struct Impl;

@@ -45,6 +45,9 @@ struct Settings {
   int heartbeat_interval_ms = 2000;
   int missed_heartbeats = 3;
   int drain_timeout_s = 30;
+  std::int64_t timeout_grace_ms = 5000;    ///< past timeout + this, the process is restarted
+  std::int64_t max_task_memory_mb = 2048;  ///< per task; 0: no ceiling
+  std::int64_t max_task_output_mb = 1024;  ///< per task, all outputs together; 0: no cap
   // RETENTION
   std::int64_t retention_s = 7 * 24 * 3600;  ///< finished jobs older than this are pruned
   // LIMITS

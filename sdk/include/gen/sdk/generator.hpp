@@ -29,6 +29,26 @@
 //
 // Exceptions must not cross the boundary by design: return `Status`. The host still wraps
 // every call into plugin code and turns an escaped exception into a retryable task failure.
+//
+// Hard limits: the host ENFORCES them, whether `run()` cooperates or not (docs/worker.md).
+//  * Time: past `GeneratorInfo::timeout_ms`, `Context::cancelled()` turns true; a run that
+//    returns after it fails with TIMEOUT. A run still going after the limit plus the worker's
+//    grace (WORKER__TIMEOUT_GRACE_MS, default 5 s) is stopped by force: the worker process
+//    running it is killed and restarted, the task fails with TIMEOUT, the process's other
+//    tasks are re-queued without losing an attempt. A timeout is not retried unless the
+//    plugin's manifest says `retry_on_timeout` for the generator.
+//  * Memory: each task has a ceiling (WORKER__MAX_TASK_MEMORY_MB, default 2048 MB, or the
+//    manifest's `max_task_memory_mb`), counted as the bytes the running thread allocated and
+//    did not free. Past it the task fails with OUT_OF_MEMORY and its worker process is
+//    restarted; the process's address space is also limited by the operating system, so an
+//    allocation may throw std::bad_alloc, which ends the task with OUT_OF_MEMORY (no retry).
+//    Memory allocated on threads the plugin starts itself is bounded only by the latter.
+//  * Output: a task's outputs together may not exceed WORKER__MAX_TASK_OUTPUT_MB (default
+//    1024 MB, or the manifest's `max_task_output_mb`); see `Context::write_output()`.
+// The per-generator values go into the plugin's manifest with `generator_add_plugin(... LIMITS
+// <json>)`: `{"<generator id>": {"retry_on_timeout": true, "max_task_memory_mb": 4096,
+// "max_task_output_mb": 64}}`. The SDK harness (testing.hpp) simulates the time limit,
+// cancellation and the output cap.
 #pragma once
 
 #include <chrono>
@@ -102,7 +122,9 @@ struct GeneratorInfo {
   std::vector<std::string> input_media_types = {"*/*"};
   /// Media types it may produce.
   std::vector<std::string> output_media_types;
-  /// Execution time limit of one attempt; the host stops waiting after it.
+  /// Default execution time limit of one attempt (a job step may set its own). Enforced: past
+  /// it `Context::cancelled()` is true and the task fails with TIMEOUT; past it plus the
+  /// worker's grace the run is stopped by killing its worker process (see the file comment).
   std::chrono::milliseconds timeout_ms{std::chrono::minutes(5)};
   /// How many attempts a retryable failure gets before the task fails.
   int max_attempts = 3;
@@ -160,14 +182,19 @@ class Context {
 
   /// Stores an output artifact. Names are unique per step; writing a name again replaces
   /// it. The bytes are copied; the call may be made any number of times.
+  /// A write that would take the task's outputs (all names together) past the output cap is
+  /// refused before anything is copied: `cancelled()` turns true and the task fails with
+  /// PAYLOAD_TOO_LARGE (no retry) whatever `run()` returns. Stop when `cancelled()` says so.
   virtual void write_output(std::string_view name, std::string_view media_type,
                             std::string_view data) = 0;
 
   /// Reports progress in [0, 1]; values outside are clamped. Cheap: the host batches writes.
   virtual void progress(double fraction) = 0;
 
-  /// True once the job was cancelled or the attempt's time limit passed. A generator doing
-  /// long work should poll it and return promptly (any Status) when it turns true.
+  /// True once the job was cancelled, the attempt's time limit passed, or a write went past
+  /// the output cap. A generator doing long work should poll it (it is cheap) and return
+  /// promptly (any Status) when it turns true: a run that does not stop within the worker's
+  /// grace is stopped by force, together with its worker process.
   virtual bool cancelled() const = 0;
 
   /// Writes a line to the service log, tagged with the job, task and generator.

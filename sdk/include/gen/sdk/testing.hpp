@@ -19,6 +19,15 @@
 // returned as `Status::retryable` — the host does the same (and the generator should not
 // throw). Call `generator.run(ctx)` directly to skip both.
 //
+// The host's hard limits can be simulated (see generator.hpp's file comment): a time limit
+// (`set_time_limit`, or a deadline of your own with `set_deadline`, e.g. one in the past),
+// cancellation (`cancel`, `cancel_after_polls`) and the output cap (`set_output_limit`). With
+// a time limit or an output cap, `run()` returns what the host would record: a run that went
+// past the limit, or wrote past the cap, is a `Status::permanent` naming the limit, whatever
+// the generator returned (`timed_out()`, `output_refusal()` say which). The memory ceiling
+// and the forced stop cannot be simulated in-process: test that the generator polls
+// `cancelled()` in its long loops (`cancellation_polls()`) and bounds what it allocates.
+//
 // Not thread-safe except `cancelled()` and `cancel()`, which any thread may call, as with
 // the host's context. A FakeContext may be reused for several runs; outputs, progress and
 // logs accumulate until `clear_observations()`.
@@ -109,6 +118,18 @@ class FakeContext final : public Context {
     deadline_ = deadline;
     return *this;
   }
+  /// The host's time limit: `cancelled()` turns true `limit` after `run()` starts, and a run
+  /// that returns after it is reported as the host's TIMEOUT (see the file comment).
+  FakeContext& set_time_limit(std::chrono::milliseconds limit) {
+    time_limit_ = limit;
+    return *this;
+  }
+  /// The host's output cap: a write that would take the outputs (all names together) past
+  /// `bytes` is refused (nothing stored), `cancelled()` turns true and `run()` reports it.
+  FakeContext& set_output_limit(std::size_t bytes) {
+    output_limit_ = bytes;
+    return *this;
+  }
   /// Called for every `log()` as it happens (e.g. to print lines while debugging a test).
   FakeContext& on_log(std::function<void(LogLevel, std::string_view)> sink) {
     log_sink_ = std::move(sink);
@@ -126,13 +147,24 @@ class FakeContext final : public Context {
     const GeneratorInfo info = generator.info();
     std::optional<std::string> problem = complete_params(info, params_);
     if (problem) return Status::permanent(*problem);
+    if (time_limit_) deadline_ = Clock::now() + *time_limit_;
+    timed_out_ = false;
+    Status status = Status::retryable("generator did not run");
     try {
-      return generator.run(*this);
+      status = generator.run(*this);
     } catch (const std::exception& e) {
-      return Status::retryable(std::string("generator threw: ") + e.what());
+      status = Status::retryable(std::string("generator threw: ") + e.what());
     } catch (...) {
-      return Status::retryable("generator threw a non-standard exception");
+      status = Status::retryable("generator threw a non-standard exception");
     }
+    // What the host records, in its order: a write past the cap, then the time limit.
+    if (!output_refusal_.empty()) return Status::permanent(output_refusal_);
+    if (time_limit_ && Clock::now() >= *deadline_) {
+      timed_out_ = true;
+      return Status::permanent("execution time limit of " + std::to_string(time_limit_->count()) +
+                               " ms exceeded (time spent queued is not counted)");
+    }
+    return status;
   }
 
   /// Checks `params` against `info.params` and fills in defaults. Returns the first problem
@@ -189,12 +221,19 @@ class FakeContext final : public Context {
   }
   /// How many times `cancelled()` was called.
   int cancellation_polls() const { return polls_.load(); }
+  /// Whether the last `run()` went past `set_time_limit()`'s limit.
+  bool timed_out() const { return timed_out_; }
+  /// Why a write went past `set_output_limit()`'s cap ("" when none did).
+  const std::string& output_refusal() const { return output_refusal_; }
 
   void clear_observations() {
     outputs_.clear();
     progress_.clear();
     logs_.clear();
     polls_.store(0);
+    output_refusal_.clear();
+    output_refused_.store(false);
+    timed_out_ = false;
   }
 
   // ---- gen::sdk::Context. ----------------------------------------------------------------
@@ -204,6 +243,22 @@ class FakeContext final : public Context {
 
   void write_output(std::string_view name, std::string_view media_type,
                     std::string_view data) override {
+    if (output_limit_) {
+      std::size_t total = data.size();
+      for (const OutputArtifact& o : outputs_) {
+        if (o.name != name) total += o.data.size();
+      }
+      if (total > *output_limit_) {
+        if (output_refusal_.empty()) {
+          output_refusal_ = "the task's outputs exceed the limit of " +
+                            std::to_string(*output_limit_) + " bytes: writing '" +
+                            std::string(name) + "' would bring them to " + std::to_string(total) +
+                            " bytes";
+        }
+        output_refused_.store(true);
+        return;
+      }
+    }
     for (OutputArtifact& o : outputs_) {
       if (o.name == name) {
         o.media_type = std::string(media_type);
@@ -219,7 +274,7 @@ class FakeContext final : public Context {
 
   bool cancelled() const override {
     const int poll = polls_.fetch_add(1) + 1;
-    if (cancelled_.load()) return true;
+    if (cancelled_.load() || output_refused_.load()) return true;
     if (cancel_at_poll_ > 0 && poll >= cancel_at_poll_) return true;
     return deadline_ && Clock::now() >= *deadline_;
   }
@@ -277,6 +332,11 @@ class FakeContext final : public Context {
   mutable std::atomic<int> polls_{0};
   int cancel_at_poll_ = 0;
   std::optional<Clock::time_point> deadline_;
+  std::optional<std::chrono::milliseconds> time_limit_;
+  bool timed_out_ = false;
+  std::optional<std::size_t> output_limit_;
+  std::string output_refusal_;
+  std::atomic<bool> output_refused_{false};
   std::function<void(LogLevel, std::string_view)> log_sink_;
 
   std::vector<OutputArtifact> outputs_;
