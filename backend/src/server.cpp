@@ -70,11 +70,6 @@ constexpr milliseconds kLingerTime{2000};
 constexpr std::size_t kReadBytes = 64 * 1024;
 constexpr milliseconds kTick{100};  // how often deadlines are checked
 
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // RFC 9110 5.6.7 IMF-fixdate, formatted once per second per thread.
 const std::string& http_date() {
   thread_local std::time_t cached = 0;
@@ -798,6 +793,8 @@ struct HttpServer::Impl {
     }
     c->out = serialize_head(out, close, c->head.minor_version);
     if (!head_only) c->out += out.body;
+    // Counted before the client can see the answer (a scrape right after it includes it).
+    observe(c, out, body_bytes);
     ssize_t n = send_now(c->fd, c->out.data(), c->out.size());
     if (n < 0) {
       close = true;
@@ -806,7 +803,7 @@ struct HttpServer::Impl {
     } else {
       c->out_pos = static_cast<std::size_t>(n);
     }
-    finish(c, out, close, body_bytes);
+    hand_back(c, close);
   }
 
   // The head, then the body piece by piece; a client that stops reading for the body timeout
@@ -829,17 +826,20 @@ struct HttpServer::Impl {
     }
     c->out.clear();
     c->out_pos = 0;
-    finish(c, out, close, body_bytes);
+    observe(c, out, body_bytes);
+    hand_back(c, close);
   }
 
-  // The request is answered (or its answer handed to the I/O thread): metrics, and the
-  // connection goes back to the I/O thread.
-  void finish(const ConnPtr& c, const Response& out, bool close, std::int64_t body_bytes) {
-    c->close_after = close;
+  void observe(const ConnPtr& c, const Response& out, std::int64_t body_bytes) {
     double seconds = std::chrono::duration<double>(Clock::now() - c->started).count();
     metrics.observe(c->request.method, api.route_of(c->request), out.status, seconds,
                     static_cast<std::size_t>(body_bytes),
                     static_cast<std::size_t>(out.content_length()));
+  }
+
+  // The connection goes back to the I/O thread (with what is left of the answer to write).
+  void hand_back(const ConnPtr& c, bool close) {
+    c->close_after = close;
     c->request.body.clear();
     {
       std::lock_guard lock(returned_mutex);
