@@ -260,7 +260,8 @@ static std::string memory_ceiling_text(const EffectiveLimits& limits) {
 std::string TaskExecutor::memory_kill_message(const EffectiveLimits& limits,
                                               std::int64_t allocated_bytes) {
   return "memory limit of " + memory_ceiling_text(limits) + " exceeded: the task held " +
-         std::to_string(allocated_bytes / (1024 * 1024)) + " MB; its worker process was restarted";
+         std::to_string((allocated_bytes + 1024 * 1024 - 1) / (1024 * 1024)) +
+         " MB; its worker process was restarted";
 }
 
 // The "task finished" log line, at a level that follows the outcome.

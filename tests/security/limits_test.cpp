@@ -97,7 +97,7 @@ class HardLimits : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override { stack_ = std::make_unique<LimitsStack>(GetParam()); }
   void TearDown() override {
-    if (HasFailure()) {
+    if (HasFailure() && stack_) {
       std::string logs = stack_->logs();
       if (logs.size() > 30000) logs = logs.substr(logs.size() - 30000);
       std::cerr << "---- service logs (tail) ----\n" << logs << "\n--------\n";
@@ -182,6 +182,7 @@ TEST_P(HardLimits, HogPastItsMemoryCeilingEndsOutOfMemoryAndTheWorkerKeepsServin
             0u)
       << h.dump();
   EXPECT_EQ(h["tasks"][0]["attempts"].size(), 1u) << "not retried: " << h.dump();
+  RecordProperty("hog_error", h["error"]["message"].dump());  // how far past the ceiling
 
   const json n = s.wait(neighbour);
   EXPECT_EQ(n["status"], "COMPLETED") << n.dump();

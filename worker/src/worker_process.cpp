@@ -291,7 +291,9 @@ class WorkerProcess {
     const ThreadMemory memory = thread_memory();
     std::unique_lock lock(mutex_);
     for (;;) {
-      tasks_cv_.wait(lock, [&] { return !queue_.empty(); });
+      // Once the process ends for a task's limit, nothing new starts (claimed tasks are
+      // re-queued by the supervisor).
+      tasks_cv_.wait(lock, [&] { return !queue_.empty() && !ending_for_limit_; });
       auto entry = std::make_shared<Running>();
       entry->task = std::move(queue_.front());
       queue_.pop_front();
@@ -484,6 +486,7 @@ class WorkerProcess {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;  // no more claims; the claimer returns
+      ending_for_limit_ = true;
       claimer_cv_.notify_all();
       culprit->cancel = true;
       for (auto& [task_id, entry] : running_) {
@@ -650,6 +653,7 @@ class WorkerProcess {
   int unsettled_ = 0;        // tasks taken by a thread whose outcome is not stored yet
   double mean_run_ms_ = -1;  // -1: no task has run yet
   bool stopping_ = false;
+  bool ending_for_limit_ = false;  // restart_for_limit() runs: no task starts any more
   bool kick_ = false;
   std::int64_t finished_ = 0;
 };

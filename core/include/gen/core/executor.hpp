@@ -104,7 +104,8 @@ class TaskExecutor {
   EffectiveLimits effective_limits(const std::string& generator) const;
 
   /// The messages of the limits the worker process enforces by force (worker_process.cpp):
-  /// the task is recorded with them, then the process is restarted.
+  /// the task is recorded with them, then the process is restarted. Sizes are rounded up to
+  /// whole MB.
   static std::string timeout_kill_message(std::int64_t timeout_ms, std::int64_t grace_ms);
   static std::string memory_kill_message(const EffectiveLimits& limits,
                                          std::int64_t allocated_bytes);
