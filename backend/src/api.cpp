@@ -16,6 +16,7 @@
 #include "gen/core/job_store.hpp"
 #include "gen/core/log.hpp"
 #include "gen/core/params.hpp"
+#include "gen/core/media_type.hpp"
 #include "gen/core/plugin_host.hpp"
 #include "gen/core/tenants.hpp"
 #include "gen/core/webhooks.hpp"
@@ -379,10 +380,12 @@ Caller Api::authenticate(const Request& request) const {
   while (!token.empty() && token.front() == ' ') token.erase(0, 1);
   std::optional<Credential> credential;
   if (TokenSigner::looks_like_jwt(token)) {
-    auto id = signer_->verify(token, now_ms());
-    if (!id) throw Error(ErrorCode::kUnauthorized, "the access token is invalid or expired");
-    credential = cache_->credential("id:" + *id, [&] { return credentials_->get(*id); });
-    if (!credential || !credential->is_active) {
+    auto subject = signer_->verify(token, now_ms());
+    if (!subject) throw Error(ErrorCode::kUnauthorized, "the access token is invalid or expired");
+    const std::string& id = subject->credential_id;
+    credential = cache_->credential("id:" + id, [&] { return credentials_->get(id); });
+    // Another incarnation (deleted and created again, or deactivated since): not this token's.
+    if (!credential || !credential->is_active || credential->generation != subject->generation) {
       throw Error(ErrorCode::kUnauthorized,
                   "the access token's credential was deactivated or deleted");
     }
@@ -531,14 +534,22 @@ Response Api::login(const Request& request) const {
     r.headers["Retry-After"] = std::to_string((wait_ms + 999) / 1000);
     return r;
   }
-  auto credential = credentials_->check_password(id, secret);
+  std::optional<Credential> credential;
+  try {
+    credential = credentials_->check_password(id, secret);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kTooManyRequests) throw;
+    Response r = problem(e);  // every hashing slot busy (AUTH__MAX_CONCURRENT_HASHES)
+    r.headers["Retry-After"] = "1";
+    return r;
+  }
   if (!credential) {
     login_throttle_->failed(id, now_ms());
     throw Error(ErrorCode::kUnauthorized, "unknown credential, wrong secret, or inactive");
   }
   login_throttle_->succeeded(id);
   Response r = json_response(
-      200, {{"access_token", signer_->issue(credential->id, options_.token_ttl_s, now_ms())},
+      200, {{"access_token", signer_->issue(*credential, options_.token_ttl_s, now_ms())},
             {"token_type", "bearer"},
             {"expires_in", options_.token_ttl_s}});
   r.headers["Cache-Control"] = "no-store";
@@ -771,6 +782,10 @@ void Api::add_uploaded_inputs(JobSpec& spec, std::vector<FormPart>& files) const
       }
     }
     std::string type = part.content_type.empty() ? "application/octet-stream" : part.content_type;
+    if (std::string why = media_type_problem(type); !why.empty()) {
+      throw Error(ErrorCode::kValidationFailed, field + ".media_type: " + why,
+                  field + ".media_type");
+    }
     if (first) {
       const auto& accepted = first->input_media_types;
       bool ok = std::any_of(accepted.begin(), accepted.end(),
@@ -911,7 +926,9 @@ Response Api::download_artifact(const Call& call) const {
     r.content_type.clear();
     return r;
   }
-  r.content_type = meta.media_type.empty() ? "application/octet-stream" : meta.media_type;
+  // Validated when stored; checked again because the value goes into a header (a row from
+  // before validation existed must not split the response).
+  r.content_type = content_type_for(meta.media_type);
   r.headers["Content-Disposition"] = "attachment; filename=\"" + quoted_filename(name) +
                                      "\"; filename*=UTF-8''" + percent_encode(name);
   ByteRange range{0, size - 1};

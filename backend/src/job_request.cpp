@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gen/core/media_type.hpp"
 #include "gen/core/params.hpp"
 #include "gen/core/plugin_host.hpp"
 
@@ -120,6 +121,10 @@ InputFile parse_input(const json& input, const std::string& prefix, std::set<std
     invalid(prefix + ".media_type", "must be a media type such as \"text/plain\"");
   }
   file.media_type = media->get<std::string>();
+  // It becomes the download's Content-Type: CR/LF here would split the response.
+  if (std::string why = media_type_problem(file.media_type); !why.empty()) {
+    invalid(prefix + ".media_type", why);
+  }
 
   auto content = input.find("content_base64");
   if (content == input.end()) invalid(prefix + ".content_base64", "is required");

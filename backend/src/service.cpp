@@ -71,6 +71,7 @@ int serve(const Settings& settings) {
   options.metrics_text = [&metrics] { return metrics.render(); };
   options.token_secret = settings.token_secret;
   options.token_ttl_s = settings.token_ttl_s;
+  set_hash_limits({.max_concurrent = settings.max_concurrent_hashes, .max_wait_ms = 1000});
   options.webhook_allow_hosts = settings.webhook_allow_hosts;
   options.config_environment = settings.runtime_defaults;
   if (!settings.root_api_key.empty()) {

@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
@@ -103,7 +107,79 @@ void check_scopes(const std::vector<std::string>& scopes, const std::string& fie
   }
 }
 
-const char* kColumns = "id, is_active, is_root, scopes, tenants, created_at_ms, updated_at_ms";
+const char* kColumns =
+    "id, is_active, is_root, scopes, tenants, created_at_ms, updated_at_ms, generation";
+
+// A credential's incarnation (Credential::generation).
+std::string new_generation() {
+  return hex(random_bytes(16));
+}
+
+// The process-wide bound on concurrent password hashing: PBKDF2 is CPU work on a request
+// thread, and a flood of logins must leave CPU (and request threads) for every other request.
+// As many checks as run may wait for a slot, each at most max_wait_ms; the others are refused
+// at once, so a flood holds at most 2 x max_concurrent request threads.
+class HashGate {
+ public:
+  void configure(HashLimits limits) {
+    std::lock_guard lock(mutex_);
+    limits_ = limits;
+    if (limits_.max_concurrent <= 0) {
+      limits_.max_concurrent =
+          std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+    }
+    cv_.notify_all();
+  }
+  int max_concurrent() {
+    std::lock_guard lock(mutex_);
+    return limits_.max_concurrent;
+  }
+  // Holds one of the slots for its lifetime; kTooManyRequests when none freed in time.
+  class Slot {
+   public:
+    explicit Slot(HashGate& gate) : gate_(gate) {
+      std::unique_lock lock(gate_.mutex_);
+      if (gate_.running_ >= gate_.limits_.max_concurrent &&
+          gate_.waiting_ >= gate_.limits_.max_concurrent) {
+        throw busy();
+      }
+      ++gate_.waiting_;
+      auto until = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(std::max<std::int64_t>(0, gate_.limits_.max_wait_ms));
+      bool free = gate_.cv_.wait_until(
+          lock, until, [&] { return gate_.running_ < gate_.limits_.max_concurrent; });
+      --gate_.waiting_;
+      if (!free) throw busy();
+      ++gate_.running_;
+    }
+    ~Slot() {
+      std::lock_guard lock(gate_.mutex_);
+      --gate_.running_;
+      gate_.cv_.notify_one();
+    }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+   private:
+    static Error busy() {
+      return Error(ErrorCode::kTooManyRequests,
+                   "too many logins are being checked at once; retry in a second");
+    }
+    HashGate& gate_;
+  };
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  HashLimits limits_{std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2), 1000};
+  int running_ = 0;
+  int waiting_ = 0;
+};
+
+HashGate& hash_gate() {
+  static HashGate gate;
+  return gate;
+}
 
 Credential credential_from(const RecordSet& rs, std::size_t row) {
   Credential c;
@@ -115,6 +191,7 @@ Credential credential_from(const RecordSet& rs, std::size_t row) {
                   .get<std::map<std::string, std::vector<std::string>>>();
   c.created_at_ms = rs.value(5, row).convert<Poco::Int64>();
   c.updated_at_ms = rs.value(6, row).convert<Poco::Int64>();
+  c.generation = rs.value(7, row).convert<std::string>();
   return c;
 }
 
@@ -122,14 +199,15 @@ Credential credential_from(const RecordSet& rs, std::size_t row) {
 void insert_credential(const Database& db, Session& s, const Credential& c,
                        const std::string& password_hash, bool if_absent = false) {
   std::string id = c.id, hash = password_hash, scopes = json(c.scopes).dump(),
-              tenants = json(c.tenants).dump();
+              tenants = json(c.tenants).dump(), generation = c.generation;
   int active = c.is_active ? 1 : 0, root = c.is_root ? 1 : 0;
   Poco::Int64 at = c.created_at_ms;
   s << db.sql(
       "INSERT INTO credentials (id, password_hash, is_active, is_root, scopes, tenants,"
-      " created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
+      " created_at_ms, updated_at_ms, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
       std::string(if_absent ? " ON CONFLICT (id) DO NOTHING" : "")),
-      use(id), use(hash), use(active), use(root), use(scopes), use(tenants), use(at), use(at), now;
+      use(id), use(hash), use(active), use(root), use(scopes), use(tenants), use(at), use(at),
+      use(generation), now;
 }
 
 void insert_key(const Database& db, Session& s, const std::string& credential_id,
@@ -257,6 +335,7 @@ IssuedCredential CredentialStore::create(Credential c, std::string password) {
   }
   c.is_root = false;
   c.created_at_ms = c.updated_at_ms = now_ms();
+  c.generation = new_generation();  // a credential created again under this id is another one
   IssuedCredential issued{c, password, new_api_key()};
   std::string hash = hash_password(password);  // slow on purpose: outside the transaction
   db_.write_transaction([&](Session& s) {
@@ -274,6 +353,7 @@ IssuedCredential CredentialStore::create_root() {
   c.id = kRootId;
   c.is_root = true;
   c.created_at_ms = c.updated_at_ms = now_ms();
+  c.generation = new_generation();
   IssuedCredential issued{c, base64url(random_bytes(24)), new_api_key()};
   std::string hash = hash_password(issued.password);
   db_.write_transaction([&](Session& s) {
@@ -298,6 +378,7 @@ void CredentialStore::install_root_api_key(const std::string& key) {
       c.id = kRootId;
       c.is_root = true;
       c.created_at_ms = c.updated_at_ms = now_ms();
+      c.generation = new_generation();
       insert_credential(db_, s, c, unusable, true);
     }
     std::string hash = hash_api_key(key);
@@ -338,8 +419,16 @@ std::optional<Credential> CredentialStore::set_active(const std::string& id, boo
   int a = active ? 1 : 0;
   Poco::Int64 at = now_ms();
   db_.write_transaction([&](Session& s) {
-    s << db_.sql("UPDATE credentials SET is_active = ?, updated_at_ms = ? WHERE id = ?"), use(a),
-        use(at), use(v), now;
+    if (active) {
+      s << db_.sql("UPDATE credentials SET is_active = ?, updated_at_ms = ? WHERE id = ?"), use(a),
+          use(at), use(v), now;
+    } else {
+      // A new incarnation: tokens issued before stay revoked after a later reactivation.
+      std::string generation = new_generation();
+      s << db_.sql(
+          "UPDATE credentials SET is_active = ?, updated_at_ms = ?, generation = ? WHERE id = ?"),
+          use(a), use(at), use(generation), use(v), now;
+    }
   });
   return get(id);
 }
@@ -364,9 +453,14 @@ std::optional<Credential> CredentialStore::check_password(const std::string& id,
     s << db_.sql("SELECT password_hash FROM credentials WHERE id = ? AND is_active = 1"), use(v),
         into(hashes), now;
   }
-  // Unknown ids cost as much as wrong passwords, so timing does not reveal which ids exist.
+  // Unknown ids cost as much as wrong passwords, so timing does not reveal which ids exist:
+  // the dummy has the same parameters as every stored hash.
   static const std::string dummy = hash_password("not a password");
-  bool ok = verify_password(password, hashes.empty() ? dummy : hashes[0]);
+  bool ok = false;
+  {
+    HashGate::Slot slot(hash_gate());
+    ok = verify_password(password, hashes.empty() ? dummy : hashes[0]);
+  }
   if (!ok || hashes.empty()) return std::nullopt;
   return get(id);
 }
@@ -402,11 +496,20 @@ std::string CredentialStore::token_secret(const std::string& configured) {
   return values[0];
 }
 
-std::string TokenSigner::issue(const std::string& credential_id, std::int64_t ttl_s,
+void set_hash_limits(HashLimits limits) {
+  hash_gate().configure(limits);
+}
+
+int max_concurrent_hashes() {
+  return hash_gate().max_concurrent();
+}
+
+std::string TokenSigner::issue(const Credential& credential, std::int64_t ttl_s,
                                std::int64_t now_ms) const {
   Poco::JWT::Token token;
   token.setType("JWT");
-  token.setSubject(credential_id);
+  token.setSubject(credential.id);
+  token.payload().set("gen", credential.generation);
   token.setId(base64url(random_bytes(12)));
   token.setIssuedAt(Poco::Timestamp(now_ms * 1000));
   token.setExpiration(Poco::Timestamp((now_ms + ttl_s * 1000) * 1000));
@@ -414,7 +517,8 @@ std::string TokenSigner::issue(const std::string& credential_id, std::int64_t tt
   return signer.sign(token, Poco::JWT::Signer::ALGO_HS256);
 }
 
-std::optional<std::string> TokenSigner::verify(const std::string& text, std::int64_t now_ms) const {
+std::optional<TokenSigner::Subject> TokenSigner::verify(const std::string& text,
+                                                        std::int64_t now_ms) const {
   Poco::JWT::Signer signer(secret_);  // allows HS256 only
   Poco::JWT::Token token;
   try {
@@ -424,8 +528,16 @@ std::optional<std::string> TokenSigner::verify(const std::string& text, std::int
   }
   if (!token.payload().has("exp")) return std::nullopt;
   if (token.getExpiration().epochMicroseconds() <= now_ms * 1000) return std::nullopt;
-  std::string subject = token.getSubject();
-  if (subject.empty()) return std::nullopt;
+  Subject subject;
+  subject.credential_id = token.getSubject();
+  if (subject.credential_id.empty()) return std::nullopt;
+  // Tokens issued before schema 13 carry no incarnation: they match credentials stored then.
+  try {
+    if (token.payload().has("gen"))
+      subject.generation = token.payload().getValue<std::string>("gen");
+  } catch (const Poco::Exception&) {
+    return std::nullopt;
+  }
   return subject;
 }
 

@@ -424,6 +424,14 @@ const std::vector<Migration>& migrations() {
            // as the attempts are since migration 10.
            "postgresql:ALTER TABLE tasks DROP CONSTRAINT tasks_job_id_fkey",
        }},
+      {13,
+       {
+           // A credential's incarnation, carried in its access tokens: deleting a credential
+           // and creating another with the same id (or deactivating it) revokes the old
+           // tokens for good. Rows and tokens from before have "" and keep matching.
+           "ALTER TABLE credentials ADD COLUMN generation TEXT NOT NULL DEFAULT ''",
+           "postgresql:ALTER TABLE credentials ALTER COLUMN generation TYPE text COLLATE \"C\"",
+       }},
   };
   return list;
 }

@@ -17,6 +17,7 @@
 
 #include "gen/core/config_store.hpp"
 #include "gen/core/log.hpp"
+#include "gen/core/media_type.hpp"
 #include "gen/core/plugin_host.hpp"
 #include "write_retry.hpp"
 
@@ -96,6 +97,13 @@ class HostContext final : public sdk::Context {
   void write_output(std::string_view name, std::string_view media_type,
                     std::string_view data) override {
     if (!admit_output(name, data.size())) return;
+    // The media type becomes the download's Content-Type: an invalid one fails the task.
+    if (invalid_output_.empty()) {
+      if (std::string why = media_type_problem(media_type); !why.empty()) {
+        invalid_output_ = "output '" + std::string(name) + "' has an invalid media type '" +
+                          printable_for_message(media_type) + "': it " + why;
+      }
+    }
     auto same_name = [&](const OutputFile& f) { return f.name == name; };
     if (auto it = std::find_if(outputs_.begin(), outputs_.end(), same_name); it != outputs_.end()) {
       it->media_type = std::string(media_type);
@@ -159,6 +167,8 @@ class HostContext final : public sdk::Context {
   bool stale() const { return stale_.load(); }
   /// Why a write went past the output cap; empty when none did.
   const std::string& output_refusal() const { return output_refusal_; }
+  /// Why an output was refused (an invalid media type), "" when none was.
+  const std::string& invalid_output() const { return invalid_output_; }
   const std::vector<OutputFile>& outputs() const { return outputs_; }
   std::vector<OutputFile> take_outputs() { return std::move(outputs_); }
 
@@ -195,6 +205,7 @@ class HostContext final : public sdk::Context {
   std::vector<Artifact> input_data_;  // owns the bytes the views point into
   std::vector<sdk::InputArtifact> views_;
   std::vector<OutputFile> outputs_;
+  std::string invalid_output_;
   std::atomic<bool>& cancel_;
   std::atomic<bool> stale_{false};
   Clock::time_point deadline_;
@@ -391,6 +402,9 @@ ExecutionResult TaskExecutor::run(const ClaimedTask& task, std::atomic<bool>& ca
                          "execution time limit of " + std::to_string(task.timeout_ms) +
                              " ms exceeded (time spent queued is not counted)",
                          !(is_retryable(ErrorCode::kTimeout) || limits.retry_on_timeout));
+        } else if (status.is_ok() && !context.invalid_output().empty()) {
+          record_failure(ErrorCode::kGeneratorFailed,
+                         "generator '" + task.generator + "': " + context.invalid_output(), true);
         } else if (status.is_ok() && pipelined != nullptr && batcher_ != nullptr) {
           // Handed to the committer; `pipelined` reports the outcome once it is stored.
           batcher_->complete_async(task, context.take_outputs(),

@@ -239,6 +239,15 @@ const std::vector<Definition>& definitions() {
        [](Settings& s, const std::string& v) {
          s.token_ttl_s = parse_int("AUTH__TOKEN_TTL_S", v, 60, 86400);
        }},
+      {{"AUTH__MAX_CONCURRENT_HASHES", "integer", "auto",
+        "Password checks (one PBKDF2 each) a backend runs at once; as many more wait up to"
+        " 1 s, the others get 429 with Retry-After at once. auto: half the cores, at least 1"
+        " (1-1024)."},
+       [](Settings& s, const std::string& v) {
+         s.max_concurrent_hashes =
+             v == "auto" ? 0
+                         : static_cast<int>(parse_int("AUTH__MAX_CONCURRENT_HASHES", v, 1, 1024));
+       }},
       {{"WEBHOOKS__ALLOW_HOSTS", "string", "",
         "Comma-separated host names, IP addresses and CIDR blocks (127.0.0.1/32) that webhooks"
         " may reach although they are loopback, private or link-local; empty: none."},
@@ -256,6 +265,24 @@ const std::vector<Definition>& definitions() {
         "Time limit for connecting to a webhook receiver, sending and reading its answer, each."},
        [](Settings& s, const std::string& v) {
          s.webhook_timeout_ms = parse_int("WEBHOOKS__TIMEOUT_MS", v, 100, 120000);
+       }},
+      {{"WEBHOOKS__CONCURRENCY", "integer", "8",
+        "Webhook deliveries a worker process sends at once (1-256)."},
+       [](Settings& s, const std::string& v) {
+         s.webhook_concurrency = static_cast<int>(parse_int("WEBHOOKS__CONCURRENCY", v, 1, 256));
+       }},
+      {{"WEBHOOKS__MAX_PER_RECEIVER", "integer", "2",
+        "Of those, at most this many to one receiver (host and port) at once (1-256)."},
+       [](Settings& s, const std::string& v) {
+         s.webhook_max_per_receiver =
+             static_cast<int>(parse_int("WEBHOOKS__MAX_PER_RECEIVER", v, 1, 256));
+       }},
+      {{"WEBHOOKS__MAX_PER_TENANT", "integer", "4",
+        "Of those, at most this many for one tenant at once (1-256), so a receiver that never"
+        " answers slows only its own tenant."},
+       [](Settings& s, const std::string& v) {
+         s.webhook_max_per_tenant =
+             static_cast<int>(parse_int("WEBHOOKS__MAX_PER_TENANT", v, 1, 256));
        }},
   };
   return defs;

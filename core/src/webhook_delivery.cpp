@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <mutex>
@@ -54,6 +55,12 @@ constexpr std::int64_t kLeaseSlackMs = 30000;
 
 json iso_time(std::optional<std::int64_t> ms) {
   return ms ? json(format_iso_time(*ms)) : json(nullptr);
+}
+
+std::string placeholders(std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
 }
 
 std::string url_encode(const std::string& s) {
@@ -111,13 +118,40 @@ struct WebhookDeliverer::Claimed {
   std::string auth;
   std::string basic_user;
   std::string secret;
+  std::string receiver;  ///< webhook_receiver(url)
 };
+
+std::string webhook_receiver(const std::string& url) {
+  try {
+    Poco::URI uri(url);
+    std::string host = uri.getHost();
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!host.empty()) return host + ":" + std::to_string(uri.getPort());
+  } catch (const Poco::Exception&) {
+  }
+  return url;
+}
 
 WebhookDeliverer::WebhookDeliverer(Database& db, std::string worker, WebhookOptions options)
     : db_(db),
       worker_(std::move(worker)),
       options_(std::move(options)),
-      policy_(options_.allow_hosts) {}
+      policy_(options_.allow_hosts) {
+  options_.concurrency = std::max(1, options_.concurrency);
+  options_.max_per_receiver = std::max(1, options_.max_per_receiver);
+  options_.max_per_tenant = std::max(1, options_.max_per_tenant);
+}
+
+WebhookDeliverer::~WebhookDeliverer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  // Claimed but never picked up (only when stopping): their leases expire and another worker
+  // retries them, as for a worker that died.
+}
 
 std::string WebhookDeliverer::signature(const std::string& secret, std::int64_t unix_seconds,
                                         const std::string& body) {
@@ -144,28 +178,25 @@ std::int64_t WebhookDeliverer::backoff_ms(int next_attempt) const {
                                    jitter(rng));
 }
 
-bool WebhookDeliverer::deliver_one() {
-  std::optional<Claimed> claimed;
-  db_.write_transaction([&](Session& s) {
-    claimed.reset();
-    Poco::Int64 at = now_ms();
-    Poco::Int64 expires = at + 3 * options_.timeout_ms + kLeaseSlackMs;
-    std::string owner = worker_;
-    std::string lock = db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+void WebhookDeliverer::claim(Session& s, const std::vector<std::string>& ids,
+                             std::vector<Claimed>& out) {
+  Poco::Int64 at = now_ms();
+  Poco::Int64 expires = at + 3 * options_.timeout_ms + kLeaseSlackMs;
+  std::string owner = worker_;
+  for (const std::string& candidate : ids) {
+    std::string id = candidate;
     Statement st(s);
+    // "state = 'PENDING'": another worker may have claimed it since it was read.
     st << db_.sql(
         "UPDATE webhook_deliveries SET state = 'RUNNING', attempt = attempt + 1,"
-        " lease_owner = ?, lease_expires_at_ms = ? WHERE id IN (SELECT id FROM"
-        " webhook_deliveries WHERE state = 'PENDING' AND next_attempt_at_ms <= ?"
-        " ORDER BY next_attempt_at_ms, id LIMIT 1" +
-        lock +
-        ") RETURNING id, webhook_id, tenant, event, job_id, job_status, job_error,"
+        " lease_owner = ?, lease_expires_at_ms = ? WHERE id = ? AND state = 'PENDING'"
+        " RETURNING id, webhook_id, tenant, event, job_id, job_status, job_error,"
         " job_error_code, job_created_at_ms, job_started_at_ms, job_finished_at_ms, attempt,"
         " max_attempts"),
-        use(owner), use(expires), use(at);
+        use(owner), use(expires), use(id);
     st.execute();
     RecordSet rs(st);
-    if (rs.rowCount() == 0) return;
+    if (rs.rowCount() == 0) continue;
     Claimed c;
     c.id = str(rs, 0, 0);
     c.webhook_id = str(rs, 1, 0);
@@ -198,15 +229,169 @@ bool WebhookDeliverer::deliver_one() {
       c.secret = str(wr, 3, 0);
       c.enabled = i64(wr, 4, 0) != 0;
     }
-    claimed = std::move(c);
+    c.receiver = webhook_receiver(c.url);
+    out.push_back(std::move(c));
+  }
+}
+
+bool WebhookDeliverer::deliver_one() {
+  std::vector<Claimed> claimed;
+  db_.write_transaction([&](Session& s) {
+    claimed.clear();
+    Poco::Int64 at = now_ms();
+    std::string lock = db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+    std::vector<std::string> ids;
+    s << db_.sql(
+        "SELECT id FROM webhook_deliveries WHERE state = 'PENDING' AND next_attempt_at_ms <= ?"
+        " ORDER BY next_attempt_at_ms, id LIMIT 1" +
+        lock),
+        use(at), into(ids), now;
+    claim(s, ids, claimed);
   });
-  if (!claimed) return false;
-  const Claimed& c = *claimed;
+  if (claimed.empty()) return false;
+  send(claimed.front());
+  return true;
+}
+
+int WebhookDeliverer::start_due() {
+  std::vector<Claimed> claimed;
+  // The caps as they stand; only this thread adds to the counts, so they can only go down
+  // meanwhile (a delivery finishing), which errs on the safe side.
+  std::map<std::string, int> receivers, tenants;
+  int free_slots = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return 0;
+    free_slots = options_.concurrency - in_flight_;
+    receivers = per_receiver_;
+    tenants = per_tenant_;
+    if (std::chrono::steady_clock::now() - receivers_learned_at_ > std::chrono::seconds(60)) {
+      receiver_of_.clear();
+      receivers_learned_at_ = std::chrono::steady_clock::now();
+    }
+  }
+  if (free_slots <= 0) return 0;
+
+  db_.write_transaction([&](Session& s) {
+    claimed.clear();
+    std::map<std::string, int> r_count = receivers, t_count = tenants;
+    std::vector<std::string> chosen;
+    // A few rounds: a window full of capped receivers' rows teaches which webhooks to skip
+    // in SQL, and the next window reaches past them.
+    for (int round = 0; round < 3 && static_cast<int>(chosen.size()) < free_slots; ++round) {
+      std::vector<std::string> skip_tenants, skip_webhooks;
+      for (const auto& [tenant, n] : t_count) {
+        if (n >= options_.max_per_tenant) skip_tenants.push_back(tenant);
+      }
+      for (const auto& [webhook, receiver] : receiver_of_) {
+        auto it = r_count.find(receiver);
+        if (it != r_count.end() && it->second >= options_.max_per_receiver) {
+          skip_webhooks.push_back(webhook);
+        }
+      }
+      Poco::Int64 at = now_ms();
+      std::string sql =
+          "SELECT d.id, d.tenant, d.webhook_id, w.url FROM webhook_deliveries d"
+          " LEFT JOIN webhooks w ON w.id = d.webhook_id"
+          " WHERE d.state = 'PENDING' AND d.next_attempt_at_ms <= ?";
+      if (!skip_tenants.empty()) {
+        sql += " AND d.tenant NOT IN (" + placeholders(skip_tenants.size()) + ")";
+      }
+      if (!skip_webhooks.empty()) {
+        sql += " AND d.webhook_id NOT IN (" + placeholders(skip_webhooks.size()) + ")";
+      }
+      if (!chosen.empty()) sql += " AND d.id NOT IN (" + placeholders(chosen.size()) + ")";
+      sql += " ORDER BY d.next_attempt_at_ms, d.id LIMIT 100";
+      if (db_.dialect() == Dialect::kPostgres) sql += " FOR UPDATE OF d SKIP LOCKED";
+      Statement st(s);
+      st << db_.sql(sql), use(at);
+      for (std::string& v : skip_tenants) st, use(v);
+      for (std::string& v : skip_webhooks) st, use(v);
+      std::vector<std::string> chosen_copy = chosen;
+      for (std::string& v : chosen_copy) st, use(v);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) break;
+      for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+        if (static_cast<int>(chosen.size()) >= free_slots) break;
+        std::string tenant = str(rs, 1, r);
+        std::string webhook = str(rs, 2, r);
+        std::string receiver = webhook_receiver(str(rs, 3, r));
+        {
+          std::lock_guard lock(mutex_);
+          receiver_of_.insert_or_assign(webhook, receiver);
+        }
+        if (t_count[tenant] >= options_.max_per_tenant) continue;
+        if (r_count[receiver] >= options_.max_per_receiver) continue;
+        ++t_count[tenant];
+        ++r_count[receiver];
+        chosen.push_back(str(rs, 0, r));
+      }
+      if (rs.rowCount() < 100) break;  // the window held every due row
+    }
+    claim(s, chosen, claimed);
+  });
+  if (claimed.empty()) return 0;
+
+  std::lock_guard lock(mutex_);
+  for (Claimed& c : claimed) {
+    ++in_flight_;
+    ++per_receiver_[c.receiver];
+    ++per_tenant_[c.tenant];
+    queue_.push_back(std::move(c));
+  }
+  while (threads_.size() < static_cast<std::size_t>(options_.concurrency) &&
+         threads_.size() < static_cast<std::size_t>(in_flight_)) {
+    threads_.emplace_back([this] { delivery_thread(); });
+  }
+  work_cv_.notify_all();
+  return static_cast<int>(claimed.size());
+}
+
+void WebhookDeliverer::delivery_thread() {
+  for (;;) {
+    Claimed c;
+    {
+      std::unique_lock lock(mutex_);
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      c = std::move(queue_.front());
+      queue_.erase(queue_.begin());
+    }
+    try {
+      send(c);
+    } catch (const std::exception& e) {
+      // The outcome could not be recorded (database down): the lease expires and the
+      // delivery is retried.
+      log::warning("webhook delivery failed", {{"delivery", c.id}, {"error", e.what()}});
+    }
+    {
+      std::lock_guard lock(mutex_);
+      --in_flight_;
+      if (--per_receiver_[c.receiver] <= 0) per_receiver_.erase(c.receiver);
+      if (--per_tenant_[c.tenant] <= 0) per_tenant_.erase(c.tenant);
+    }
+    done_cv_.notify_all();
+  }
+}
+
+void WebhookDeliverer::wait_for_slot(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  int before = in_flight_;
+  done_cv_.wait_for(lock, timeout, [&] { return stopping_ || in_flight_ < before; });
+}
+
+int WebhookDeliverer::in_flight() {
+  std::lock_guard lock(mutex_);
+  return in_flight_;
+}
+
+void WebhookDeliverer::send(const Claimed& c) {
   if (!c.webhook_found || !c.enabled) {
     finish(c, std::nullopt,
            c.webhook_found ? "the webhook was disabled before delivery" : "the webhook was deleted",
            true);
-    return true;
+    return;
   }
 
   // The payload: the job as it ended, with links to its results.
@@ -255,7 +440,7 @@ bool WebhookDeliverer::deliver_one() {
     log::warning("webhook delivery refused",
                  {{"delivery", c.id}, {"url", c.url}, {"error", e.what()}});
     finish(c, std::nullopt, e.what(), true);
-    return true;
+    return;
   }
 
   std::optional<int> status;
@@ -310,7 +495,6 @@ bool WebhookDeliverer::deliver_one() {
               {{"delivery", c.id}, {"attempt", c.attempt}, {"error", error_text}});
   }
   finish(c, status, error_text, false);
-  return true;
 }
 
 void WebhookDeliverer::finish(const Claimed& c, std::optional<int> http_status,

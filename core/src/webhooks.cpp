@@ -89,6 +89,7 @@ std::string v4_kind(const Bytes& b) {
       {{172, 16, 0, 0}, 12, "a private address"},
       {{192, 0, 0, 0}, 24, "a reserved address"},
       {{192, 0, 2, 0}, 24, "a reserved (documentation) address"},
+      {{192, 88, 99, 0}, 24, "a reserved (6to4 relay anycast) address"},
       {{192, 168, 0, 0}, 16, "a private address"},
       {{198, 18, 0, 0}, 15, "a reserved (benchmarking) address"},
       {{198, 51, 100, 0}, 24, "a reserved (documentation) address"},
@@ -102,6 +103,9 @@ std::string v4_kind(const Bytes& b) {
   return {};
 }
 
+// The IANA IPv6 Special-Purpose Address Registry (checked 2026-12): every block that is not
+// globally reachable is refused, and so is everything outside global unicast (2000::/3) except
+// NAT64's well-known prefix, whose embedded IPv4 address is judged as IPv4.
 std::string v6_kind(const Bytes& b) {
   Bytes zero(16, 0);
   if (b == zero) return "an unspecified address";
@@ -109,33 +113,45 @@ std::string v6_kind(const Bytes& b) {
   one[15] = 1;
   if (b == one) return "a loopback address";
   auto embedded = [&](std::size_t at) { return Bytes(b.begin() + at, b.begin() + at + 4); };
-  if (in_block(b, zero, 96)) return v4_kind(embedded(12));  // IPv4-compatible ::a.b.c.d
-  if (in_block(b, {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 96)) {
-    return v4_kind(embedded(12));  // NAT64
-  }
-  if (in_block(b, {0x20, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 16)) {
-    return v4_kind(embedded(2));  // 6to4
+  auto net = [](std::initializer_list<unsigned char> head) {
+    Bytes n(16, 0);
+    std::copy(head.begin(), head.end(), n.begin());
+    return n;
+  };
+  // 64:ff9b::/96 (RFC 6052): the IPv4 address in the last 32 bits is the real destination.
+  if (in_block(b, net({0, 0x64, 0xff, 0x9b}), 96)) return v4_kind(embedded(12));
+  // 2002::/16 6to4 (RFC 3056): bits 16-47 are the IPv4 address of the site's relay.
+  if (in_block(b, net({0x20, 0x02}), 16)) {
+    std::string kind = v4_kind(embedded(2));
+    if (!kind.empty()) return kind + " (in a 6to4 address)";
   }
   struct Rule {
-    unsigned char first, second;
+    Bytes net;
     int prefix;
     const char* kind;
   };
   static const std::vector<Rule> rules = {
-      {0xfc, 0x00, 7, "a private (unique local) address"},
-      {0xfe, 0x80, 10, "a link-local address"},
-      {0xfe, 0xc0, 10, "a private (site-local) address"},
-      {0xff, 0x00, 8, "a multicast address"},
+      // ::/8 holds ::/128, ::1/128, IPv4-compatible ::a.b.c.d (deprecated) and
+      // IPv4-translated ::ffff:0:a.b.c.d (RFC 2765); IPv4-mapped ones were judged as IPv4.
+      {net({0}), 8, "a reserved (IPv4-compatible or IPv4-translated) address"},
+      {net({0, 0x64, 0xff, 0x9b, 0, 1}), 48, "a local-use NAT64 address"},  // RFC 8215
+      {net({0x01, 0x00}), 64, "a discard-only address"},                    // 100::/64
+      {net({0x01, 0x00, 0, 0, 0, 0, 0, 1}), 64, "a reserved (dummy) address"},
+      // 2001::/23, IETF protocol assignments: Teredo 2001::/32 (embeds an IPv4 server and an
+      // obfuscated client), benchmarking 2001:2::/48, ORCHID and the rest.
+      {net({0x20, 0x01, 0x00, 0x00}), 23, "a reserved (Teredo or IETF protocol) address"},
+      {net({0x20, 0x01, 0x0d, 0xb8}), 32, "a reserved (documentation) address"},
+      {net({0x3f, 0xff}), 20, "a reserved (documentation) address"},  // RFC 9637
+      {net({0x5f, 0x00}), 16, "a reserved (SRv6 segment identifier) address"},
+      {net({0xfc, 0x00}), 7, "a private (unique local) address"},
+      {net({0xfe, 0x80}), 10, "a link-local address"},
+      {net({0xfe, 0xc0}), 10, "a private (site-local) address"},
+      {net({0xff, 0x00}), 8, "a multicast address"},
   };
   for (const Rule& r : rules) {
-    Bytes net(16, 0);
-    net[0] = r.first;
-    net[1] = r.second;
-    if (in_block(b, net, r.prefix)) return r.kind;
+    if (in_block(b, r.net, r.prefix)) return r.kind;
   }
-  if (in_block(b, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 32)) {
-    return "a reserved (documentation) address";
-  }
+  if (!in_block(b, net({0x20}), 3)) return "a reserved (unallocated) address";
   return {};
 }
 

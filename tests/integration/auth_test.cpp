@@ -103,12 +103,12 @@ TEST_F(Auth, EveryApiRouteRefusesBadCredentials) {
   ASSERT_FALSE(token.empty());
   TokenSigner foreign("another-secret-0123456789abcdefghijklmnopqrstuvwxyz");
   TokenSigner ours(kTokenSecret);
-  std::string wrong_key = foreign.issue("root", 3600, now_ms());
-  std::string expired = ours.issue("root", 60, now_ms() - 2 * 3600 * 1000);
-  std::string edited = ours.issue("victim", 3600, now_ms());
+  std::string wrong_key = foreign.issue(Credential{.id = "root"}, 3600, now_ms());
+  std::string expired = ours.issue(Credential{.id = "root"}, 60, now_ms() - 2 * 3600 * 1000);
+  std::string edited = ours.issue(Credential{.id = "victim"}, 3600, now_ms());
   {
     // Swap the payload for one naming root, keep the signature.
-    std::string root_token = ours.issue("root", 3600, now_ms());
+    std::string root_token = ours.issue(Credential{.id = "root"}, 3600, now_ms());
     auto dot1 = edited.find('.'), dot2 = edited.rfind('.');
     auto rdot1 = root_token.find('.'), rdot2 = root_token.rfind('.');
     edited = edited.substr(0, dot1) + root_token.substr(rdot1, rdot2 - rdot1) + edited.substr(dot2);

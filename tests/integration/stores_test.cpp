@@ -95,8 +95,11 @@ TEST_P(Stores, TokenSecretIsMadeOnceAndShared) {
   EXPECT_EQ(CredentialStore(*other).token_secret(""), a);
   EXPECT_EQ(a.size(), 64u);
   TokenSigner signer(a);
-  std::string token = signer.issue("x", 60, now_ms());
-  EXPECT_EQ(TokenSigner(CredentialStore(*other).token_secret("")).verify(token, now_ms()), "x");
+  std::string token = signer.issue(Credential{.id = "x", .generation = "g1"}, 60, now_ms());
+  auto subject = TokenSigner(CredentialStore(*other).token_secret("")).verify(token, now_ms());
+  ASSERT_TRUE(subject.has_value());
+  EXPECT_EQ(subject->credential_id, "x");
+  EXPECT_EQ(subject->generation, "g1");
   EXPECT_FALSE(signer.verify(token, now_ms() + 61000).has_value());  // expired
 }
 

@@ -185,8 +185,9 @@ class WorkerProcess {
     for (;;) {
       try {
         // A session each for the executor threads, the claimer, the committer, the heartbeat,
-        // the webhook deliverer and the watchdog.
-        db_ = Database::open(settings_.database_url, settings_.worker_threads + 5);
+        // the webhook deliverer and its delivery threads, and the watchdog.
+        db_ = Database::open(settings_.database_url,
+                             settings_.worker_threads + 5 + settings_.webhook_concurrency);
         return true;
       } catch (const Error& e) {
         if (!is_retryable(e.code())) {
@@ -337,15 +338,19 @@ class WorkerProcess {
     }
   }
 
-  // Delivers webhooks (webhooks.hpp): one delivery at a time, polling for due ones every
-  // 500 ms; rescues deliveries of stopped workers and prunes old ones now and then. Stops
-  // claiming when the process drains; a delivery in flight then is retried elsewhere.
+  // Delivers webhooks (webhooks.hpp): up to WEBHOOKS__CONCURRENCY at once (capped per receiver
+  // and per tenant), polling for due ones every 500 ms or when one finishes; rescues
+  // deliveries of stopped workers and prunes old ones now and then. Stops claiming when the
+  // process drains; a delivery in flight then is retried elsewhere.
   void webhook_loop() {
     WebhookOptions options;
     options.allow_hosts = settings_.webhook_allow_hosts;
     options.retry_base_ms = settings_.webhook_retry_base_ms;
     options.timeout_ms = settings_.webhook_timeout_ms;
     options.retention_ms = settings_.retention_s * 1000;
+    options.concurrency = settings_.webhook_concurrency;
+    options.max_per_receiver = settings_.webhook_max_per_receiver;
+    options.max_per_tenant = settings_.webhook_max_per_tenant;
     WebhookDeliverer deliverer(*db_, id_, options);
     Clock::time_point next_upkeep = Clock::now();
     milliseconds error_pause(500);
@@ -363,12 +368,9 @@ class WorkerProcess {
           }
           deliverer.prune();
         }
-        if (deliverer.deliver_one()) {
-          error_pause = milliseconds(500);
-          continue;
-        }
         error_pause = milliseconds(500);
-        std::this_thread::sleep_for(milliseconds(500));
+        if (deliverer.start_due() > 0) continue;
+        deliverer.wait_for_slot(milliseconds(500));
       } catch (const std::exception& e) {
         log::warning("webhook delivery loop failed", {{"worker", id_}, {"error", e.what()}});
         std::this_thread::sleep_for(error_pause);

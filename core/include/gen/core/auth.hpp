@@ -9,8 +9,15 @@
 //  - API keys ("gen_" + 43 base64url characters = 256 random bits): SHA-256 of the key. A key
 //    with 256 bits of entropy cannot be brute-forced, and an unsalted digest lets a request be
 //    matched with one indexed lookup.
-// Access tokens are JWTs (HS256) naming the credential (`sub`) with an expiry; each request
-// re-reads the credential, so deactivating or deleting one revokes its tokens at once.
+// Access tokens are JWTs (HS256) naming the credential (`sub`) and its incarnation (`gen`, a
+// random value stored with the credential) with an expiry; each request re-reads the
+// credential and compares both, so deactivating or deleting one revokes its tokens for good: a
+// credential created again under the same id, or reactivated, has a new incarnation.
+//
+// Password checks cost one PBKDF2 each (known id or not, so timing does not tell which ids
+// exist); at most `max_concurrent` run at once in a process, as many more may wait up to
+// `max_wait_ms` for a slot, and any other is refused at once with kTooManyRequests, so a flood
+// of logins can take neither the CPU nor the request threads from every other request.
 //
 // Scopes pair a verb with a subject, "READ:JOBS", "WRITE:CONFIG" ..., held globally or per
 // tenant. The root credential holds every scope everywhere.
@@ -37,6 +44,9 @@ struct Credential {
   std::map<std::string, std::vector<std::string>> tenants;  ///< tenant id -> scopes there
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  /// The incarnation: random, new at creation and at deactivation; access tokens carry it.
+  /// "" for credentials stored before schema 13 (and for tokens issued before it).
+  std::string generation;
 
   /// Whether this credential holds `scope` for `tenant` ("" = the system scope): root, a
   /// global scope, or the scope listed under that tenant.
@@ -66,6 +76,16 @@ bool verify_password(const std::string& password, const std::string& stored);
 /// Hex SHA-256 of an API key, as stored.
 std::string hash_api_key(const std::string& key);
 
+/// The process-wide bound on concurrent password hashing (AUTH__MAX_CONCURRENT_HASHES).
+struct HashLimits {
+  int max_concurrent = 0;  ///< 0: max(1, cores / 2)
+  std::int64_t max_wait_ms = 1000;
+};
+/// Sets the bound for every later check_password() in this process.
+void set_hash_limits(HashLimits limits);
+/// How many password hashes may run at once (the resolved max_concurrent).
+int max_concurrent_hashes();
+
 class CredentialStore {
  public:
   explicit CredentialStore(Database& db) : db_(db) {}
@@ -84,11 +104,14 @@ class CredentialStore {
   std::vector<Credential> list();
   std::optional<Credential> get(const std::string& id);
   /// Sets is_active; returns the credential after the change, nullopt when unknown.
+  /// Deactivating gives the credential a new incarnation: its access tokens stay revoked.
   std::optional<Credential> set_active(const std::string& id, bool active);
   /// Deletes a credential and its key; false when unknown.
   bool remove(const std::string& id);
 
-  /// The active credential with this id and password, else nullopt.
+  /// The active credential with this id and password, else nullopt. Costs one password hash
+  /// whether or not the id exists. Throws kTooManyRequests when the process already runs its
+  /// maximum of hashes and none finished within the wait bound (see set_hash_limits()).
   std::optional<Credential> check_password(const std::string& id, const std::string& password);
   /// The active credential owning this API key, else nullopt.
   std::optional<Credential> find_by_api_key(const std::string& key);
@@ -105,12 +128,16 @@ class CredentialStore {
 class TokenSigner {
  public:
   explicit TokenSigner(std::string secret) : secret_(std::move(secret)) {}
-  /// A token for credential `id` valid for `ttl_s` seconds from `now_ms`.
-  std::string issue(const std::string& credential_id, std::int64_t ttl_s,
-                    std::int64_t now_ms) const;
-  /// The credential id of a valid, unexpired token; nullopt otherwise (bad signature,
-  /// malformed, expired, wrong algorithm).
-  std::optional<std::string> verify(const std::string& token, std::int64_t now_ms) const;
+  /// What a valid token names.
+  struct Subject {
+    std::string credential_id;
+    std::string generation;  ///< the credential's incarnation when issued ("" before schema 13)
+  };
+  /// A token for `credential` (its id and incarnation) valid for `ttl_s` seconds from `now_ms`.
+  std::string issue(const Credential& credential, std::int64_t ttl_s, std::int64_t now_ms) const;
+  /// The subject of a valid, unexpired token; nullopt otherwise (bad signature, malformed,
+  /// expired, wrong algorithm). The caller still compares the incarnation with the stored one.
+  std::optional<Subject> verify(const std::string& token, std::int64_t now_ms) const;
   /// Whether `token` looks like a JWT (three dot-separated parts starting "eyJ").
   static bool looks_like_jwt(const std::string& token);
 

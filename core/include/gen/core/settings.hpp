@@ -61,10 +61,14 @@ struct Settings {
   std::string root_api_key;  ///< empty: no root key from the environment
   std::string token_secret;  ///< empty: generated once and stored in the database
   std::int64_t token_ttl_s = 3600;
+  int max_concurrent_hashes = 0;  ///< 0: max(1, cores / 2)
   // WEBHOOKS
   std::string webhook_allow_hosts;  ///< hosts and CIDR blocks webhooks may reach though internal
   std::int64_t webhook_retry_base_ms = 5000;
   std::int64_t webhook_timeout_ms = 10000;
+  int webhook_concurrency = 8;       ///< deliveries in flight per worker process
+  int webhook_max_per_receiver = 2;  ///< ... to one host:port
+  int webhook_max_per_tenant = 4;    ///< ... for one tenant
   // Runtime settings (ConfigStore's catalog: LIMITS__REQUESTS_PER_S, JOBS__*, PDF__* ...): the
   // environment's defaults, validated, by name. Tenant and system values override them.
   std::map<std::string, std::string> runtime_defaults;

@@ -6,6 +6,8 @@
 // end. Worker processes claim due deliveries like tasks (a lease, an attempt number that
 // fences the completion), POST them with retries and exponential backoff, and record every
 // try. Delivery is at least once: receivers deduplicate on the Generator-Delivery header.
+// A process sends several deliveries at once, at most so many per receiver (host:port) and per
+// tenant, so a receiver that never answers holds a few slots of its own tenant and no more.
 //
 // Outbound requests never reach loopback, private, link-local, CGNAT, multicast or
 // unspecified addresses unless WEBHOOKS__ALLOW_HOSTS lists the host or a CIDR block holding
@@ -13,9 +15,14 @@
 // delivery, which connects to the very address it checked (no DNS rebinding).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace Poco::Data {
@@ -73,7 +80,14 @@ struct WebhookOptions {
   std::int64_t retry_base_ms = 5000;      ///< WEBHOOKS__RETRY_BASE_MS: first retry's delay
   std::int64_t timeout_ms = 10000;        ///< WEBHOOKS__TIMEOUT_MS: per request
   std::int64_t retention_ms = 604800000;  ///< finished deliveries older than this are pruned
+  int concurrency = 8;                    ///< WEBHOOKS__CONCURRENCY: deliveries in flight
+  int max_per_receiver = 2;               ///< WEBHOOKS__MAX_PER_RECEIVER: ... to one host:port
+  int max_per_tenant = 4;                 ///< WEBHOOKS__MAX_PER_TENANT: ... for one tenant
 };
+
+/// The receiver a webhook URL names, for the per-receiver cap: "host:port" (host lowercased,
+/// the scheme's port when none is given); the URL itself when it does not parse.
+std::string webhook_receiver(const std::string& url);
 
 /// A subscription as shown by the API (secrets never leave the store after creation).
 struct Webhook {
@@ -159,15 +173,29 @@ void enqueue_job_events(const Database& db, Poco::Data::Session& s,
 std::string job_events_insert_sql(const std::string& jobs, const std::string& max_attempts,
                                   const std::string& at);
 
-/// Delivers due webhook deliveries; one per worker process (its own thread).
+/// Delivers due webhook deliveries; one per worker process, driven by one thread that calls
+/// start_due() and wait_for_slot() in a loop, sending on up to options.concurrency threads of
+/// its own.
 class WebhookDeliverer {
  public:
   WebhookDeliverer(Database& db, std::string worker, WebhookOptions options);
+  /// Waits for the deliveries in flight (each bounded by the timeout) and stops the threads.
+  ~WebhookDeliverer();
+  WebhookDeliverer(const WebhookDeliverer&) = delete;
+  WebhookDeliverer& operator=(const WebhookDeliverer&) = delete;
 
-  /// Claims the oldest due delivery, sends it and records the outcome (DELIVERED, a retry
-  /// after a backoff, or FAILED after the last attempt or when the target is refused).
-  /// Returns false when nothing was due.
+  /// Claims the oldest due delivery, sends it on the calling thread and records the outcome
+  /// (DELIVERED, a retry after a backoff, or FAILED after the last attempt or when the target
+  /// is refused). Returns false when nothing was due. Ignores the caps.
   bool deliver_one();
+  /// Claims due deliveries, oldest first, as long as a slot is free and their receiver and
+  /// tenant are under their caps (one tenant's or receiver's backlog is skipped, not waited
+  /// for), and starts sending them on the delivery threads. Returns how many it started.
+  int start_due();
+  /// Blocks until a delivery in flight finishes or `timeout` passes.
+  void wait_for_slot(std::chrono::milliseconds timeout);
+  /// Deliveries being sent right now.
+  int in_flight();
   /// Deliveries whose holder stopped before finishing: recorded as a failed try and retried.
   int rescue_expired();
   /// Deletes finished deliveries older than the retention; returns how many.
@@ -182,13 +210,34 @@ class WebhookDeliverer {
 
  private:
   struct Claimed;
+  /// Claims the rows `ids` still PENDING (in the caller's transaction); fills `out`.
+  void claim(Poco::Data::Session& s, const std::vector<std::string>& ids,
+             std::vector<Claimed>& out);
+  /// Sends one claimed delivery and records the outcome.
+  void send(const Claimed& claimed);
   void finish(const Claimed& claimed, std::optional<int> http_status, const std::string& error,
               bool permanent);
+  void delivery_thread();
 
   Database& db_;
   std::string worker_;
   WebhookOptions options_;
   AddressPolicy policy_;
+
+  // The delivery threads and what they share (guarded by mutex_).
+  std::mutex mutex_;
+  std::condition_variable work_cv_;  ///< a claimed delivery waits, or stopping
+  std::condition_variable done_cv_;  ///< a delivery finished
+  std::vector<Claimed> queue_;       ///< claimed, not yet picked up by a thread
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+  int in_flight_ = 0;
+  std::map<std::string, int> per_receiver_;
+  std::map<std::string, int> per_tenant_;
+  /// Webhook id -> receiver, learned from claim windows: lets a claim skip the backlog of a
+  /// receiver at its cap in SQL. Forgotten now and then (URLs change).
+  std::map<std::string, std::string> receiver_of_;
+  std::chrono::steady_clock::time_point receivers_learned_at_{};
 };
 
 }  // namespace gen

@@ -1,0 +1,35 @@
+// Media types that travel from user data into HTTP headers (an input's media type, a
+// generator's output type, which becomes the download's Content-Type).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace gen {
+
+/// Longest media type accepted (type, subtype and parameters).
+inline constexpr std::size_t kMaxMediaTypeBytes = 255;
+
+/// Whether `text` is a media type by RFC 9110 section 8.3.1:
+///   type "/" subtype *( OWS ";" OWS [ parameter-name "=" ( token / quoted-string ) ] )
+/// in printable ASCII (no CR, LF, NUL or other control characters), at most
+/// kMaxMediaTypeBytes long. "text/plain; charset=utf-8" is valid; "text/plain\r\nX: y",
+/// "text", "text/" and "a b/c" are not.
+bool is_valid_media_type(std::string_view text);
+
+/// Why `text` is not a media type (for an error message), or "" when it is one.
+std::string media_type_problem(std::string_view text);
+
+/// Whether `value` may be written as an HTTP field value: no control characters (CR, LF, NUL,
+/// 0x01-0x1F except HTAB, DEL) and no leading or trailing whitespace (RFC 9110 section 5.5).
+bool is_safe_header_value(std::string_view value);
+
+/// The Content-Type for a stored media type: `media_type` when valid, else
+/// "application/octet-stream" (rows written before validation existed, defence in depth).
+std::string content_type_for(std::string_view media_type);
+
+/// `text` for an error message: control and non-ASCII bytes as \xNN, cut after `max_bytes`
+/// with "...".
+std::string printable_for_message(std::string_view text, std::size_t max_bytes = 80);
+
+}  // namespace gen
