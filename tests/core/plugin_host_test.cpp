@@ -509,7 +509,7 @@ TEST_F(TextPlugin, RefusesMissingTemplateAndBadJsonInput) {
   TestContext bad = context({{"template", "x"}}, {{"d.json", "application/json", "{not json"}});
   const sdk::Status bad_json = render(bad);
   EXPECT_EQ(bad_json.kind(), sdk::Status::Kind::kPermanent);
-  EXPECT_EQ(bad_json.message(), "inputs[d.json]: not valid JSON");
+  EXPECT_THAT(bad_json.message(), StartsWith("inputs[d.json]: not valid JSON: "));
 }
 
 }  // namespace

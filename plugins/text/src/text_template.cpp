@@ -168,8 +168,9 @@ class TextTemplate final : public sdk::Generator {
       // while it is read, before the tree exists; every later walk of the data recurses.
       sdk::JsonParseResult result = sdk::parse_json(input.data, json_limits(ctx));
       if (!result) {
-        return Status::permanent("inputs[" + input.name +
-                                 "]: not usable JSON: " + result.error->describe());
+        const bool syntax = result.error->kind == sdk::JsonError::Kind::kSyntax;
+        return Status::permanent("inputs[" + input.name + "]: " +
+                                 (syntax ? "not valid JSON: " : "") + result.error->describe());
       }
       json parsed = std::move(result.value);
       if (!parsed.is_object()) {
