@@ -253,6 +253,24 @@ std::string flate_bomb_pdf(long long mebibytes) {
   return write_memory(pdf);
 }
 
+/// One page whose content stream is filtered [/FlateDecode /FlateDecode] and inflates to
+/// `mebibytes` MiB: about a millionth of that in size.
+std::string double_flate_bomb_pdf(long long mebibytes) {
+  const std::string once = zero_bomb(mebibytes);
+  uLongf size = compressBound(static_cast<uLong>(once.size()));
+  std::string twice(size, '\0');
+  compress2(reinterpret_cast<Bytef*>(twice.data()), &size,
+            reinterpret_cast<const Bytef*>(once.data()), static_cast<uLong>(once.size()), 9);
+  twice.resize(size);
+  QPDF pdf;
+  pdf.emptyPDF();
+  QPDFObjectHandle contents = QPDFObjectHandle::newStream(&pdf);
+  contents.replaceStreamData(twice, QPDFObjectHandle::parse("[/FlateDecode /FlateDecode]"),
+                             QPDFObjectHandle::newNull());
+  add_page(pdf, contents, QPDFObjectHandle::newDictionary());
+  return write_memory(pdf);
+}
+
 /// One page drawing, `draws` times, a form XObject whose content holds `mebibytes` MiB of
 /// path operators (Flate-compressed: the file stays small).
 std::string slow_form_pdf(long long mebibytes, int draws) {
@@ -576,6 +594,34 @@ TEST(PdfBomb, OptimizeFlateBombStaysWithinBoundedMemory) {
   EXPECT_LT(run.peak_growth_mb, 300) << run.describe();
   // The bomb stream is passed through as it is (optimize never needs it decoded).
   EXPECT_EQ(run.kind, Status::Kind::kOk) << run.describe();
+}
+
+TEST(PdfBomb, DoubleFlateBombPassesThroughMergeRotateEncryptUntouched) {
+  const std::string pdf = double_flate_bomb_pdf(8192);  // 8 GiB of zeros
+  ASSERT_LT(pdf.size(), 64u * 1024u);
+  auto run_generator = [&](gen::sdk::Generator& generator, nlohmann::json params) {
+    return run_in_child(
+        [&] {
+          DeadlineContext context(params);
+          context.add_input("bomb.pdf", "application/pdf", pdf);
+          context.add_input("bomb2.pdf", "application/pdf", pdf);
+          return generator.run(context);
+        },
+        std::chrono::seconds(30));
+  };
+  gen::pdf::MergeGenerator merge;
+  gen::pdf::RotateGenerator rotate;
+  gen::pdf::EncryptGenerator encrypt;
+  gen::pdf::OptimizeGenerator optimize;
+  for (const ChildRun& run :
+       {run_generator(merge, nlohmann::json::object()), run_generator(rotate, {{"angle", 90}}),
+        run_generator(encrypt, {{"user_password", "u"}, {"owner_password", "o"}}),
+        run_generator(optimize, nlohmann::json::object())}) {
+    report(run);
+    ASSERT_TRUE(run.finished) << run.describe();
+    EXPECT_EQ(run.kind, Status::Kind::kOk) << run.describe();
+    EXPECT_LT(run.peak_growth_mb, 300) << run.describe();
+  }
 }
 
 // ---------------------------------------------------------------------------------------

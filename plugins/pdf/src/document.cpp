@@ -178,6 +178,7 @@ Status OptimizeGenerator::run(Context& context) {
       const InputArtifact& input = inputs[i];
       std::unique_ptr<QPDF> pdf = open_pdf(input, password);
       if (recompress) recompress_streams(*pdf, context, input_label(input.name));
+      keep_filtered_streams(*pdf);  // after recompression: its new streams are final too
       QPDFWriter writer(*pdf);
       writer.setOutputMemory();
       writer.setPreserveEncryption(false);

@@ -102,7 +102,16 @@ std::vector<int> page_numbers(const std::string& range, int page_count, const st
   }
 }
 
+void keep_filtered_streams(QPDF& pdf) {
+  for (QPDFObjectHandle& object : pdf.getAllObjects()) {
+    if (object.isStream() && !object.getDict().getKey("/Filter").isNull()) {
+      object.setFilterOnWrite(false);
+    }
+  }
+}
+
 std::string write_pdf(QPDF& pdf) {
+  keep_filtered_streams(pdf);
   QPDFWriter writer(pdf);
   writer.setOutputMemory();
   writer.setPreserveEncryption(false);  // outputs are never encrypted
