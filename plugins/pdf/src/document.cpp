@@ -1,6 +1,8 @@
 // pdf.metadata (the Info dictionary) and pdf.optimize (object streams, recompression,
 // linearization).
+#include <algorithm>
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include "bounded_decode.hpp"
 #include "flate.hpp"
 #include "toolkit.hpp"
 #include "toolkit_common.hpp"
@@ -35,10 +38,19 @@ constexpr std::array<std::pair<const char*, const char*>, 6> kInfoFields = {{
     {"producer", "/Producer"},
 }};
 
+/// Recompression decodes each stream in memory: a stream decoding to more than this is left
+/// as it is (a 2 MB Flate bomb once took 4.27 GB and 102 s here).
+constexpr std::size_t kMaxRecompressStreamBytes = 64 * 1024 * 1024;
+/// ... and once this much has been decoded in one document, the rest are left as they are.
+constexpr std::size_t kMaxRecompressDocumentBytes = 512 * 1024 * 1024;
+
 /// Re-deflates every Flate-only stream (and compresses unfiltered ones) at the strongest
 /// level, keeping the result only where it is smaller. Streams with predictors or other
-/// filters, and XMP metadata (kept readable), are left alone.
-void recompress_streams(QPDF& pdf, Context& context) {
+/// filters, XMP metadata (kept readable), and streams past the limits above are left alone.
+void recompress_streams(QPDF& pdf, Context& context, const std::string& label) {
+  const std::function<bool()> cancelled = [&context] { return context.cancelled(); };
+  std::size_t decoded_total = 0;
+  std::size_t skipped = 0;
   for (QPDFObjectHandle& object : pdf.getAllObjects()) {
     if (!object.isStream()) continue;
     if (context.cancelled()) throw std::runtime_error("cancelled");
@@ -53,19 +65,31 @@ void recompress_streams(QPDF& pdf, Context& context) {
     if (filter.isArray() && filter.getArrayNItems() == 1) filter = filter.getArrayItem(0);
     const bool flate = filter.isNameAndEquals("/FlateDecode");
     if (!flate && !filter.isNull()) continue;
-    std::shared_ptr<Buffer> raw = object.getRawStreamData();
-    std::shared_ptr<Buffer> data;
-    try {
-      data = object.getStreamData(qpdf_dl_generalized);
-    } catch (const std::exception&) {
-      continue;  // undecodable: leave it exactly as it was
+    if (decoded_total >= kMaxRecompressDocumentBytes) {
+      ++skipped;
+      continue;
     }
-    std::string compressed = deflate_bytes_best(
-        std::string_view(reinterpret_cast<const char*>(data->getBuffer()), data->getSize()));
+    std::string data;
+    const DecodeEnd end = decode_bounded(
+        object, std::min(kMaxRecompressStreamBytes, kMaxRecompressDocumentBytes - decoded_total),
+        data, cancelled);
+    decoded_total += data.size();
+    if (end == DecodeEnd::kCancelled) throw std::runtime_error("cancelled");
+    if (end == DecodeEnd::kTooLarge) ++skipped;
+    if (end != DecodeEnd::kDone) continue;  // too large or undecodable: leave it as it was
+    std::shared_ptr<Buffer> raw = object.getRawStreamData();
+    std::string compressed = deflate_bytes_best(data);
     if (compressed.size() < raw->getSize()) {
       object.replaceStreamData(compressed, QPDFObjectHandle::newName("/FlateDecode"),
                                QPDFObjectHandle::newNull());
     }
+  }
+  if (skipped > 0) {
+    context.log(gen::sdk::LogLevel::kWarning,
+                label + ": " + std::to_string(skipped) +
+                    " streams left as they were: recompression decodes at most " +
+                    describe_size(kMaxRecompressStreamBytes) + " per stream and " +
+                    describe_size(kMaxRecompressDocumentBytes) + " per document");
   }
 }
 
@@ -153,7 +177,8 @@ Status OptimizeGenerator::run(Context& context) {
     for (size_t i = 0; i < inputs.size(); ++i) {
       const InputArtifact& input = inputs[i];
       std::unique_ptr<QPDF> pdf = open_pdf(input, password);
-      if (recompress) recompress_streams(*pdf, context);
+      if (recompress) recompress_streams(*pdf, context, input_label(input.name));
+      keep_filtered_streams(*pdf);  // after recompression: its new streams are final too
       QPDFWriter writer(*pdf);
       writer.setOutputMemory();
       writer.setPreserveEncryption(false);

@@ -199,6 +199,20 @@ thread_local int live_font_sets = 0;
 /// Empty the cache past this many entries per style (a bound on memory for long-lived workers
 /// rendering documents in many languages).
 constexpr size_t kMaxCachedPerStyle = 20000;  // a few MB per style and thread
+/// ... and past this many bytes (a bound that long words cannot dodge: a 3 MiB "word" once
+/// held ~150 MB of glyph data, for good).
+constexpr size_t kMaxCachedBytesPerStyle = 4 * 1024 * 1024;
+
+/// What an entry holds in memory, roughly (the bound above needs no more).
+size_t entry_bytes(std::string_view text, const ShapedText& shaped) {
+  size_t bytes = 2 * sizeof(void*) * 4 + text.size() + shaped.encoded.capacity() +
+                 shaped.glyphs.capacity() * sizeof(Glyph) +
+                 shaped.glyph_text.capacity() * sizeof(std::u32string);
+  for (const std::u32string& t : shaped.glyph_text) {
+    if (t.size() > 3) bytes += t.capacity() * sizeof(char32_t);  // past the inline buffer
+  }
+  return bytes;
+}
 
 /// One byte of a PDF literal string, escaped where the syntax needs it.
 inline void append_pdf_escaped(std::string& out, char c) {
@@ -251,6 +265,7 @@ const ShapedText* FontSet::Cache::find(std::string_view text, uint64_t hash) con
 
 const ShapedText& FontSet::Cache::insert(std::string_view text, uint64_t hash, ShapedText shaped) {
   if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+  bytes_ += entry_bytes(text, shaped);
   entries_.push_back(std::make_unique<Entry>(Entry{std::string(text), std::move(shaped)}));
   const size_t mask = slots_.size() - 1;
   size_t i = hash & mask;
@@ -273,7 +288,10 @@ void FontSet::Cache::grow() {
 
 void FontSet::Cache::clear() {
   slots_.clear();
+  slots_.shrink_to_fit();
   entries_.clear();
+  entries_.shrink_to_fit();
+  bytes_ = 0;
 }
 
 std::array<FontSet::Cache, kFontStyleCount>& FontSet::thread_cache() {
@@ -283,16 +301,21 @@ std::array<FontSet::Cache, kFontStyleCount>& FontSet::thread_cache() {
 
 FontSet::FontSet()
     : cache_(thread_cache()), id_(next_font_set_id.fetch_add(1)), buffer_(hb_buffer_create()) {
-  if (live_font_sets++ == 0) {
-    for (Cache& cache : cache_) {
-      if (cache.size() > kMaxCachedPerStyle) cache.clear();
-    }
-  }
+  if (live_font_sets++ == 0) trim(cache_);
 }
 
 FontSet::~FontSet() {
-  --live_font_sets;
+  // Trimmed as the thread's last document ends too, so an idle worker keeps no more.
+  if (--live_font_sets == 0) trim(cache_);
   hb_buffer_destroy(buffer_);
+}
+
+void FontSet::trim(std::array<Cache, kFontStyleCount>& caches) {
+  for (Cache& cache : caches) {
+    if (cache.size() > kMaxCachedPerStyle || cache.bytes() > kMaxCachedBytesPerStyle) {
+      cache.clear();
+    }
+  }
 }
 
 void FontSet::record(Usage& usage, const ShapedText& shaped) {
@@ -312,7 +335,8 @@ const ShapedText& FontSet::shape(FontStyle style, std::string_view text) {
 
 const ShapedText& FontSet::lookup_or_shape(FontStyle style, std::string_view text) {
   Usage& usage = usage_[static_cast<int>(style)];
-  Cache& cache = cache_[static_cast<int>(style)];
+  Cache& cache = text.size() > kMaxCachedTextBytes ? local_[static_cast<int>(style)]
+                                                   : cache_[static_cast<int>(style)];
   const uint64_t hash = Cache::hash(text);
   if (const ShapedText* found = cache.find(text, hash)) {
     if (found->recorded_by != id_) record(usage, *found);

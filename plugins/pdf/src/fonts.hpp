@@ -73,7 +73,9 @@ struct ShapedText {
 /// Per-document font state: the glyphs used (for subsetting and the ToUnicode map), over a
 /// shaping cache shared by the documents one thread renders (a worker thread renders one
 /// document after another, and their words repeat: shaping each word with HarfBuzz once per
-/// thread, not once per document, is a large part of pdf.render's speed). The glyphs a
+/// thread, not once per document, is a large part of pdf.render's speed). The shared cache
+/// holds texts of at most kMaxCachedTextBytes and is emptied, once no document is being
+/// rendered on the thread, when it holds more than 4 MiB (or 20,000 texts) in a style. The glyphs a
 /// document uses, and the text recorded for each, depend only on the document. Not
 /// thread-safe; one per render.
 class FontSet {
@@ -118,6 +120,8 @@ class FontSet {
     const ShapedText* find(std::string_view text, uint64_t hash) const;
     const ShapedText& insert(std::string_view text, uint64_t hash, ShapedText shaped);
     size_t size() const { return entries_.size(); }
+    /// About how much memory the entries hold (text, glyphs, encodings).
+    size_t bytes() const { return bytes_; }
     void clear();
     /// FNV-1a, inline: the keys are words, a few bytes each.
     static uint64_t hash(std::string_view text) {
@@ -138,20 +142,29 @@ class FontSet {
     void grow();
     std::vector<std::unique_ptr<Entry>> entries_;
     std::vector<Slot> slots_;  // size a power of two, at most half full
+    size_t bytes_ = 0;
   };
   struct Usage {
     std::unordered_map<uint16_t, std::u32string> gids;  // gid -> text it stands for
   };
   static std::array<Cache, kFontStyleCount>& thread_cache();
+  /// Empties the caches past their bounds (see the class comment).
+  static void trim(std::array<Cache, kFontStyleCount>& caches);
   void record(Usage& usage, const ShapedText& shaped);
   const ShapedText& lookup_or_shape(FontStyle style, std::string_view text);
 
   std::array<Usage, kFontStyleCount> usage_;
   std::array<Cache, kFontStyleCount>& cache_;
+  /// Texts longer than kMaxCachedTextBytes: shaped once per document, never kept after it.
+  std::array<Cache, kFontStyleCount> local_;
   std::array<const ShapedText*, kFontStyleCount> space_{};  // shape(style, " ")
   std::uint64_t id_;
   hb_buffer_t* buffer_ = nullptr;
 };
+
+/// Texts longer than this are not kept in the thread's shaping cache (only for the document
+/// that shaped them). Callers shape long words in pieces of at most this size.
+inline constexpr size_t kMaxCachedTextBytes = 1024;
 
 /// Decodes UTF-8 leniently: invalid bytes become U+FFFD.
 std::u32string decode_utf8(std::string_view text);

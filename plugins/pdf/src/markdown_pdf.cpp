@@ -198,6 +198,35 @@ struct Document {
   std::vector<std::string> warnings;
 };
 
+/// Refuses a tree nested deeper than kMaxMarkdownNesting before the (recursive) layout sees
+/// it. cmark-gfm builds such trees without complaint ('*' x 50000 + "x" + '*' x 50000 is
+/// 25,000 nested emphases; ">" x 100000 as many block quotes) and walks them iteratively;
+/// the iterator here does too.
+void check_nesting(cmark_node* root) {
+  cmark_iter* iter = cmark_iter_new(root);
+  int depth = 0;
+  bool too_deep = false;
+  for (cmark_event_type event; (event = cmark_iter_next(iter)) != CMARK_EVENT_DONE;) {
+    // Only nodes with children count (and only they are exited with a matching event).
+    if (cmark_node_first_child(cmark_iter_get_node(iter)) == nullptr) continue;
+    if (event == CMARK_EVENT_EXIT) {
+      --depth;
+    } else if (event == CMARK_EVENT_ENTER) {
+      if (++depth > kMaxMarkdownNesting) {
+        too_deep = true;
+        break;
+      }
+    }
+  }
+  cmark_iter_free(iter);
+  if (too_deep) {
+    throw RenderRejected{
+        "pdf.render: the Markdown is nested too deeply: block quotes, lists, emphasis or links "
+        "more than " +
+        std::to_string(kMaxMarkdownNesting) + " levels inside each other (the limit)"};
+  }
+}
+
 std::string plain_text(cmark_node* node) {
   std::string out;
   for (cmark_node* child = cmark_node_first_child(node); child != nullptr;
@@ -375,7 +404,10 @@ class Layouter {
   /// Lays out a document: begin(), add() its parts in order (one, or the parts it was cut
   /// into), end().
   void begin() { new_page(); }
-  void add(cmark_node* document) { blocks(document, /*tight=*/false); }
+  void add(cmark_node* document) {
+    check_nesting(document);
+    blocks(document, /*tight=*/false);
+  }
   void end() { close_quotes_on_page(); }
 
  private:
@@ -597,18 +629,32 @@ class Layouter {
     }
     if (!found) {
       doc_.warnings.push_back("image '" + url + "' is not among the inputs; rendered its alt text");
+    } else if (auto same = image_by_bytes_.find(bytes.data()); same != image_by_bytes_.end()) {
+      index = same->second;  // another URL for an input already decoded ("a.png", "./a.png")
     } else {
       std::string error;
       if (auto image = decode_image(bytes, error)) {
-        doc_.images.push_back(ImageRef{std::move(*image)});
-        index = static_cast<int>(doc_.images.size()) - 1;
+        const size_t size = image->samples.size() + image->alpha.size();
+        if (size > kMaxImageBytes - std::min(image_bytes_, kMaxImageBytes)) {
+          doc_.warnings.push_back("image '" + url + "': the document's images pass " +
+                                  std::to_string(kMaxImageBytes / (1024 * 1024)) +
+                                  " MiB decoded (the limit); rendered its alt text");
+        } else {
+          image_bytes_ += size;
+          doc_.images.push_back(ImageRef{std::move(*image)});
+          index = static_cast<int>(doc_.images.size()) - 1;
+        }
       } else {
         doc_.warnings.push_back("image '" + url + "': " + error + "; rendered its alt text");
       }
+      image_by_bytes_.emplace(bytes.data(), index);
     }
     image_cache_.emplace(url, index);
     return index;
   }
+
+  /// The decoded samples of all of a document's images stay in memory until it is written.
+  static constexpr size_t kMaxImageBytes = 256 * 1024 * 1024;
 
   /// Splits spans into words (break opportunities are spaces and hard breaks).
   std::vector<Word> words_of(const std::vector<Span>& spans) {
@@ -649,10 +695,24 @@ class Layouter {
         const bool has_space = end != std::string_view::npos;
         if (!has_space) end = text.size();
         if (end > start) {
-          const ShapedText& shaped = fonts_.shape(span.font, text.substr(start, end - start));
-          Piece piece{&span, &shaped, shaped.width * span.size / 1000.0};
-          current.pieces.push_back(piece);
-          current.width += piece.width;
+          // A very long word is shaped in pieces of at most kMaxCachedTextBytes (cut at
+          // character boundaries), so the shaping cache never holds a huge entry.
+          std::string_view word = text.substr(start, end - start);
+          const bool long_word = word.size() > kMaxCachedTextBytes;
+          while (!word.empty()) {
+            size_t take = word.size();
+            if (take > kMaxCachedTextBytes) {
+              take = kMaxCachedTextBytes;
+              while (take > 1 && (static_cast<unsigned char>(word[take]) & 0xC0) == 0x80) --take;
+            }
+            const std::string_view chunk = word.substr(0, take);
+            const ShapedText& shaped = fonts_.shape(span.font, chunk);
+            if (long_word) remember_text(shaped, chunk);  // split_word() needs it
+            Piece piece{&span, &shaped, shaped.width * span.size / 1000.0};
+            current.pieces.push_back(piece);
+            current.width += piece.width;
+            word.remove_prefix(take);
+          }
         }
         if (!has_space) break;
         if (!current.pieces.empty()) close_word(&span);
@@ -1360,6 +1420,8 @@ class Layouter {
   std::vector<QuoteBar> quotes_;
   std::optional<Marker> marker_;
   std::map<std::string, int> image_cache_;
+  std::map<const char*, int> image_by_bytes_;  // input bytes -> image index (or -1)
+  size_t image_bytes_ = 0;                     // decoded bytes of doc_.images
   std::map<const ShapedText*, std::shared_ptr<std::string>> piece_text_;
   std::deque<std::string> kept_texts_;  // a deque: its strings never move
 };

@@ -24,8 +24,18 @@ struct RenderResult {
 /// Thrown when `cancelled` turned true mid-render.
 struct RenderCancelled {};
 
+/// Thrown for Markdown the renderer refuses (a permanent failure): `message` says why.
+struct RenderRejected {
+  std::string message;
+};
+
+/// Block quotes, lists, list items, emphasis, links... nest at most this deep (counted from
+/// the document down to the innermost inline). The layout recurses once per level.
+inline constexpr int kMaxMarkdownNesting = 256;
+
 /// Renders `markdown`. Throws std::runtime_error on internal failures (a font that cannot
-/// be loaded, QPDF errors) and RenderCancelled when `cancelled()` returns true.
+/// be loaded, QPDF errors), RenderCancelled when `cancelled()` returns true, and
+/// RenderRejected for Markdown nested deeper than kMaxMarkdownNesting.
 RenderResult render_markdown(std::string_view markdown, const RenderOptions& options,
                              const ImageLookup& images, const std::function<bool()>& cancelled);
 

@@ -116,6 +116,8 @@ gen::sdk::Status RenderGenerator::run(gen::sdk::Context& context) {
     context.write_output(options.output_name, "application/pdf", result.pdf);
     context.progress(1.0);
     return gen::sdk::Status::ok();
+  } catch (const RenderRejected& rejected) {
+    return gen::sdk::Status::permanent(rejected.message);
   } catch (const RenderCancelled&) {
     return gen::sdk::Status::retryable("pdf.render: cancelled");
   } catch (const std::exception& error) {

@@ -74,6 +74,7 @@ Status EncryptGenerator::run(Context& context) {
     for (const InputArtifact& input : context.inputs()) {
       if (context.cancelled()) throw std::runtime_error("cancelled");
       std::unique_ptr<QPDF> pdf = open_pdf(input, password);
+      keep_filtered_streams(*pdf);
       QPDFWriter writer(*pdf);
       writer.setOutputMemory();
       writer.setPreserveEncryption(false);

@@ -1,15 +1,24 @@
 #include "text_extraction.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include <qpdf/Buffer.hh>
+#include <qpdf/BufferInputSource.hh>
+#include <qpdf/QPDFExc.hh>
+#include <qpdf/QPDFObjGen.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageObjectHelper.hh>
+#include <qpdf/QPDFTokenizer.hh>
+
+#include "bounded_decode.hpp"
 
 namespace gen::pdf {
 namespace {
@@ -109,22 +118,30 @@ char32_t glyph_name_to_unicode(const std::string& name) {
                                                          {"Euro", 0x20AC}};
   if (name.size() == 1 && std::isalpha(static_cast<unsigned char>(name[0]))) return name[0];
   if (name.size() == 7 && name.rfind("uni", 0) == 0) {
-    return static_cast<char32_t>(std::stoul(name.substr(3), nullptr, 16));
+    unsigned value = 0;  // not std::stoul: "uniZZZZ" must not throw
+    const auto [end, ec] = std::from_chars(name.data() + 3, name.data() + 7, value, 16);
+    return ec == std::errc{} && end == name.data() + 7 ? static_cast<char32_t>(value) : 0;
   }
   auto it = kNames.find(name);
   return it != kNames.end() ? it->second : 0;
 }
 
+/// Codes a font maps: a font has at most 65,536 glyphs; a CMap or /W array claiming more is
+/// not worth reading further. And the assignments made while reading (ranges can repeat).
+constexpr std::size_t kMaxCodes = 1 << 17;
+constexpr std::size_t kMaxCodeAssignments = 1 << 22;
+
 /// How one font turns string bytes into text and advances.
 class FontDecoder {
  public:
-  explicit FontDecoder(QPDFObjectHandle font) {
+  /// `to_unicode` holds the decoded ToUnicode CMap (empty if none).
+  FontDecoder(QPDFObjectHandle font, const std::string& to_unicode) {
     if (!font.isDictionary()) return;
     const std::string subtype =
         font.getKey("/Subtype").isName() ? font.getKey("/Subtype").getName() : "";
     composite_ = subtype == "/Type0";
     code_bytes_ = composite_ ? 2 : 1;
-    if (font.getKey("/ToUnicode").isStream()) read_to_unicode(font.getKey("/ToUnicode"));
+    if (!to_unicode.empty()) read_to_unicode(to_unicode);
     if (composite_) {
       QPDFObjectHandle descendants = font.getKey("/DescendantFonts");
       if (descendants.isArray() && descendants.getArrayNItems() > 0) {
@@ -140,7 +157,8 @@ class FontDecoder {
                             ? static_cast<int>(font.getKey("/FirstChar").getIntValue())
                             : 0;
       if (widths.isArray()) {
-        for (int i = 0; i < widths.getArrayNItems(); ++i) {
+        const int n = std::min(widths.getArrayNItems(), 65536);
+        for (int i = 0; i < n; ++i) {
           if (widths.getArrayItem(i).isNumber())
             widths_[static_cast<unsigned>(first + i)] = widths.getArrayItem(i).getNumericValue();
         }
@@ -168,14 +186,21 @@ class FontDecoder {
   }
 
  private:
-  void read_to_unicode(QPDFObjectHandle stream) {
-    std::shared_ptr<Buffer> data;
-    try {
-      data = stream.getStreamData(qpdf_dl_generalized);
-    } catch (const std::exception&) {
-      return;
-    }
-    const std::string cmap(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
+  /// Records one code; false once the budget is spent (stop reading).
+  bool assign(unsigned code, std::string text) {
+    if (++assignments_ > kMaxCodeAssignments) return false;
+    if (to_unicode_.size() >= kMaxCodes && to_unicode_.count(code) == 0) return false;
+    to_unicode_[code] = std::move(text);
+    return true;
+  }
+  bool assign_width(unsigned code, double width) {
+    if (++assignments_ > kMaxCodeAssignments) return false;
+    if (widths_.size() >= kMaxCodes && widths_.count(code) == 0) return false;
+    widths_[code] = width;
+    return true;
+  }
+
+  void read_to_unicode(const std::string& cmap) {
     // Tokens: hex strings <...>, arrays [ ... ], and keywords.
     std::vector<std::string> tokens;
     for (size_t i = 0; i < cmap.size();) {
@@ -220,10 +245,10 @@ class FontDecoder {
     };
     for (size_t i = 0; i < tokens.size(); ++i) {
       if (tokens[i] == "begincodespacerange" && i + 1 < tokens.size() && tokens[i + 1][0] == '<') {
-        code_bytes_ = std::max<size_t>(1, hex(tokens[i + 1]).size());
+        code_bytes_ = std::clamp<size_t>(hex(tokens[i + 1]).size(), 1, 4);
       } else if (tokens[i] == "beginbfchar") {
         for (++i; i + 1 < tokens.size() && tokens[i] != "endbfchar"; i += 2) {
-          to_unicode_[code_of(hex(tokens[i]))] = utf16be_to_utf8(hex(tokens[i + 1]));
+          if (!assign(code_of(hex(tokens[i])), utf16be_to_utf8(hex(tokens[i + 1])))) return;
         }
       } else if (tokens[i] == "beginbfrange") {
         for (++i; i + 2 < tokens.size() && tokens[i] != "endbfrange";) {
@@ -234,14 +259,14 @@ class FontDecoder {
             size_t k = i + 3;
             for (unsigned code = lo; code <= hi && k < tokens.size() && tokens[k] != "]";
                  ++code, ++k) {
-              to_unicode_[code] = utf16be_to_utf8(hex(tokens[k]));
+              if (!assign(code, utf16be_to_utf8(hex(tokens[k])))) return;
             }
             while (k < tokens.size() && tokens[k] != "]") ++k;
             i = k + 1;
           } else {
             std::string dest = hex(tokens[i + 2]);
             for (unsigned code = lo; code <= hi; ++code) {
-              to_unicode_[code] = utf16be_to_utf8(dest);
+              if (!assign(code, utf16be_to_utf8(dest))) return;
               if (!dest.empty()) ++dest.back();  // next code, next character
             }
             i += 3;
@@ -260,16 +285,21 @@ class FontDecoder {
       const auto start = static_cast<unsigned>(first.getIntValue());
       QPDFObjectHandle next = w.getArrayItem(i + 1);
       if (next.isArray()) {
-        for (int k = 0; k < next.getArrayNItems(); ++k) {
-          if (next.getArrayItem(k).isNumber())
-            widths_[start + static_cast<unsigned>(k)] = next.getArrayItem(k).getNumericValue();
+        const int count = next.getArrayNItems();
+        for (int k = 0; k < count; ++k) {
+          if (next.getArrayItem(k).isNumber() &&
+              !assign_width(start + static_cast<unsigned>(k),
+                            next.getArrayItem(k).getNumericValue())) {
+            return;
+          }
         }
         i += 2;
       } else if (i + 2 < n && next.isInteger() && w.getArrayItem(i + 2).isNumber()) {
         const auto last = static_cast<unsigned>(next.getIntValue());
         const double width = w.getArrayItem(i + 2).getNumericValue();
-        for (unsigned code = start; code <= last && code - start < 65536; ++code)
-          widths_[code] = width;
+        for (unsigned code = start; code <= last && code - start < 65536; ++code) {
+          if (!assign_width(code, width)) return;
+        }
         i += 3;
       } else {
         break;
@@ -284,7 +314,8 @@ class FontDecoder {
     if (encoding.isDictionary()) differences = encoding.getKey("/Differences");
     if (differences.isArray()) {
       unsigned code = 0;
-      for (int i = 0; i < differences.getArrayNItems(); ++i) {
+      const int n = std::min(differences.getArrayNItems(), 1024);
+      for (int i = 0; i < n; ++i) {
         QPDFObjectHandle item = differences.getArrayItem(i);
         if (item.isInteger()) {
           code = static_cast<unsigned>(item.getIntValue());
@@ -300,32 +331,188 @@ class FontDecoder {
   bool composite_ = false;
   size_t code_bytes_ = 1;
   double default_width_ = 1000;
+  std::size_t assignments_ = 0;
   std::unordered_map<unsigned, std::string> to_unicode_;
   std::unordered_map<unsigned, double> widths_;
   char32_t simple_map_[256] = {};
 };
 
-/// Walks a content stream, keeping just enough text state to place spaces and line breaks.
-class TextCollector final : public QPDFObjectHandle::ParserCallbacks {
- public:
-  TextCollector(QPDFObjectHandle resources, std::string& out, int depth)
-      : resources_(std::move(resources)), out_(out), depth_(depth) {}
+}  // namespace
 
-  void handleObject(QPDFObjectHandle object) override {
-    if (!object.isOperator()) {
-      operands_.push_back(object);
-      return;
+/// Per document: the limits and what has been spent of them, and the fonts read so far.
+struct TextExtractor::State {
+  std::function<bool()> cancelled;
+  ExtractionLimits limits;
+  std::size_t document_bytes = 0;
+  std::size_t form_invocations = 0;
+  std::size_t text_bytes = 0;                                // of earlier pages
+  std::map<QPDFObjGen, std::unique_ptr<FontDecoder>> fonts;  // indirect font dictionaries
+  std::vector<std::unique_ptr<FontDecoder>> direct_fonts;    // the others, per use
+
+  /// Appends `stream`'s decoded data to `out` (which holds `out.size()` bytes of the same
+  /// unit already) within the per-stream and per-document limits.
+  void decode(QPDFObjectHandle stream, std::string& out, const char* what) {
+    const std::size_t room =
+        limits.max_stream_bytes - std::min(out.size(), limits.max_stream_bytes);
+    const std::size_t before = out.size();
+    const DecodeEnd end = decode_bounded(stream, room, out, cancelled);
+    document_bytes += out.size() - before;
+    if (end == DecodeEnd::kCancelled) throw ExtractionCancelled{};
+    if (end == DecodeEnd::kTooLarge) {
+      throw ExtractionRefused{std::string(what) + " decodes to more than " +
+                              describe_size(limits.max_stream_bytes) +
+                              " (the limit per stream): refusing a likely decompression bomb"};
     }
-    const std::string op = object.getOperatorValue();
-    operator_(op);
-    operands_.clear();
+    if (end == DecodeEnd::kFailed) {
+      throw QPDFExc(qpdf_e_damaged_pdf, "", what, 0,
+                    "stream " + stream.getObjGen().unparse(' ') + " cannot be decoded");
+    }
+    if (document_bytes > limits.max_document_bytes) {
+      throw ExtractionRefused{"more than " + describe_size(limits.max_document_bytes) +
+                              " of content to read in the document (the limit; a form XObject "
+                              "counts each time it is drawn)"};
+    }
   }
-  void handleEOF() override {}
+
+  const FontDecoder* font(QPDFObjectHandle dict) {
+    const bool indirect = dict.isIndirect();
+    if (indirect) {
+      if (auto found = fonts.find(dict.getObjGen()); found != fonts.end()) {
+        return found->second.get();
+      }
+    }
+    std::string to_unicode;
+    if (dict.isDictionary() && dict.getKey("/ToUnicode").isStream()) {
+      try {
+        decode(dict.getKey("/ToUnicode"), to_unicode, "a ToUnicode CMap");
+      } catch (const QPDFExc&) {
+        to_unicode.clear();  // an unreadable CMap: decode by the encoding instead
+      }
+    }
+    auto decoder = std::make_unique<FontDecoder>(dict, to_unicode);
+    const FontDecoder* result = decoder.get();
+    if (indirect) {
+      fonts.emplace(dict.getObjGen(), std::move(decoder));
+    } else {
+      direct_fonts.push_back(std::move(decoder));
+    }
+    return result;
+  }
+};
+
+namespace {
+
+/// One operand of a content-stream operator. Arrays (only TJ's matter) are kept flat.
+struct Operand {
+  enum class Kind : int { kNumber = 1, kString = 2, kName = 3, kArray = 4, kOther = 5 };
+  Kind kind = Kind::kOther;
+  double number = 0;
+  std::string text;  // string bytes, or a name with its slash
+};
+
+double to_number(const std::string& text) {
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (first != last && *first == '+') ++first;
+  double value = 0;
+  std::from_chars(first, last, value);
+  return std::isfinite(value) ? value : 0;
+}
+
+/// Walks a content stream token by token (QPDF's tokenizer, no object tree: operands cost
+/// what they hold, and a hostile stream of a million numbers builds nothing), keeping just
+/// enough text state to place spaces and line breaks.
+class TextCollector {
+ public:
+  TextCollector(TextExtractor::State& state, QPDFObjectHandle resources, std::string& out,
+                int depth)
+      : state_(state), resources_(std::move(resources)), out_(out), depth_(depth) {}
+
+  void run(const std::string& content, const std::string& description) {
+    // The tokenizer reads the bytes in place (a Buffer over them, not a copy).
+    Buffer buffer(reinterpret_cast<unsigned char*>(const_cast<char*>(content.data())),
+                  content.size());
+    std::shared_ptr<InputSource> input = std::make_shared<BufferInputSource>(description, &buffer);
+    QPDFTokenizer tokenizer;
+    tokenizer.allowEOF();
+    int array_depth = 0;
+    int dict_depth = 0;
+    for (std::size_t count = 1;; ++count) {
+      if ((count & 0xFFF) == 0 && state_.cancelled && state_.cancelled()) {
+        throw ExtractionCancelled{};
+      }
+      const QPDFTokenizer::Token token = tokenizer.readToken(input, description, true);
+      const auto type = token.getType();
+      if (type == QPDFTokenizer::tt_eof) break;
+      if (type == QPDFTokenizer::tt_bad) continue;
+      if (type == QPDFTokenizer::tt_dict_open) {
+        ++dict_depth;
+        continue;
+      }
+      if (type == QPDFTokenizer::tt_dict_close) {
+        if (dict_depth > 0) --dict_depth;
+        if (dict_depth == 0) push({Operand::Kind::kOther, 0, {}});
+        continue;
+      }
+      if (dict_depth > 0) continue;  // dictionaries (marked content) carry no text state
+      if (type == QPDFTokenizer::tt_array_open) {
+        if (array_depth++ == 0) array_.clear();
+        continue;
+      }
+      if (type == QPDFTokenizer::tt_array_close) {
+        if (array_depth > 0 && --array_depth == 0) push({Operand::Kind::kArray, 0, {}});
+        continue;
+      }
+      Operand operand;
+      switch (type) {
+        case QPDFTokenizer::tt_integer:
+        case QPDFTokenizer::tt_real:
+          operand = {Operand::Kind::kNumber, to_number(token.getValue()), {}};
+          break;
+        case QPDFTokenizer::tt_string:
+          operand = {Operand::Kind::kString, 0, token.getValue()};
+          break;
+        case QPDFTokenizer::tt_name:
+          operand = {Operand::Kind::kName, 0, token.getValue()};
+          break;
+        case QPDFTokenizer::tt_word:
+          if (array_depth > 0) {  // an operator inside an array: damaged; drop the array
+            array_depth = 0;
+            array_.clear();
+          }
+          operator_(token.getValue());
+          operands_.clear();
+          if (token.getValue() == "ID") {
+            // Inline image data follows the space after ID, up to EI.
+            char space;
+            input->read(&space, 1);
+            tokenizer.expectInlineImage(input);
+            tokenizer.readToken(input, description, true);
+          }
+          continue;
+        default:
+          operand = {Operand::Kind::kOther, 0, {}};
+      }
+      if (array_depth > 0) {
+        if (array_.size() < kMaxArrayItems) array_.push_back(std::move(operand));
+      } else {
+        push(std::move(operand));
+      }
+    }
+  }
 
  private:
-  double number(size_t index) {
-    return index < operands_.size() && operands_[index].isNumber()
-               ? operands_[index].getNumericValue()
+  static constexpr std::size_t kMaxOperands = 64;  // operators take at most a few dozen
+  static constexpr std::size_t kMaxArrayItems = 1 << 16;
+
+  void push(Operand operand) {
+    if (operands_.size() >= kMaxOperands) operands_.erase(operands_.begin());
+    operands_.push_back(std::move(operand));
+  }
+
+  double number(size_t index) const {
+    return index < operands_.size() && operands_[index].kind == Operand::Kind::kNumber
+               ? operands_[index].number
                : 0;
   }
 
@@ -335,7 +522,7 @@ class TextCollector final : public QPDFObjectHandle::ParserCallbacks {
       e_ = f_ = line_e_ = line_f_ = 0;
     } else if (op == "Tf" && operands_.size() >= 2) {
       size_ = number(1);
-      font_ = decoder(operands_[0].isName() ? operands_[0].getName() : "");
+      font_ = decoder(operands_[0].kind == Operand::Kind::kName ? operands_[0].text : "");
     } else if (op == "Tm" && operands_.size() >= 6) {
       a_ = number(0);
       d_ = number(3);
@@ -355,18 +542,19 @@ class TextCollector final : public QPDFObjectHandle::ParserCallbacks {
     } else if (op == "\"" && operands_.size() >= 3) {
       move_to(line_e_, line_f_ - leading_ * d_);
       show(operands_[2]);
-    } else if (op == "TJ" && !operands_.empty() && operands_[0].isArray()) {
-      for (QPDFObjectHandle item : operands_[0].getArrayAsVector()) {
-        if (item.isString()) {
+    } else if (op == "TJ" && !operands_.empty() && operands_[0].kind == Operand::Kind::kArray) {
+      for (const Operand& item : array_) {
+        if (item.kind == Operand::Kind::kString) {
           show(item);
-        } else if (item.isNumber()) {
-          const double shift = -item.getNumericValue() / 1000.0 * size_ * a_;
+        } else if (item.kind == Operand::Kind::kNumber) {
+          const double shift = -item.number / 1000.0 * size_ * a_;
           if (shift > 0.25 * std::abs(size_ * a_)) space();
           e_ += shift;
         }
       }
-    } else if (op == "Do" && !operands_.empty() && operands_[0].isName() && depth_ < 8) {
-      form(operands_[0].getName());
+    } else if (op == "Do" && !operands_.empty() && operands_[0].kind == Operand::Kind::kName &&
+               depth_ < 8) {
+      form(operands_[0].text);
     }
   }
 
@@ -383,11 +571,15 @@ class TextCollector final : public QPDFObjectHandle::ParserCallbacks {
     f_ = line_f_ = f;
   }
 
-  void show(QPDFObjectHandle string) {
-    if (!string.isString() || font_ == nullptr) return;
-    const double advance = font_->decode(string.getStringValue(), out_);
+  void show(const Operand& string) {
+    if (string.kind != Operand::Kind::kString || font_ == nullptr) return;
+    const double advance = font_->decode(string.text, out_);
     e_ += advance / 1000.0 * size_ * a_;
     shown_ = true;
+    if (state_.text_bytes + out_.size() > state_.limits.max_text_bytes) {
+      throw ExtractionRefused{"the extracted text passes " +
+                              describe_size(state_.limits.max_text_bytes) + " (the limit)"};
+    }
   }
 
   void space() {
@@ -400,12 +592,12 @@ class TextCollector final : public QPDFObjectHandle::ParserCallbacks {
 
   const FontDecoder* decoder(const std::string& name) {
     auto found = fonts_.find(name);
-    if (found != fonts_.end()) return found->second.get();
+    if (found != fonts_.end()) return found->second;
     QPDFObjectHandle font;
     if (resources_.isDictionary() && resources_.getKey("/Font").isDictionary()) {
       font = resources_.getKey("/Font").getKey(name);
     }
-    return fonts_.emplace(name, std::make_unique<FontDecoder>(font)).first->second.get();
+    return fonts_.emplace(name, state_.font(font)).first->second;
   }
 
   void form(const std::string& name) {
@@ -414,16 +606,27 @@ class TextCollector final : public QPDFObjectHandle::ParserCallbacks {
     if (!xobject.isStream()) return;
     QPDFObjectHandle dict = xobject.getDict();
     if (!dict.getKey("/Subtype").isName() || dict.getKey("/Subtype").getName() != "/Form") return;
+    if (++state_.form_invocations > state_.limits.max_form_invocations) {
+      throw ExtractionRefused{"form XObjects are drawn more than " +
+                              std::to_string(state_.limits.max_form_invocations) +
+                              " times in the document (the limit): refusing a likely XObject "
+                              "bomb (forms drawing each other many times)"};
+    }
+    std::string content;
+    state_.decode(xobject, content, "a form XObject");
     QPDFObjectHandle resources = dict.getKey("/Resources");
-    TextCollector inner(resources.isDictionary() ? resources : resources_, out_, depth_ + 1);
-    xobject.parseAsContents(&inner);
+    TextCollector inner(state_, resources.isDictionary() ? resources : resources_, out_,
+                        depth_ + 1);
+    inner.run(content, "form XObject " + xobject.getObjGen().unparse(' '));
   }
 
+  TextExtractor::State& state_;
   QPDFObjectHandle resources_;
   std::string& out_;
   int depth_;
-  std::vector<QPDFObjectHandle> operands_;
-  std::map<std::string, std::unique_ptr<FontDecoder>> fonts_;
+  std::vector<Operand> operands_;
+  std::vector<Operand> array_;  // the last array operand's items
+  std::map<std::string, const FontDecoder*> fonts_;
   const FontDecoder* font_ = nullptr;
   double size_ = 0;
   double a_ = 1, d_ = 1;            // text matrix scale
@@ -435,12 +638,37 @@ class TextCollector final : public QPDFObjectHandle::ParserCallbacks {
 
 }  // namespace
 
-std::string extract_page_text(QPDFPageObjectHelper& page) {
+TextExtractor::TextExtractor(std::function<bool()> cancelled, ExtractionLimits limits)
+    : state_(std::make_unique<State>()) {
+  state_->cancelled = std::move(cancelled);
+  state_->limits = limits;
+}
+
+TextExtractor::~TextExtractor() = default;
+
+std::string TextExtractor::page_text(QPDFPageObjectHelper& page) {
+  // The page's content streams, concatenated (a newline between, as QPDF does), decoded
+  // within the limits.
+  std::string content;
+  QPDFObjectHandle contents = page.getObjectHandle().getKey("/Contents");
+  std::vector<QPDFObjectHandle> streams;
+  if (contents.isStream()) {
+    streams.push_back(contents);
+  } else if (contents.isArray()) {
+    for (QPDFObjectHandle item : contents.getArrayAsVector()) {
+      if (item.isStream()) streams.push_back(item);
+    }
+  }
+  for (QPDFObjectHandle& stream : streams) {
+    if (!content.empty() && content.back() != '\n') content += '\n';
+    state_->decode(stream, content, "the page's content");
+  }
   std::string out;
-  TextCollector collector(page.getAttribute("/Resources", false), out, 0);
-  page.parseContents(&collector);
+  TextCollector collector(*state_, page.getAttribute("/Resources", false), out, 0);
+  collector.run(content, "page content");
   while (!out.empty() && (out.back() == ' ' || out.back() == '\n')) out.pop_back();
   if (!out.empty()) out += '\n';
+  state_->text_bytes += out.size();
   return out;
 }
 

@@ -102,7 +102,16 @@ std::vector<int> page_numbers(const std::string& range, int page_count, const st
   }
 }
 
+void keep_filtered_streams(QPDF& pdf) {
+  for (QPDFObjectHandle& object : pdf.getAllObjects()) {
+    if (object.isStream() && !object.getDict().getKey("/Filter").isNull()) {
+      object.setFilterOnWrite(false);
+    }
+  }
+}
+
 std::string write_pdf(QPDF& pdf) {
+  keep_filtered_streams(pdf);
   QPDFWriter writer(pdf);
   writer.setOutputMemory();
   writer.setPreserveEncryption(false);  // outputs are never encrypted
@@ -393,9 +402,19 @@ Status ExtractTextGenerator::run(Context& context) {
     for (const InputArtifact& input : inputs) {
       std::unique_ptr<QPDF> pdf = open_pdf(input, password);
       std::vector<std::string> texts;
+      TextExtractor extractor([&context] { return context.cancelled(); });
+      int number = 0;
       for (auto& page : QPDFPageDocumentHelper(*pdf).getAllPages()) {
+        ++number;
         if (context.cancelled()) throw std::runtime_error("cancelled");
-        texts.push_back(extract_page_text(page));
+        try {
+          texts.push_back(extractor.page_text(page));
+        } catch (const ExtractionRefused& refused) {
+          throw BadInput{input_label(input.name) + ": page " + std::to_string(number) + ": " +
+                         refused.message};
+        } catch (const ExtractionCancelled&) {
+          throw std::runtime_error("cancelled");
+        }
       }
       std::string name = output_name.empty() || inputs.size() > 1
                              ? stem_of(input.name) + (format == "json" ? ".json" : ".txt")

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 
 namespace gen::text {
 namespace {
@@ -43,16 +44,24 @@ std::string where(std::string_view text, std::size_t offset) {
 
 }  // namespace
 
+/// Thrown through the renderer to stop it (caught in MustacheTemplate::render).
+struct RenderStopped {
+  RenderEnd end;
+};
+
 /// Appends to a std::string through a raw cursor: the hot path of rendering is many short
 /// appends, and std::string::append re-checks and re-terminates on every one. The string is
-/// sized to its final length when the writer goes away.
+/// sized to its final length when the writer goes away. The writable room never reaches past
+/// the output limit, so the limit costs nothing on the hot path: only grow() checks it.
 class OutputWriter {
  public:
-  explicit OutputWriter(std::string& out) : out_(out) {
+  explicit OutputWriter(std::string& out, const RenderLimits* limits = nullptr)
+      : out_(out), limits_(limits) {
     const std::size_t used = out.size();
+    if (limits_ != nullptr) limit_ = limits_->max_output_bytes;
     out.resize(std::max(out.capacity(), used + 256));
     cursor_ = out.data() + used;
-    end_ = out.data() + out.size();
+    end_ = out.data() + std::max(used, std::min(out.size(), limit_));
   }
   ~OutputWriter() { out_.resize(static_cast<std::size_t>(cursor_ - out_.data())); }
   OutputWriter(const OutputWriter&) = delete;
@@ -87,15 +96,27 @@ class OutputWriter {
   }
   void commit(char* new_cursor) { cursor_ = new_cursor; }
 
+  /// Counts one step of work; every 1,024 steps asks whether to stop.
+  void tick() {
+    if ((++steps_ & 0x3FF) == 0 && limits_ != nullptr && limits_->cancelled &&
+        limits_->cancelled()) {
+      throw RenderStopped{RenderEnd::kCancelled};
+    }
+  }
+
  private:
   void grow(std::size_t size) {
     const std::size_t used = static_cast<std::size_t>(cursor_ - out_.data());
-    out_.resize(std::max(out_.size() * 2, used + size));
+    if (size > limit_ - std::min(used, limit_)) throw RenderStopped{RenderEnd::kOutputTooLarge};
+    out_.resize(std::min(std::max(out_.size() * 2, used + size), std::max(limit_, used + size)));
     cursor_ = out_.data() + used;
-    end_ = out_.data() + out_.size();
+    end_ = out_.data() + std::min(out_.size(), limit_);
   }
 
   std::string& out_;
+  const RenderLimits* limits_;
+  std::size_t limit_ = std::numeric_limits<std::size_t>::max();
+  std::uint64_t steps_ = 0;
   char* cursor_;
   char* end_;
 };
@@ -326,6 +347,7 @@ std::optional<MustacheTemplate> MustacheTemplate::compile(std::string_view text,
   tmpl.scopes_.emplace_back();
   std::vector<std::uint32_t> scope_stack = {0};
   std::vector<std::uint32_t> node_scope;  // per node: the scope its slot indexes
+  std::vector<std::unordered_map<std::string, std::int32_t>> scope_index;  // name -> slot
   std::string open = "{{", close = "}}";
   bool can_merge_text = false;  // false after any node that text must not be merged into
   auto add_text = [&](std::size_t begin, std::size_t end) {
@@ -459,12 +481,20 @@ std::optional<MustacheTemplate> MustacheTemplate::compile(std::string_view text,
     }
     const std::uint32_t scope = scope_stack.back();
     if (!node.path.empty()) {
+      // A hash index per scope: a linear search made a template of many distinct names
+      // quadratic to compile.
       Scope& names = tmpl.scopes_[scope];
-      const auto known = std::find(names.begin(), names.end(), node.path.front());
-      node.slot = static_cast<std::int32_t>(known - names.begin());
-      if (known == names.end()) names.push_back(node.path.front());
+      if (scope_index.size() <= scope) scope_index.resize(scope + 1);
+      const auto [known, added] = scope_index[scope].try_emplace(
+          node.path.front(), static_cast<std::int32_t>(names.size()));
+      node.slot = known->second;
+      if (added) names.push_back(node.path.front());
     }
     if (node.op == Op::kSection || node.op == Op::kInverted) {
+      if (open_sections.size() >= kMaxSectionDepth) {
+        return fail("sections nested deeper than " + std::to_string(kMaxSectionDepth) +
+                    " levels (the limit) at " + where(text, tag_start));
+      }
       open_sections.push_back(
           {static_cast<std::uint32_t>(nodes.size()), std::string(content), tag_start});
       if (node.op == Op::kSection) {
@@ -543,6 +573,20 @@ void MustacheTemplate::render(const json& data, bool html_escape, std::string& o
   render_range(0, static_cast<std::uint32_t>(nodes_.size()), root, html_escape, writer);
 }
 
+RenderEnd MustacheTemplate::render(const json& data, bool html_escape, std::string& out,
+                                   const RenderLimits& limits) const {
+  try {
+    OutputWriter writer(out, &limits);
+    SlotBuffer slots(scopes_[0].size());
+    resolve(data, scopes_[0], slots.data());
+    const RenderFrame root{&data, slots.data(), nullptr};
+    render_range(0, static_cast<std::uint32_t>(nodes_.size()), root, html_escape, writer);
+  } catch (const RenderStopped& stopped) {
+    return stopped.end;
+  }
+  return RenderEnd::kDone;
+}
+
 namespace {
 
 /// The value `path` names, seen from `top`: path[0] is searched from the innermost context
@@ -570,6 +614,7 @@ void MustacheTemplate::render_section(const Node& node, std::uint32_t body, cons
   SlotBuffer slots(names.size());
   if (value.is_array()) {
     for (const json& item : value.get_ref<const json::array_t&>()) {
+      out.tick();
       resolve(item, names, slots.data());
       const RenderFrame frame{&item, slots.data(), &top};
       render_range(body, node.end, frame, html_escape, out);
@@ -584,6 +629,7 @@ void MustacheTemplate::render_section(const Node& node, std::uint32_t body, cons
 void MustacheTemplate::render_range(std::uint32_t begin, std::uint32_t end, const RenderFrame& top,
                                     bool html_escape, OutputWriter& out) const {
   for (std::uint32_t i = begin; i < end;) {
+    out.tick();
     const Node& node = nodes_[i];
     switch (node.op) {
       case Op::kText:

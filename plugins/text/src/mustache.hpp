@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +29,28 @@ namespace gen::text {
 class OutputWriter;  // mustache.cpp
 struct RenderFrame;  // mustache.cpp
 
+/// Bounds on one render: a template is code the client wrote, and three nested sections over
+/// a 1,000-item list already print a gigabyte.
+struct RenderLimits {
+  /// The render stops before the output passes this many bytes.
+  std::size_t max_output_bytes = std::numeric_limits<std::size_t>::max();
+  /// Polled every 1,024 nodes rendered (a few microseconds of work); true stops the render.
+  std::function<bool()> cancelled;
+};
+
+/// How a bounded render ended. Zero is not a valid value.
+enum class RenderEnd : std::uint8_t {
+  kDone = 1,
+  kOutputTooLarge = 2,  ///< stopped at RenderLimits::max_output_bytes
+  kCancelled = 3,       ///< RenderLimits::cancelled returned true
+};
+
 class MustacheTemplate {
  public:
+  /// Sections (and inverted sections) nest at most this deep; deeper is a compile error. The
+  /// renderer recurses once per level, and a name is searched through every level.
+  static constexpr std::size_t kMaxSectionDepth = 100;
+
   /// Compiles `text`. On a syntax error returns nullopt and sets `error` to a message such as
   /// "unclosed section 'items' (opened at line 3, column 1)".
   static std::optional<MustacheTemplate> compile(std::string_view text, std::string& error);
@@ -39,6 +61,11 @@ class MustacheTemplate {
   /// compact JSON. Falsy for sections: missing, null, false, empty list.
   /// Thread-safe: a compiled template is immutable.
   void render(const nlohmann::json& data, bool html_escape, std::string& out) const;
+
+  /// render() within `limits`. On kOutputTooLarge or kCancelled `out` holds what was written
+  /// so far (at most max_output_bytes).
+  RenderEnd render(const nlohmann::json& data, bool html_escape, std::string& out,
+                   const RenderLimits& limits) const;
 
  private:
   enum class Op : std::uint8_t { kText, kVariable, kRawVariable, kSection, kInverted };

@@ -16,6 +16,18 @@ using nlohmann::json;
 using sdk::Status;
 
 constexpr std::string_view kTemplateMediaType = "text/x-mustache";
+/// The output cap: a default that no real document reaches, raised per job up to a ceiling.
+constexpr long long kDefaultMaxOutputBytes = 64LL * 1024 * 1024;
+constexpr long long kMaxOutputBytesCeiling = 256LL * 1024 * 1024;
+
+/// "64 MiB (67108864 bytes)", or "1000000 bytes".
+std::string describe_bytes(long long bytes) {
+  constexpr long long kMiB = 1024 * 1024;
+  if (bytes % kMiB == 0) {
+    return std::to_string(bytes / kMiB) + " MiB (" + std::to_string(bytes) + " bytes)";
+  }
+  return std::to_string(bytes) + " bytes";
+}
 constexpr std::string_view kDefaultMediaType = "text/plain; charset=utf-8";
 
 /// "Text/HTML; charset=utf-8" -> "text/html".
@@ -121,6 +133,11 @@ class TextTemplate final : public sdk::Generator {
          .type = sdk::ParamType::kString,
          .description = "Name of the output artifact; default output.txt, or .md, .html, .json, "
                         ".csv, .xml after the media type."},
+        {.name = "max_output_bytes",
+         .type = sdk::ParamType::kInteger,
+         .default_value = kDefaultMaxOutputBytes,
+         .description = "The task fails (permanently) when the output would pass this size; "
+                        "1 to 268435456 (256 MiB), default 67108864 (64 MiB)."},
     };
     info.input_media_types = {"application/json", std::string(kTemplateMediaType), "text/*"};
     info.output_media_types = {"text/plain", "text/markdown", "text/html", "*/*"};
@@ -198,6 +215,16 @@ class TextTemplate final : public sdk::Generator {
     }
     if (output_name.empty()) output_name = default_output_name(type);
 
+    long long max_output_bytes = kDefaultMaxOutputBytes;
+    if (auto it = params.find("max_output_bytes"); it != params.end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<long long>() < 1 ||
+          it->get<long long>() > kMaxOutputBytesCeiling) {
+        return Status::permanent("params.max_output_bytes: must be a whole number from 1 to " +
+                                 std::to_string(kMaxOutputBytesCeiling) + " (256 MiB)");
+      }
+      max_output_bytes = it->get<long long>();
+    }
+
     std::string error;
     const auto tmpl = MustacheTemplate::compile(template_text, error);
     if (!tmpl) return Status::permanent(template_field + ": " + error);
@@ -205,8 +232,24 @@ class TextTemplate final : public sdk::Generator {
     // Jobs of one deployment tend to render similar documents: start from the size of the
     // last output of this thread, so a large invoice does not regrow its buffer every time.
     thread_local std::size_t last_output_size = 0;
-    output.reserve(std::max(template_text.size() * 2, last_output_size + last_output_size / 8));
-    tmpl->render(*data, needs_html_escape(type), output);
+    output.reserve(
+        std::min(std::max(template_text.size() * 2, last_output_size + last_output_size / 8),
+                 static_cast<std::size_t>(max_output_bytes)));
+    RenderLimits limits;
+    limits.max_output_bytes = static_cast<std::size_t>(max_output_bytes);
+    limits.cancelled = [&ctx] { return ctx.cancelled(); };
+    const RenderEnd end = tmpl->render(*data, needs_html_escape(type), output, limits);
+    if (end == RenderEnd::kOutputTooLarge) {
+      return Status::permanent(
+          "output: the rendered text passed the limit of " + describe_bytes(max_output_bytes) +
+          ", set by params.max_output_bytes (at most 256 MiB): the template expands too much, "
+          "e.g. sections nested over large lists");
+    }
+    if (end == RenderEnd::kCancelled) {
+      return Status::retryable(
+          "text.template: stopped: the job was cancelled or its time limit "
+          "passed while rendering");
+    }
     last_output_size = output.size();
 
     ctx.write_output(output_name, media_type, output);
