@@ -37,6 +37,18 @@ max_len() {
   esac
 }
 
+# One line from libFuzzer's final stats: executions, coverage (cov: edges, ft: features),
+# corpus size, peak memory.
+summary() {
+  awk -v t="$1" '
+    /^#[0-9]+[ \t]+DONE/ { for (i = 1; i <= NF; i++) { if ($i == "cov:") cov = $(i + 1);
+                                                      if ($i == "ft:") ft = $(i + 1);
+                                                      if ($i == "corp:") corp = $(i + 1) } }
+    /^stat::number_of_executed_units:/ { runs = $2 }
+    /^stat::peak_rss_mb:/ { rss = $2 }
+    END { printf "fuzz: %s ok: %s runs, cov %s, ft %s, corpus %s, peak %s MB\n", t, runs, cov, ft, corp, rss }' "$2"
+}
+
 start=$(date +%s)
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   # -O1 with line tables: fast to compile, still quick to run, symbolised stacks, and
@@ -74,8 +86,7 @@ for target in "${TARGETS[@]}"; do
   echo "fuzz: $target for ${SECONDS_EACH} s (log: $log)"
   # The first folder receives what the run finds; the seeds are only read.
   if "$exe" "${args[@]}" "$work" "$seeds" >"$log" 2>&1; then
-    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^#[0-9]+ *DONE' "$log" |
-      tr '\n' ' ' | sed "s/^/fuzz: $target ok: /" && echo
+    summary "$target" "$log"
   else
     failed+=("$target")
     echo "fuzz: $target FAILED; crasher in $crashes/; end of $log:" >&2
