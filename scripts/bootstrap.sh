@@ -11,6 +11,8 @@ PACKAGES=(
   libqpdf-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libfreetype-dev libharfbuzz-dev
   libsystemd-dev libpq-dev libsqlite3-dev zlib1g-dev libdeflate-dev fonts-dejavu-core
   libssl-dev libjemalloc-dev
+  # fuzzing: clang with libFuzzer + ASan/UBSan runtimes (scripts/fuzz.sh)
+  clang libclang-rt-14-dev llvm
   # tests, benchmarks and the demo
   libgtest-dev libgmock-dev libbenchmark-dev curl jq poppler-utils qpdf sqlite3 postgresql
   # monitoring: promtool (check metrics/rules in CI); bench/http: wrk against nginx

@@ -14,4 +14,9 @@ export GENERATOR_TEST_POSTGRES_URL
 status=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 -j"${JOBS:-2}" || status=$?
 echo "tests: $(($(date +%s) - built)) s"
+# The fuzz targets (clang, ASan+UBSan, their own build-fuzz): every corpus input replayed,
+# then each target fuzzed for FUZZ_SECONDS (20; 0 = replay only). A crash fails the run.
+fuzzed=$(date +%s)
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}" || status=$?
+echo "fuzz: $(($(date +%s) - fuzzed)) s"
 exit $status

@@ -23,6 +23,7 @@
 #include "job_request.hpp"
 #include "multipart.hpp"
 #include "openapi.hpp"
+#include "range.hpp"
 #include "rate_limit.hpp"
 #include "read_cache.hpp"
 #include "views.hpp"
@@ -94,54 +95,6 @@ std::string quoted_filename(const std::string& name) {
 
 // Artifacts up to this size are answered from memory; larger ones stream chunk by chunk.
 constexpr std::int64_t kInlineDownloadBytes = 1024 * 1024;
-
-struct ByteRange {
-  std::int64_t first = 0, last = 0;  // inclusive
-};
-enum class RangeKind : int { kNone = 0, kSatisfiable = 1, kUnsatisfiable = 2 };
-
-// A Range header (RFC 9110 14.2) for a representation of `size` bytes. Several ranges, other
-// units and malformed values are kNone: the answer is the whole representation (allowed).
-RangeKind parse_range(std::string_view header, std::int64_t size, ByteRange& out) {
-  auto trim = [](std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-  };
-  header = trim(header);
-  if (header.size() < 6 || lowercase(header.substr(0, 6)) != "bytes=") return RangeKind::kNone;
-  std::string_view spec = trim(header.substr(6));
-  if (spec.find(',') != std::string_view::npos) return RangeKind::kNone;
-  auto dash = spec.find('-');
-  if (dash == std::string_view::npos) return RangeKind::kNone;
-  auto number = [](std::string_view v, std::int64_t& n) {
-    v = v.substr(0, v.find_last_not_of(" \t") + 1);
-    v.remove_prefix(std::min(v.find_first_not_of(" \t"), v.size()));
-    if (v.empty() || v.size() > 18) return false;
-    n = 0;
-    for (char c : v) {
-      if (c < '0' || c > '9') return false;
-      n = n * 10 + (c - '0');
-    }
-    return true;
-  };
-  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
-  if (trim(a).empty()) {  // suffix: the last n bytes
-    std::int64_t n = 0;
-    if (!number(b, n)) return RangeKind::kNone;
-    if (n == 0 || size == 0) return RangeKind::kUnsatisfiable;
-    out = {std::max<std::int64_t>(0, size - n), size - 1};
-    return RangeKind::kSatisfiable;
-  }
-  std::int64_t first = 0, last = size - 1;
-  if (!number(a, first)) return RangeKind::kNone;
-  if (!trim(b).empty()) {
-    if (!number(b, last) || last < first) return RangeKind::kNone;
-  }
-  if (first >= size) return RangeKind::kUnsatisfiable;
-  out = {first, std::min(last, size - 1)};
-  return RangeKind::kSatisfiable;
-}
 
 // If-None-Match: "*" or a list of entity tags, compared weakly (RFC 9110 13.1.2).
 bool none_match(std::string_view header, const std::string& etag) {
