@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-600}"
 shift || true
-ALL_TARGETS=(job_request multipart range rfc3339 mustache markdown pdf)
+ALL_TARGETS=(job_request multipart range rfc3339 mustache markdown pdf http_head)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
