@@ -1,34 +1,12 @@
 #include "http_head.hpp"
 
+#include "gen/core/media_type.hpp"
+
 #include <algorithm>
 #include <charconv>
 
 namespace gen::backend::http {
 namespace {
-
-bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // field-value bytes: VCHAR, obs-text, SP, HTAB (RFC 9110 5.5). No other control characters.
 bool is_field_value_char(unsigned char c) {
@@ -72,9 +50,9 @@ HeadResult refuse(int status, std::string message) {
 
 }  // namespace
 
+// The grammar lives in core, shared with the media-type checks.
 bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(),
-                                   [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
+  return gen::is_token(s);
 }
 
 std::size_t skip_leading_empty_lines(std::string_view data) {

@@ -2,11 +2,11 @@
 // and the grammar is a dozen lines of RFC 9110.
 #include "gen/core/media_type.hpp"
 
-namespace gen {
-namespace {
+#include <algorithm>
 
-// tchar (RFC 9110 section 5.6.2).
-bool is_tchar(unsigned char c) {
+namespace gen {
+
+bool is_token_char(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
     case '!':
@@ -30,10 +30,18 @@ bool is_tchar(unsigned char c) {
   }
 }
 
+bool is_token(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return is_token_char(static_cast<unsigned char>(c));
+  });
+}
+
+namespace {
+
 // Reads a token at `i`; false when there is none.
 bool token(std::string_view s, std::size_t& i) {
   std::size_t start = i;
-  while (i < s.size() && is_tchar(static_cast<unsigned char>(s[i]))) ++i;
+  while (i < s.size() && is_token_char(static_cast<unsigned char>(s[i]))) ++i;
   return i > start;
 }
 

@@ -7,6 +7,12 @@
 
 namespace gen {
 
+/// Whether `c` is a tchar and `s` a token (RFC 9110 section 5.6.2): the grammar of field
+/// names, methods, media types and transfer codings, shared by the media-type checks and the
+/// backend's request-head parser.
+bool is_token_char(unsigned char c);
+bool is_token(std::string_view s);
+
 /// Longest media type accepted (type, subtype and parameters).
 inline constexpr std::size_t kMaxMediaTypeBytes = 255;
 
