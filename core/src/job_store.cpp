@@ -1324,25 +1324,25 @@ std::vector<std::string> JobStore::heartbeat(const std::string& worker, std::int
   return cancelled;
 }
 
+std::vector<ClaimedTask> JobStore::tasks_held_by(const std::string& worker) {
+  std::vector<ClaimedTask> held;
+  Session s = db_.session();
+  std::string owner = worker;
+  Statement st(s);
+  st << db_.sql(
+      "SELECT id, job_id, step, generator, attempt, max_attempts FROM tasks"
+      " WHERE lease_owner = ? AND state = 'RUNNING'"),
+      use(owner);
+  st.execute();
+  RecordSet rs(st);
+  for (std::size_t r = 0; r < rs.rowCount(); ++r) held.push_back(held_task(rs, r));
+  return held;
+}
+
 int JobStore::release_worker(const std::string& worker, ErrorCode code,
                              const std::string& message) {
-  std::vector<ClaimedTask> held;
-  {
-    Session s = db_.session();
-    std::string owner = worker;
-    Statement st(s);
-    st << db_.sql(
-        "SELECT id, job_id, step, generator, attempt, max_attempts FROM tasks"
-        " WHERE lease_owner = ? AND state = 'RUNNING'"),
-        use(owner);
-    st.execute();
-    RecordSet rs(st);
-    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
-      held.push_back(held_task(rs, r));
-    }
-  }
   int released = 0;
-  for (const ClaimedTask& t : held) {
+  for (const ClaimedTask& t : tasks_held_by(worker)) {
     if (fail(t, code, message + " while running " + t.generator, false) != FailResult::kStale) {
       ++released;
     }
@@ -1377,21 +1377,8 @@ WriteResult JobStore::requeue(const ClaimedTask& task) {
 }
 
 int JobStore::requeue_worker(const std::string& worker) {
-  std::vector<ClaimedTask> held;
-  {
-    Session s = db_.session();
-    std::string owner = worker;
-    Statement st(s);
-    st << db_.sql(
-        "SELECT id, job_id, step, generator, attempt, max_attempts FROM tasks"
-        " WHERE lease_owner = ? AND state = 'RUNNING'"),
-        use(owner);
-    st.execute();
-    RecordSet rs(st);
-    for (std::size_t r = 0; r < rs.rowCount(); ++r) held.push_back(held_task(rs, r));
-  }
   int requeued = 0;
-  for (const ClaimedTask& t : held) {
+  for (const ClaimedTask& t : tasks_held_by(worker)) {
     if (requeue(t) == WriteResult::kApplied) ++requeued;
   }
   return requeued;

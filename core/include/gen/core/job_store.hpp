@@ -289,6 +289,9 @@ class JobStore {
   static std::int64_t backoff_ms(int next_attempt);
 
  private:
+  /// The tasks `worker` holds RUNNING (read outside any transaction).
+  std::vector<ClaimedTask> tasks_held_by(const std::string& worker);
+
   Database& db_;
 };
 
