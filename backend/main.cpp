@@ -6,9 +6,9 @@
 #include <Poco/Exception.h>
 
 #include "gen/backend/service.hpp"
-#include "gen/core/errors.hpp"
-#include "gen/core/log.hpp"
-#include "gen/core/settings.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/base/settings.hpp"
 
 namespace {
 

@@ -17,10 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "client.hpp"
-#include "gen/core/auth.hpp"
-#include "gen/core/database.hpp"
-#include "gen/core/errors.hpp"
-#include "gen/core/settings.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/base/settings.hpp"
+#include "gen/core/storage/database.hpp"
+#include "gen/core/tenancy/auth.hpp"
 
 namespace gen::ctl {
 namespace {

@@ -30,10 +30,10 @@
 #include <gen/sdk/testing.hpp>
 #include <nlohmann/json.hpp>
 
-#include "gen/core/errors.hpp"
-#include "gen/core/log.hpp"
-#include "gen/core/params.hpp"
-#include "gen/core/plugin_host.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/base/params.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

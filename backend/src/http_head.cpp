@@ -1,6 +1,6 @@
 #include "http_head.hpp"
 
-#include "gen/core/media_type.hpp"
+#include "gen/core/base/media_type.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gen/core/media_type.hpp"
-#include "gen/core/params.hpp"
-#include "gen/core/plugin_host.hpp"
+#include "gen/core/base/media_type.hpp"
+#include "gen/core/base/params.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
 
 namespace gen::backend {
 

@@ -11,7 +11,7 @@
 #include <gen/sdk/json.hpp>
 #include <nlohmann/json.hpp>
 
-#include "gen/core/job_store.hpp"
+#include "gen/core/queue/job_store.hpp"
 
 namespace gen {
 class PluginHost;

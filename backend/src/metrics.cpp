@@ -11,7 +11,7 @@
 #include <prometheus/registry.h>
 
 #include "gen/backend/http.hpp"
-#include "gen/core/metrics.hpp"
+#include "gen/core/metrics/metrics.hpp"
 
 namespace gen::backend {
 namespace {

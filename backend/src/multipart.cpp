@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "gen/core/errors.hpp"
+#include "gen/core/base/errors.hpp"
 
 namespace gen::backend {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "gen/core/job_store.hpp"
+#include "gen/core/queue/job_store.hpp"
 
 namespace gen::backend {
 

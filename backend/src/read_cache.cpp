@@ -2,8 +2,8 @@
 
 #include <Poco/Data/Session.h>
 
-#include "gen/core/database.hpp"
-#include "gen/core/log.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/storage/database.hpp"
 
 namespace gen::backend {
 

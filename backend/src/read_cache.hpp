@@ -23,8 +23,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "gen/core/auth.hpp"
-#include "gen/core/tenants.hpp"
+#include "gen/core/tenancy/auth.hpp"
+#include "gen/core/tenancy/tenants.hpp"
 
 namespace gen {
 class Database;

@@ -52,7 +52,7 @@
 
 #include "gen/backend/api.hpp"
 #include "gen/backend/metrics.hpp"
-#include "gen/core/log.hpp"
+#include "gen/core/base/log.hpp"
 #include "http_head.hpp"
 
 namespace gen::backend {

@@ -9,12 +9,12 @@
 #include "gen/backend/api.hpp"
 #include "gen/backend/metrics.hpp"
 #include "gen/backend/server.hpp"
-#include "gen/core/auth.hpp"
-#include "gen/core/database.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/log.hpp"
-#include "gen/core/metrics.hpp"
-#include "gen/core/plugin_host.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/metrics/metrics.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
+#include "gen/core/tenancy/auth.hpp"
 
 namespace gen::backend {
 namespace {

@@ -4,7 +4,7 @@
 #include <ctime>
 
 #include "gen/backend/http.hpp"
-#include "gen/core/database.hpp"
+#include "gen/core/storage/database.hpp"
 
 namespace gen::backend {
 

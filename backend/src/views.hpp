@@ -7,11 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gen/core/auth.hpp"
-#include "gen/core/config_store.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/plugin_host.hpp"
-#include "gen/core/tenants.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/tenancy/auth.hpp"
+#include "gen/core/tenancy/config_store.hpp"
+#include "gen/core/tenancy/tenants.hpp"
 
 namespace gen::backend {
 

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "gen/backend/api.hpp"
-#include "gen/core/database.hpp"
-#include "gen/core/log.hpp"
-#include "gen/core/webhooks.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/storage/database.hpp"
+#include "gen/core/webhooks/webhooks.hpp"
 #include "job_request.hpp"
 #include "views.hpp"
 

@@ -24,8 +24,8 @@
 
 #include <Poco/Data/Session.h>
 
-#include "gen/core/database.hpp"
-#include "gen/core/job_store.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
 #include "test_database.hpp"
 
 using namespace Poco::Data::Keywords;

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_support.hpp"
-#include "gen/core/errors.hpp"
-#include "gen/core/log.hpp"
-#include "gen/core/plugin_host.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
 #include "job_request.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "fuzz_support.hpp"
-#include "gen/core/errors.hpp"
+#include "gen/core/base/errors.hpp"
 #include "multipart.hpp"
 
 namespace {

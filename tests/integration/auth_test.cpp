@@ -15,12 +15,12 @@
 //  - granting scopes one does not hold -> 403; writes of a disabled tenant -> 409;
 //  - tenant ids differing only in case are different tenants;
 //  - password guessing: the 11th failed login of an id within a minute -> 429.
-#include "gen/core/auth.hpp"
+#include "gen/core/tenancy/auth.hpp"
 #include "fixture.hpp"
 #include "gen/backend/api.hpp"
-#include "gen/core/database.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/plugin_host.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
 
 namespace gen::itest {
 namespace {

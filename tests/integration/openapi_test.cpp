@@ -5,9 +5,9 @@
 #include <set>
 
 #include "gen/backend/api.hpp"
-#include "gen/core/database.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/plugin_host.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
 #include "harness.hpp"
 
 namespace gen::itest {

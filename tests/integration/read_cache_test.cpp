@@ -9,7 +9,7 @@
 
 #include <Poco/Data/Session.h>
 
-#include "gen/core/database.hpp"
+#include "gen/core/storage/database.hpp"
 #include "harness.hpp"
 #include "test_database.hpp"
 

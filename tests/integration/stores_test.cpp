@@ -8,11 +8,11 @@
 #include <Poco/Data/Session.h>
 
 #include "fixture.hpp"
-#include "gen/core/auth.hpp"
-#include "gen/core/config_store.hpp"
-#include "gen/core/database.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/tenants.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
+#include "gen/core/tenancy/auth.hpp"
+#include "gen/core/tenancy/config_store.hpp"
+#include "gen/core/tenancy/tenants.hpp"
 #include "test_database.hpp"
 
 namespace gen::itest {

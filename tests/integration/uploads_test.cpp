@@ -5,7 +5,7 @@
 #include <Poco/SHA2Engine.h>
 
 #include "fixture.hpp"
-#include "gen/core/database.hpp"
+#include "gen/core/storage/database.hpp"
 #include "streaming_client.hpp"
 
 namespace gen::itest {

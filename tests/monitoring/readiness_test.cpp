@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gen/core/metrics.hpp"
+#include "gen/core/metrics/metrics.hpp"
 
 namespace gen::metrics {
 namespace {

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "gen/core/settings.hpp"
+#include "gen/core/base/settings.hpp"
 
 namespace {
 

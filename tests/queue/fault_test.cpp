@@ -26,8 +26,8 @@
 #include <Poco/Data/Statement.h>
 #include <gtest/gtest.h>
 
-#include "gen/core/database.hpp"
-#include "gen/core/job_store.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
 #include "test_database.hpp"
 
 namespace gen {

@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "fixture.hpp"
-#include "gen/core/auth.hpp"
-#include "gen/core/database.hpp"
+#include "gen/core/storage/database.hpp"
+#include "gen/core/tenancy/auth.hpp"
 #include "test_database.hpp"
 
 namespace gen::itest {

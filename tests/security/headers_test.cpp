@@ -8,9 +8,9 @@
 #include <chrono>
 
 #include "fixture.hpp"
-#include "gen/core/database.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/media_type.hpp"
+#include "gen/core/base/media_type.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
 
 namespace gen::itest {
 namespace {

@@ -14,10 +14,10 @@
 #include <gtest/gtest.h>
 #include <gen/sdk/testing.hpp>
 
-#include "gen/core/database.hpp"
-#include "gen/core/executor.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/plugin_host.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
+#include "gen/core/queue/executor.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
 #include "harness.hpp"
 #include "test_database.hpp"
 

@@ -23,8 +23,8 @@
 #include <Poco/StreamCopier.h>
 
 #include "fixture.hpp"
-#include "gen/core/errors.hpp"
-#include "gen/core/webhooks.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/webhooks/webhooks.hpp"
 #include "test_database.hpp"
 
 namespace gen::itest {

@@ -12,7 +12,7 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 
-#include "gen/core/database.hpp"
+#include "gen/core/storage/database.hpp"
 #include "harness.hpp"
 #include "streaming_client.hpp"
 #include "test_database.hpp"

@@ -22,8 +22,8 @@
 
 #include <gtest/gtest.h>
 
-#include "gen/core/database.hpp"
-#include "gen/core/job_store.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
 
 namespace gen {
 namespace {

@@ -22,9 +22,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gen/core/database.hpp"
-#include "gen/core/log.hpp"
-#include "gen/core/metrics.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/metrics/metrics.hpp"
+#include "gen/core/storage/database.hpp"
 
 namespace gen::worker {
 namespace {

@@ -8,7 +8,7 @@
 // counters every worker process keeps in the shared metrics region (worker_metrics.hpp).
 #pragma once
 
-#include "gen/core/settings.hpp"
+#include "gen/core/base/settings.hpp"
 #include "worker_metrics.hpp"
 
 namespace gen::worker {

@@ -8,9 +8,9 @@
 
 #include <gen/sdk/generator.hpp>
 
-#include "gen/core/errors.hpp"
-#include "gen/core/log.hpp"
-#include "gen/core/settings.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/base/settings.hpp"
 #include "supervisor.hpp"
 
 namespace {

@@ -21,10 +21,10 @@
 #include <thread>
 #include <vector>
 
-#include "gen/core/database.hpp"
-#include "gen/core/errors.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/log.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
 #include "http_endpoint.hpp"
 #include "worker_metrics.hpp"
 #include "worker_process.hpp"

@@ -3,7 +3,7 @@
 // once), and on SIGTERM/SIGINT forwards the signal and waits for the children to drain.
 #pragma once
 
-#include "gen/core/settings.hpp"
+#include "gen/core/base/settings.hpp"
 
 namespace gen::worker {
 

@@ -18,8 +18,8 @@
 #include <type_traits>
 #include <unordered_map>
 
-#include "gen/core/database.hpp"
-#include "gen/core/metrics.hpp"
+#include "gen/core/metrics/metrics.hpp"
+#include "gen/core/storage/database.hpp"
 
 namespace gen::worker {
 namespace {

@@ -19,8 +19,8 @@
 
 #include <prometheus/metric_family.h>
 
-#include "gen/core/executor.hpp"
-#include "gen/core/job_store.hpp"
+#include "gen/core/queue/executor.hpp"
+#include "gen/core/queue/job_store.hpp"
 
 namespace gen::worker {
 

@@ -20,16 +20,16 @@
 #include <thread>
 #include <vector>
 
-#include "gen/core/completion_batcher.hpp"
-#include "gen/core/config_store.hpp"
-#include "gen/core/database.hpp"
-#include "gen/core/errors.hpp"
-#include "gen/core/executor.hpp"
-#include "gen/core/job_store.hpp"
-#include "gen/core/log.hpp"
-#include "gen/core/plugin_host.hpp"
-#include "gen/core/task_signal.hpp"
-#include "gen/core/webhooks.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/plugins/plugin_host.hpp"
+#include "gen/core/queue/completion_batcher.hpp"
+#include "gen/core/queue/executor.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/storage/database.hpp"
+#include "gen/core/storage/task_signal.hpp"
+#include "gen/core/tenancy/config_store.hpp"
+#include "gen/core/webhooks/webhooks.hpp"
 #include "worker_metrics.hpp"
 
 namespace gen::worker {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "gen/core/settings.hpp"
+#include "gen/core/base/settings.hpp"
 
 namespace gen::worker {
 

@@ -20,9 +20,9 @@
 #include <gen/sdk/json.hpp>
 #include "gen/backend/http.hpp"
 #include "gen/backend/router.hpp"
-#include "gen/core/auth.hpp"
-#include "gen/core/errors.hpp"
-#include "gen/core/job_store.hpp"
+#include "gen/core/base/errors.hpp"
+#include "gen/core/queue/job_store.hpp"
+#include "gen/core/tenancy/auth.hpp"
 
 namespace gen {
 class ConfigStore;

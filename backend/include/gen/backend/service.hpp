@@ -2,7 +2,7 @@
 // migrations, load plugins, serve HTTP until SIGTERM/SIGINT.
 #pragma once
 
-#include "gen/core/settings.hpp"
+#include "gen/core/base/settings.hpp"
 
 namespace gen::backend {
 
