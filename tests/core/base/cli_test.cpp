@@ -105,7 +105,7 @@ TEST(Cli, RefusesWhatTheTableDoesNotSay) {
   EXPECT_EQ(message({"submit", "--wait=yes"}), "--wait takes no value");
   EXPECT_EQ(message({"jobs", "list", "--wait"}),
             "--wait is not an option of 'jobs list' (tool jobs list --help)");
-  EXPECT_EQ(message({"--limit", "1", "--limit", "2"}), "--limit given twice");
+  EXPECT_EQ(message({"jobs", "--limit", "1", "--limit", "2"}), "--limit given twice");
 }
 
 TEST(Cli, HelpAndVersionNeedNoValidCommandLine) {

@@ -28,9 +28,9 @@ namespace gen::cli {
 
 /// One option. `value` names its argument in the help ("DIR"); empty means a flag.
 struct Option {
-  std::string_view name;   // "--output-dir"
-  std::string_view value;  // "DIR", or "" for a flag
-  std::string_view help;   // one line; "(repeatable)" is added for repeatable options
+  std::string_view name = {};   // "--output-dir"
+  std::string_view value = {};  // "DIR", or "" for a flag
+  std::string_view help = {};   // one line; "(repeatable)" is added for repeatable options
   bool repeatable = false;
   std::string_view short_name = {};  // "-h"
 };
@@ -38,7 +38,7 @@ struct Option {
 /// One command: a word or two, its positional arguments and its own options.
 struct Command {
   /// "serve", "jobs list"; "" for a program without commands (its arguments are the program's).
-  std::string_view name;
+  std::string_view name = {};
   /// The positional arguments as the help shows them: "ID", "JOB NAME", "[ID]", "PLUGIN.so",
   /// "FILE...". Plain words are required, bracketed ones optional, "..." repeats the last:
   /// the parser derives the accepted count from this text.
@@ -53,7 +53,7 @@ struct Command {
 /// A program: its global options (valid with every command), commands and the text after
 /// the generated help (exit codes, settings). `--help`/`-h` and `--version` are implied.
 struct Program {
-  std::string_view name;
+  std::string_view name = {};
   std::string_view summary = {};  // one paragraph after the usage line
   std::vector<Option> options = {};
   std::vector<Command> commands = {};
