@@ -1,4 +1,4 @@
-// generator-worker [--env-file PATH] [run|migrate|version|--help]; the options are in kProgram.
+// generator-worker [--env-file PATH] [run|migrate|version|--help]: the command line is kProgram.
 #include <unistd.h>
 
 #include <filesystem>
@@ -26,8 +26,8 @@ const gen::cli::Program kProgram{
         "WORKER__DRAIN_TIMEOUT_S, LOGGING__LEVEL. See docs/worker.md.",
     .options = {{"--env-file", "PATH", "settings file (KEY=VALUE lines)"}},
     .commands = {{.name = "run",
-                  .help = "supervise THREADS__DRAMATIQ_PROCESSES worker processes, each running "
-                          "THREADS__DRAMATIQ_THREADS task threads; SIGTERM drains and exits 0",
+                  .help = "supervise THREADS__DRAMATIQ_PROCESSES worker processes; "
+                          "SIGTERM drains and exits 0",
                   .is_default = true},
                  {.name = "migrate", .help = "apply the database schema migrations and exit"}}};
 

@@ -199,6 +199,7 @@ Parsed parse(const Program& program, const std::vector<std::string>& argv) {
     if (!program.commands.empty()) parsed.command = &program.commands.front();
   } else if (positional.empty()) {
     for (const Command& c : program.commands) {
+      if (parsed.help) break;  // --help alone: the whole program's help, not its default's
       if (c.is_default && c.name.find(' ') == std::string_view::npos) parsed.command = &c;
     }
   } else if (positional[0] == "help" || positional[0] == "version") {

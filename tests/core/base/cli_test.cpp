@@ -110,6 +110,7 @@ TEST(Cli, RefusesWhatTheTableDoesNotSay) {
 
 TEST(Cli, HelpAndVersionNeedNoValidCommandLine) {
   EXPECT_TRUE(parse_words({"-h"}).help);
+  EXPECT_EQ(parse_words({"--help"}).command, nullptr) << "the whole program's help, not serve's";
   EXPECT_TRUE(parse_words({"help"}).help);
   EXPECT_TRUE(parse_words({"frobnicate", "--help"}).help);
   Parsed show = parse_words({"jobs", "show", "--help"});
