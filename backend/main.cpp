@@ -2,22 +2,28 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <Poco/Exception.h>
 
 #include "gen/backend/service.hpp"
+#include "gen/core/base/cli.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/base/settings.hpp"
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: generator-backend [--env-file PATH] [serve|migrate|version|--help]\n"
-    "  serve    run migrations, load plugins and serve the REST API (default)\n"
-    "  migrate  apply pending database migrations and exit\n"
-    "  version  print the version\n"
-    "Settings come from the environment (HOSTING__PORT, DATABASE__URL, ...) over the env file.\n";
+const gen::cli::Program kProgram{
+    .name = "generator-backend",
+    .summary =
+        "The Generator REST API. Settings come from the environment (HOSTING__PORT,\n"
+        "DATABASE__URL, ...) over the env file; see docs/operations.md.",
+    .options = {{"--env-file", "PATH", "settings file (KEY=VALUE lines)"}},
+    .commands = {{.name = "serve",
+                  .help = "run migrations, load plugins and serve the REST API",
+                  .is_default = true},
+                 {.name = "migrate", .help = "apply pending database migrations and exit"}}};
 
 // Plugins live in <prefix>/lib/generator/plugins, next to <prefix>/bin/generator-backend.
 std::string default_plugins_path() {
@@ -31,27 +37,22 @@ std::string default_plugins_path() {
 
 int main(int argc, char** argv) {
   gen::backend::block_termination_signals();
-  std::string env_file, command = "serve";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--env-file" && i + 1 < argc) {
-      env_file = argv[++i];
-    } else if (arg.starts_with("--env-file=")) {
-      env_file = arg.substr(11);
-    } else if (arg == "--help" || arg == "-h" || arg == "help") {
-      std::cout << kUsage;
-      return 0;
-    } else if (arg == "serve" || arg == "migrate" || arg == "version" || arg == "--version") {
-      command = arg;
-    } else {
-      std::cerr << "generator-backend: unknown argument '" << arg << "'\n" << kUsage;
-      return 2;
-    }
+  gen::cli::Parsed args;
+  try {
+    args = gen::cli::parse(kProgram, std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const gen::cli::UsageError& e) {
+    std::cerr << "generator-backend: " << e.what() << "\n" << gen::cli::help(kProgram);
+    return 2;
   }
-  if (command == "version" || command == "--version") {
+  if (args.help) {
+    std::cout << gen::cli::help(kProgram, args.command);
+    return 0;
+  }
+  if (args.version) {
     std::cout << "generator-backend " << GENERATOR_VERSION << "\n";
     return 0;
   }
+  const std::string env_file = args.value_or("--env-file", "");
 
   gen::Settings settings;
   try {
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
   gen::log::set_level(settings.log_level);
 
   try {
-    if (command == "migrate") {
+    if (args.command->name == "migrate") {
       int ran = gen::backend::migrate(settings);
       std::cout << "applied " << ran << " migration(s)\n";
       return 0;

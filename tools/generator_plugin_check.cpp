@@ -5,14 +5,19 @@
 // temporary folder that holds only a symlink to the file, so the checks are the host's:
 // manifest read before loading, SDK ABI / interface id / C++ ABI, registration, generator
 // infos. The run goes through the SDK test harness's FakeContext with the host's param
-// validation (gen::validate_params), so what passes here passes in a job.
+// validation (gen::validate_params), so what passes here passes in a job. The generator runs
+// in a child process, as in the worker: a crash is reported (signal or exit code) instead of
+// ending the check, and a run past its time limit is stopped and its outputs dropped.
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QPluginLoader>
 #include <QString>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -30,8 +35,11 @@
 #include <gen/sdk/testing.hpp>
 #include <nlohmann/json.hpp>
 
+#include "child_run.hpp"
+#include "gen/core/base/cli.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
+#include "gen/core/base/media_type.hpp"
 #include "gen/core/base/params.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 
@@ -40,34 +48,45 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::string_view kUsageText =
-    "usage: generator-plugin-check [options] PLUGIN.so\n"
-    "       generator-plugin-check [options] PLUGIN.so --run GENERATOR [run options]\n"
-    "\n"
-    "Loads PLUGIN.so with the same rules as generator-backend and generator-worker and prints\n"
-    "its manifest, load state, error and generators (with their params).\n"
-    "\n"
-    "options:\n"
-    "  --json                 print one JSON document instead of text\n"
-    "  --verbose              also print the host's log lines (stderr)\n"
-    "run options:\n"
-    "  --run GENERATOR        run this generator once\n"
-    "  --params JSON          the step's params (default {}); validated like a job's\n"
-    "  --params-file FILE     the same, read from FILE\n"
-    "  --input FILE[@TYPE]    an input artifact (repeatable); media type guessed from the\n"
-    "                         extension unless given after '@'\n"
-    "  --setting NAME=VALUE   a value for Context::setting() (repeatable)\n"
-    "  --output-dir DIR       where outputs are written (default ./plugin-check-output)\n"
-    "\n"
-    "exit codes:\n"
-    "  0  the plugin loaded without error (and the run, if any, returned ok)\n"
-    "  1  the plugin is not loaded: INVALID, INCOMPATIBLE or FAILED (see 'error')\n"
-    "  2  usage error: bad arguments, unreadable file, --params not JSON\n"
-    "  3  the plugin loaded but the host refused part of it (see 'error')\n"
-    "  4  --run: no such generator in the plugin, or its params were refused\n"
-    "  5  --run: the generator returned a permanent failure\n"
-    "  6  --run: the generator returned a retryable failure, threw, or exceeded its time "
-    "limit\n";
+using gen::plugin_check::ChildRun;
+using gen::plugin_check::level_name;
+using gen::plugin_check::run_in_child;
+
+// The command line: the parser and --help both read this table.
+const gen::cli::Program kProgram{
+    .name = "generator-plugin-check",
+    .summary =
+        "Loads PLUGIN.so with the same rules as generator-backend and generator-worker and prints\n"
+        "its manifest, load state, error and generators (with their params). With --run, runs one\n"
+        "generator in a child process on sample inputs (docs/writing-a-plugin.md).",
+    .commands =
+        {{.args = "PLUGIN.so",
+          .options =
+              {
+                  {"--json", "", "print one JSON document instead of text"},
+                  {"--verbose", "", "also print the host's log lines (stderr)"},
+                  {"--run", "GENERATOR", "run this generator once; the options below need it"},
+                  {"--params", "JSON", "the step's params (default {}); validated like a job's"},
+                  {"--params-file", "FILE", "the same, read from FILE"},
+                  {"--input", "FILE[:TYPE]",
+                   "an input artifact; media type guessed from the extension", true},
+                  {"--setting", "NAME=VALUE", "a value for Context::setting()", true},
+                  {"--output-dir", "DIR",
+                   "where outputs are written (default ./plugin-check-output)"},
+                  {"--timeout-ms", "MS", "the run's time limit (default: the generator's own)"},
+              }}},
+    .epilog =
+        "exit codes:\n"
+        "  0  the plugin loaded without error (and the run, if any, returned ok)\n"
+        "  1  the plugin is not loaded: INVALID, INCOMPATIBLE or FAILED (see 'error')\n"
+        "  2  usage error: bad arguments, unreadable file, --params not JSON\n"
+        "  3  the plugin loaded but the host refused part of it (see 'error')\n"
+        "  4  --run: no such generator in the plugin, or its params were refused\n"
+        "  5  --run: the generator returned a permanent failure\n"
+        "  6  --run: the generator returned a retryable failure, threw, or exceeded its time "
+        "limit\n"
+        "     (its outputs are dropped, as the worker drops them)\n"
+        "  7  --run: the generator crashed: its process died of a signal or exited\n"};
 
 enum Exit : int {
   kOk = 0,
@@ -77,12 +96,12 @@ enum Exit : int {
   kRunRefused = 4,
   kRunPermanent = 5,
   kRunRetryable = 6,
+  kRunCrashed = 7,
 };
 
-struct Input {
-  fs::path path;
-  std::string media_type;
-};
+// A run still going this long after its time limit is stopped, as the worker stops one
+// (WORKER__TIMEOUT_GRACE_MS, default 5 s).
+constexpr std::chrono::milliseconds kTimeoutGrace{5000};
 
 struct Options {
   fs::path plugin;
@@ -90,29 +109,24 @@ struct Options {
   bool verbose = false;
   std::optional<std::string> run;
   json params = json::object();
-  std::vector<Input> inputs;
+  std::vector<gen::cli::InputFile> inputs;
   std::map<std::string, std::string> settings;
   fs::path output_dir = "plugin-check-output";
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 struct UsageError {
   std::string message;
 };
 
-std::string read_file(const fs::path& path) {
+// `what` is the option that named the file, so the message points at the user's own words.
+std::string read_file(const fs::path& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError{"cannot read " + path.string()};
+  if (!in) {
+    throw UsageError{std::string(what) + " " + path.string() + ": cannot read (" +
+                     std::strerror(errno) + ")"};
+  }
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::string guess_media_type(const fs::path& path) {
-  static const std::map<std::string, std::string> kTypes = {
-      {".json", "application/json"}, {".md", "text/markdown"},    {".txt", "text/plain"},
-      {".html", "text/html"},        {".csv", "text/csv"},        {".pdf", "application/pdf"},
-      {".xml", "application/xml"},   {".mustache", "text/plain"}, {".png", "image/png"},
-      {".jpg", "image/jpeg"},        {".jpeg", "image/jpeg"}};
-  auto it = kTypes.find(path.extension().string());
-  return it == kTypes.end() ? "application/octet-stream" : it->second;
 }
 
 json parse_params(const std::string& text, const std::string& origin) {
@@ -123,57 +137,39 @@ json parse_params(const std::string& text, const std::string& origin) {
   }
 }
 
-Options parse_args(int argc, char** argv) {
+Options options_from(const gen::cli::Parsed& args) {
   Options o;
-  auto value = [&](int& i, std::string_view flag) -> std::string {
-    if (i + 1 >= argc) throw UsageError{std::string(flag) + " needs a value"};
-    return argv[++i];
-  };
-  bool have_params = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--json") {
-      o.json_output = true;
-    } else if (arg == "--verbose") {
-      o.verbose = true;
-    } else if (arg == "--run") {
-      o.run = value(i, arg);
-    } else if (arg == "--params" || arg == "--params-file") {
-      if (have_params) throw UsageError{"--params / --params-file given twice"};
-      have_params = true;
-      const std::string v = value(i, arg);
-      o.params = arg == "--params" ? parse_params(v, "--params") : parse_params(read_file(v), v);
-    } else if (arg == "--input") {
-      const std::string v = value(i, arg);
-      const auto at = v.rfind('@');
-      Input in;
-      if (at != std::string::npos && v.find('/', at) != std::string::npos && at > 0) {
-        in.path = v.substr(0, at);
-        in.media_type = v.substr(at + 1);
-      } else {
-        in.path = v;
-        in.media_type = guess_media_type(in.path);
-      }
-      o.inputs.push_back(std::move(in));
-    } else if (arg == "--setting") {
-      const std::string v = value(i, arg);
-      const auto eq = v.find('=');
-      if (eq == std::string::npos || eq == 0) throw UsageError{"--setting wants NAME=VALUE"};
-      o.settings[v.substr(0, eq)] = v.substr(eq + 1);
-    } else if (arg == "--output-dir") {
-      o.output_dir = value(i, arg);
-    } else if (arg.starts_with("-")) {
-      throw UsageError{"unknown option '" + std::string(arg) + "'"};
-    } else if (o.plugin.empty()) {
-      o.plugin = std::string(arg);
-    } else {
-      throw UsageError{"more than one plugin given ('" + std::string(arg) + "')"};
+  o.plugin = args.args.at(0);
+  o.json_output = args.has("--json");
+  o.verbose = args.has("--verbose");
+  o.run = args.value("--run");
+  if (args.has("--params") && args.has("--params-file")) {
+    throw UsageError{"--params / --params-file given twice"};
+  }
+  if (auto text = args.value("--params")) o.params = parse_params(*text, "--params");
+  if (auto file = args.value("--params-file"))
+    o.params = parse_params(read_file(*file, "--params-file"), "--params-file " + *file);
+  for (const std::string& spec : args.values("--input")) {
+    o.inputs.push_back(gen::cli::parse_input(spec));
+  }
+  for (const std::string& v : args.values("--setting")) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError{"--setting wants NAME=VALUE"};
+    o.settings[v.substr(0, eq)] = v.substr(eq + 1);
+  }
+  if (auto dir = args.value("--output-dir")) o.output_dir = *dir;
+  if (auto ms = args.value("--timeout-ms")) {
+    char* end = nullptr;
+    const long long value = std::strtoll(ms->c_str(), &end, 10);
+    if (ms->empty() || *end != '\0' || value <= 0) {
+      throw UsageError{"--timeout-ms wants a positive number of milliseconds"};
     }
+    o.timeout = std::chrono::milliseconds(value);
   }
-  if (o.plugin.empty()) throw UsageError{"no plugin given"};
-  if (!o.run && (have_params || !o.inputs.empty() || !o.settings.empty())) {
-    throw UsageError{"--params, --input and --setting need --run"};
-  }
+  const bool run_options = args.has("--params") || args.has("--params-file") || !o.inputs.empty() ||
+                           !o.settings.empty() || o.timeout;
+  if (!o.run && run_options)
+    throw UsageError{"--params, --input, --setting and --timeout-ms need --run"};
   return o;
 }
 
@@ -216,20 +212,6 @@ json read_manifest(const fs::path& plugin) {
 bool safe_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
          name.find('\0') == std::string::npos;
-}
-
-std::string_view level_name(gen::sdk::LogLevel level) {
-  switch (level) {
-    case gen::sdk::LogLevel::kDebug:
-      return "debug";
-    case gen::sdk::LogLevel::kInfo:
-      return "info";
-    case gen::sdk::LogLevel::kWarning:
-      return "warning";
-    case gen::sdk::LogLevel::kError:
-      return "error";
-  }
-  return "info";
 }
 
 void print_text_report(const json& report) {
@@ -283,12 +265,37 @@ int run_generator(const Options& o, gen::PluginHost& host, json& report) {
     run["message"] = e.field().empty() ? std::string(e.what()) : e.field() + ": " + e.what();
     return kRunRefused;
   }
-  for (const Input& in : o.inputs) {
-    ctx.add_input(in.path.filename().string(), in.media_type, read_file(in.path));
+  json inputs = json::array();
+  json warnings = json::array();
+  for (const gen::cli::InputFile& in : o.inputs) {
+    const std::string name = in.path.filename().string();
+    ctx.add_input(name, in.media_type, read_file(in.path, "--input"));
+    const auto& accepted = info->input_media_types;
+    const bool ok = std::any_of(accepted.begin(), accepted.end(), [&](const std::string& p) {
+      return gen::media_type_matches(p, in.media_type);
+    });
+    inputs.push_back({{"file", in.path.string()},
+                      {"name", name},
+                      {"media_type", in.media_type},
+                      {"accepted", ok}});
+    if (!ok) {
+      std::string list;
+      for (const auto& p : accepted) list += (list.empty() ? "" : ", ") + p;
+      warnings.push_back("input " + in.path.string() + " (" + in.media_type +
+                         ") is not accepted by " + *o.run +
+                         (list.empty() ? " (it takes no inputs)" : " (accepts: " + list + ")") +
+                         ": the backend would refuse this job; give the type as FILE:TYPE");
+    }
+  }
+  run["inputs"] = inputs;
+  run["warnings"] = warnings;
+  if (!o.json_output) {
+    for (const json& w : warnings) std::cerr << "warning: " << w.get<std::string>() << "\n";
   }
   for (const auto& [name, value] : o.settings) ctx.set_setting(name, value);
   ctx.set_job_id("plugin-check").set_task_id("plugin-check-1").set_attempt(1);
-  const auto deadline = gen::sdk::testing::FakeContext::Clock::now() + info->timeout_ms;
+  const std::chrono::milliseconds limit = o.timeout.value_or(info->timeout_ms);
+  const auto deadline = gen::sdk::testing::FakeContext::Clock::now() + limit;
   ctx.set_deadline(deadline);
   if (!o.json_output) {
     ctx.on_log([](gen::sdk::LogLevel level, std::string_view message) {
@@ -297,34 +304,63 @@ int run_generator(const Options& o, gen::PluginHost& host, json& report) {
   }
 
   // No param re-validation inside run(): validate_params above is the host's own.
-  gen::sdk::Status status = gen::sdk::Status::ok();
-  try {
-    status = generator->run(ctx);
-  } catch (const std::exception& e) {
-    status = gen::sdk::Status::retryable(std::string("generator threw: ") + e.what());
-  } catch (...) {
-    status = gen::sdk::Status::retryable("generator threw a non-standard exception");
+  const ChildRun child = run_in_child(*generator, ctx, deadline, deadline + kTimeoutGrace);
+  const std::string limit_text = std::to_string(limit.count()) + " ms";
+  if (child.killed) {
+    run["status"] = "TIMEOUT";
+    run["message"] = "the run did not return within its time limit (" + limit_text + ") and " +
+                     std::to_string(kTimeoutGrace.count()) +
+                     " ms of grace: its process was killed, as the worker kills it";
+    return kRunRetryable;
   }
-  const bool timed_out = gen::sdk::testing::FakeContext::Clock::now() >= deadline;
+  if (child.signal != 0) {
+    const char* abbrev = ::sigabbrev_np(child.signal);
+    const std::string name = abbrev ? std::string("SIG") + abbrev : std::to_string(child.signal);
+    run["status"] = "CRASHED";
+    run["signal"] = name;
+    run["message"] = "the generator crashed: its process died of " + name + " (" +
+                     ::strsignal(child.signal) + "); in a service the worker process dies the " +
+                     "same way and the task is retried";
+    return kRunCrashed;
+  }
+  if (child.result.is_discarded()) {
+    run["status"] = "CRASHED";
+    run["process_exit_code"] = child.exit_code;
+    run["message"] = "the generator's process exited with code " + std::to_string(child.exit_code) +
+                     " before run() returned (exit() called?)";
+    return kRunCrashed;
+  }
+  const json& result = child.result;
+  run["log"] = result["log"];
+  run["progress"] = result["progress"];
 
-  json logs = json::array();
-  for (const auto& line : ctx.log_lines()) {
-    logs.push_back({{"level", level_name(line.level)}, {"message", line.message}});
+  json outputs = json::array();
+  if (result["timed_out"].get<bool>()) {
+    json dropped = json::array();
+    for (const json& out : result["outputs"]) dropped.push_back(out["name"]);
+    run["outputs"] = outputs;
+    run["dropped_outputs"] = dropped;
+    run["status"] = "TIMEOUT";
+    run["message"] = "the run exceeded its time limit (" + limit_text + ")" +
+                     (dropped.empty() ? std::string()
+                                      : "; its " + std::to_string(dropped.size()) +
+                                            " output(s) were dropped, as the worker drops them");
+    return kRunRetryable;
   }
-  run["log"] = logs;
-  run["progress"] = ctx.progress_values();
 
   std::error_code ec;
   fs::create_directories(o.output_dir, ec);
   if (ec) throw UsageError{"cannot create " + o.output_dir.string() + ": " + ec.message()};
-  json outputs = json::array();
-  for (const auto& out : ctx.outputs()) {
-    json entry = {
-        {"name", out.name}, {"media_type", out.media_type}, {"size_bytes", out.data.size()}};
-    if (safe_name(out.name)) {
-      const fs::path file = o.output_dir / out.name;
-      std::ofstream(file, std::ios::binary)
-          .write(out.data.data(), static_cast<std::streamsize>(out.data.size()));
+  for (const json& out : result["outputs"]) {
+    const std::string name = out["name"].get<std::string>();
+    const auto& data = out["data"].get_binary();
+    json entry = {{"name", name}, {"media_type", out["media_type"]}, {"size_bytes", data.size()}};
+    if (safe_name(name)) {
+      const fs::path file = o.output_dir / name;
+      std::ofstream stream(file, std::ios::binary);
+      stream.write(reinterpret_cast<const char*>(data.data()),
+                   static_cast<std::streamsize>(data.size()));
+      if (!stream) throw UsageError{"cannot write " + file.string()};
       entry["file"] = file.string();
     } else {
       entry["file"] = nullptr;  // a name the host would also refuse to use as a file name
@@ -333,30 +369,27 @@ int run_generator(const Options& o, gen::PluginHost& host, json& report) {
   }
   run["outputs"] = outputs;
 
-  if (timed_out) {
-    run["status"] = "TIMEOUT";
-    run["message"] = "the run exceeded the generator's time limit (" +
-                     std::to_string(info->timeout_ms.count()) + " ms)";
-    return kRunRetryable;
-  }
-  switch (status.kind()) {
+  run["message"] = result["message"];
+  switch (static_cast<gen::sdk::Status::Kind>(result["kind"].get<int>())) {
     case gen::sdk::Status::Kind::kOk:
       run["status"] = "OK";
-      run["message"] = status.message();
       return kOk;
     case gen::sdk::Status::Kind::kPermanent:
       run["status"] = "PERMANENT_FAILURE";
-      run["message"] = status.message();
       return kRunPermanent;
     case gen::sdk::Status::Kind::kRetryable:
       break;
   }
   run["status"] = "RETRYABLE_FAILURE";
-  run["message"] = status.message();
   return kRunRetryable;
 }
 
 void print_text_run(const json& run) {
+  for (const json& in : run.value("inputs", json::array())) {
+    std::cout << "input:       " << in["file"].get<std::string>() << " ("
+              << in["media_type"].get<std::string>()
+              << (in["accepted"].get<bool>() ? "" : ", not accepted by the generator") << ")\n";
+  }
   std::cout << "run:         " << run["generator"].get<std::string>() << " -> "
             << run["status"].get<std::string>();
   if (!run["message"].get<std::string>().empty()) {
@@ -437,25 +470,27 @@ int check(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsageText;
+  try {
+    const gen::cli::Parsed args =
+        gen::cli::parse(kProgram, std::vector<std::string>(argv + 1, argv + argc));
+    if (args.help) {
+      std::cout << gen::cli::help(kProgram);
       return kOk;
     }
-    if (arg == "--version") {
+    if (args.version) {
       std::cout << "generator-plugin-check " << GENERATOR_VERSION << " (plugin SDK ABI "
                 << GEN_SDK_ABI_VERSION << ", interface " << GEN_SDK_PLUGIN_IID << ")\n";
       return kOk;
     }
-  }
-  try {
-    const Options options = parse_args(argc, argv);
+    const Options options = options_from(args);
     gen::log::set_service("plugin-check");
     gen::log::set_level(options.verbose ? "debug" : "error");
     return check(options);
+  } catch (const gen::cli::UsageError& e) {
+    std::cerr << "generator-plugin-check: " << e.what() << "\n" << gen::cli::help(kProgram);
+    return kUsage;
   } catch (const UsageError& e) {
-    std::cerr << "generator-plugin-check: " << e.message << "\n" << kUsageText;
+    std::cerr << "generator-plugin-check: " << e.message << "\n";
     return kUsage;
   } catch (const std::exception& e) {
     std::cerr << "generator-plugin-check: " << e.what() << "\n";

@@ -172,15 +172,6 @@ std::optional<std::string> decode_base64(std::string_view in) {
   return out;
 }
 
-bool media_type_matches(std::string_view pattern, std::string_view media_type) {
-  media_type = media_type.substr(0, media_type.find(';'));
-  if (pattern == "*/*" || pattern == "*") return true;
-  if (pattern.ends_with("/*")) {
-    return media_type.starts_with(pattern.substr(0, pattern.size() - 1));
-  }
-  return pattern == media_type;
-}
-
 json parse_json_body(std::string_view body, const sdk::JsonLimits& limits) {
   sdk::JsonParseResult parsed = sdk::parse_json(body, limits);
   if (parsed) return std::move(parsed.value);

@@ -59,7 +59,4 @@ std::string check_idempotency_key(const std::string& key, const std::string& fie
 /// nullopt when `in` is not valid base64.
 std::optional<std::string> decode_base64(std::string_view in);
 
-/// True when `media_type` ("text/plain") is accepted by `pattern` ("*/*", "text/*", exact).
-bool media_type_matches(std::string_view pattern, std::string_view media_type);
-
 }  // namespace gen::backend

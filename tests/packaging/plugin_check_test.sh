@@ -36,6 +36,10 @@ grep -q "exit codes" "$WORK/out" || { echo "FAIL: --help lists no exit codes"; f
 expect 2 "no plugin" -- "$CHECK"
 expect 2 "missing file" -- "$CHECK" "$WORK/nothing.so"
 expect 2 "unknown option" -- "$CHECK" --frobnicate "$FIXTURES/fixture_ok.so"
+expect 2 "two plugins" -- "$CHECK" "$FIXTURES/fixture_ok.so" "$FIXTURES/fixture_ok.so"
+expect 2 "run option without --run" -- "$CHECK" "$FIXTURES/fixture_ok.so" --input "$WORK/x.txt"
+expect 0 "version" -- "$CHECK" --version
+grep -q "plugin SDK ABI" "$WORK/out" || { echo "FAIL: --version names no SDK ABI"; failures=$((failures + 1)); }
 
 expect 0 "fixture_ok loads" -- "$CHECK" --json "$FIXTURES/fixture_ok.so"
 has "fixture_ok state" '.state == "LOADED" and .error == "" and .exit_code == 0'
@@ -70,6 +74,21 @@ expect 0 "run fixture.echo" -- "$CHECK" --json "$FIXTURES/fixture_ok.so" --run f
   --input "$WORK/in.txt@text/x-custom" --output-dir "$WORK/out-echo"
 has "echo run" '.run.status == "OK" and (.run.outputs | map(.name) | sort) == ["in.txt", "params.json"]'
 has "echo media type" '.run.outputs[] | select(.name == "in.txt") | .media_type == "text/x-custom"'
+has "echo inputs listed" '.run.inputs[0].file == "'"$WORK/in.txt"'" and .run.inputs[0].media_type == "text/plain" and .run.warnings == []'
+# FILE:TYPE, the one syntax of every command line (FILE@TYPE above is the earlier spelling).
+expect 0 "input FILE:TYPE" -- "$CHECK" --json "$FIXTURES/fixture_ok.so" --run fixture.echo \
+  --input "$WORK/in.txt:text/x-other" --output-dir "$WORK/out-colon"
+has "input FILE:TYPE" '.run.outputs[0].name == "in.txt" and .run.outputs[0].media_type == "text/x-other"'
+# Errors name the user's file and the option that gave it.
+expect 2 "unreadable input" -- "$CHECK" "$FIXTURES/fixture_ok.so" --run fixture.echo \
+  --input "$WORK/missing.txt"
+grep -q -- "--input $WORK/missing.txt: cannot read" "$WORK/err" ||
+  { echo "FAIL: the error does not name the input file: $(cat "$WORK/err")"; failures=$((failures + 1)); }
+printf '{' >"$WORK/bad-params.json"
+expect 2 "params file not JSON" -- "$CHECK" "$FIXTURES/fixture_ok.so" --run fixture.echo \
+  --params-file "$WORK/bad-params.json"
+grep -q -- "--params-file $WORK/bad-params.json is not JSON" "$WORK/err" ||
+  { echo "FAIL: the error does not name the params file: $(cat "$WORK/err")"; failures=$((failures + 1)); }
 cmp -s "$WORK/in.txt" "$WORK/out-echo/in.txt" || { echo "FAIL: echo output differs"; failures=$((failures + 1)); }
 jq -e '.count == 2 and .message == "hello" and .size == "A4"' "$WORK/out-echo/params.json" >/dev/null ||
   { echo "FAIL: params.json lacks the defaults: $(cat "$WORK/out-echo/params.json")"; failures=$((failures + 1)); }
@@ -88,6 +107,23 @@ has "retryable failure" '.run.status == "RETRYABLE_FAILURE"'
 expect 6 "throws" -- "$CHECK" --json "$FIXTURES/fixture_ok.so" --run fixture.throws --output-dir "$WORK/o"
 has "throws" '.run.status == "RETRYABLE_FAILURE" and (.run.message | test("threw"))'
 
+# The run is a child process: a crash is reported, not suffered.
+expect 7 "crash (SIGSEGV)" -- "$CHECK" --json "$FIXTURES/fixture_ok.so" --run fixture.crash --output-dir "$WORK/o"
+has "crash (SIGSEGV)" '.run.status == "CRASHED" and .run.signal == "SIGSEGV" and .exit_code == 7'
+expect 7 "crash (abort)" -- "$CHECK" "$FIXTURES/fixture_ok.so" --run fixture.crash \
+  --params '{"signal": "SIGABRT"}' --output-dir "$WORK/o"
+grep -q "CRASHED: .*SIGABRT" "$WORK/out" || { echo "FAIL: text report names no SIGABRT"; failures=$((failures + 1)); }
+# Past its time limit: TIMEOUT, and what it wrote is dropped as the worker drops it.
+expect 6 "timed out, outputs dropped" -- "$CHECK" --json "$FIXTURES/fixture_ok.so" --run fixture.sleep \
+  --params '{"ms": 300, "ignore_cancel": true}' --timeout-ms 50 --output-dir "$WORK/out-late"
+has "timed out" '.run.status == "TIMEOUT" and .run.outputs == [] and .run.dropped_outputs == ["slept.txt"]'
+[ ! -e "$WORK/out-late/slept.txt" ] || { echo "FAIL: a timed-out run's output was written"; failures=$((failures + 1)); }
+# Still running after the limit and the grace: killed.
+expect 6 "stuck, killed" -- "$CHECK" --json "$FIXTURES/fixture_ok.so" --run fixture.spin --timeout-ms 50 \
+  --output-dir "$WORK/out-spin"
+has "stuck, killed" '.run.status == "TIMEOUT" and (.run.message | test("killed"))'
+expect 2 "bad --timeout-ms" -- "$CHECK" "$FIXTURES/fixture_ok.so" --run fixture.echo --timeout-ms soon
+
 # A bundled plugin, for real.
 if [ -f "$BUNDLED/generator-text.so" ]; then
   printf '{"who": "Ada"}' >"$WORK/data.json"
@@ -96,6 +132,13 @@ if [ -f "$BUNDLED/generator-text.so" ]; then
     --output-dir "$WORK/out-text"
   [ "$(cat "$WORK/out-text/hi.txt" 2>/dev/null)" = "Hi Ada" ] ||
     { echo "FAIL: text.template wrote '$(cat "$WORK/out-text/hi.txt" 2>/dev/null)'"; failures=$((failures + 1)); }
+  # An input the generator does not accept: a warning naming the file (the backend would
+  # refuse the job).
+  printf 'x' >"$WORK/pic.png"
+  "$CHECK" --json "$BUNDLED/generator-text.so" --run text.template \
+    --params '{"template": "Hi {{who}}"}' --input "$WORK/data.json" --input "$WORK/pic.png" \
+    --output-dir "$WORK/out-text2" >"$WORK/out" 2>"$WORK/err" || true
+  has "media type warning" '(.run.warnings | length) == 1 and (.run.warnings[0] | test("pic.png \\(image/png\\) is not accepted by text.template")) and .run.inputs[1].accepted == false'
 fi
 
 echo "plugin_check: $failures failure(s)"

@@ -136,4 +136,13 @@ std::string printable_for_message(std::string_view text, std::size_t max_bytes) 
   return out;
 }
 
+bool media_type_matches(std::string_view pattern, std::string_view media_type) {
+  media_type = media_type.substr(0, media_type.find(';'));
+  if (pattern == "*/*" || pattern == "*") return true;
+  if (pattern.ends_with("/*")) {
+    return media_type.starts_with(pattern.substr(0, pattern.size() - 1));
+  }
+  return pattern == media_type;
+}
+
 }  // namespace gen

@@ -34,6 +34,11 @@ bool is_safe_header_value(std::string_view value);
 /// "application/octet-stream" (rows written before validation existed, defence in depth).
 std::string content_type_for(std::string_view media_type);
 
+/// True when `media_type` ("text/plain; charset=utf-8") is accepted by `pattern` ("*/*",
+/// "text/*" or exact), as a generator's `input_media_types` accept inputs: the backend refuses
+/// a job's input that its first step does not accept, generator-plugin-check warns.
+bool media_type_matches(std::string_view pattern, std::string_view media_type);
+
 /// `text` for an error message: control and non-ASCII bytes as \xNN, cut after `max_bytes`
 /// with "...".
 std::string printable_for_message(std::string_view text, std::size_t max_bytes = 80);
