@@ -1,5 +1,5 @@
-// The Range request header (RFC 9110 14.2) of an artifact download. Apart from api.cpp so the
-// fuzz target (tests/fuzz/range_fuzz.cpp) can reach it.
+// The Range request header (RFC 9110 14.2) of an artifact download. Apart from
+// api_artifacts.cpp so the fuzz target (tests/fuzz/range_fuzz.cpp) can reach it.
 #pragma once
 
 #include <cstdint>

@@ -2,16 +2,16 @@
 
 namespace gen::backend {
 
-void Router::add(std::string method, std::string_view pattern, Handler handler) {
-  routes_.push_back(
-      Route{std::move(method), std::string(pattern), split_path(pattern), std::move(handler)});
+void Router::add(Route route) {
+  std::vector<std::string> segments = split_path(route.pattern);
+  entries_.push_back(Entry{std::move(route), std::move(segments)});
 }
 
-bool Router::matches(const Route& route, const std::vector<std::string>& path, PathParams& out) {
-  if (route.segments.size() != path.size()) return false;
+bool Router::matches(const Entry& entry, const std::vector<std::string>& path, PathParams& out) {
+  if (entry.segments.size() != path.size()) return false;
   PathParams captured;
   for (std::size_t i = 0; i < path.size(); ++i) {
-    const std::string& seg = route.segments[i];
+    const std::string& seg = entry.segments[i];
     if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
       captured[seg.substr(1, seg.size() - 2)] = path[i];
     } else if (seg != path[i]) {
@@ -24,11 +24,12 @@ bool Router::matches(const Route& route, const std::vector<std::string>& path, P
 
 Router::Match Router::match(const std::string& method, const std::vector<std::string>& path) const {
   Match result;
-  for (const Route& route : routes_) {
+  for (const Entry& entry : entries_) {
     PathParams params;
-    if (!matches(route, path, params)) continue;
+    if (!matches(entry, path, params)) continue;
+    const Route& route = entry.route;
     if (route.method == method || (method == "HEAD" && route.method == "GET")) {
-      result.handler = &route.handler;
+      result.route = &route;
       result.params = std::move(params);
       result.pattern = route.pattern;
       result.allowed.clear();
@@ -41,6 +42,13 @@ Router::Match Router::match(const std::string& method, const std::vector<std::st
     if (result.pattern.empty()) result.pattern = route.pattern;
   }
   return result;
+}
+
+std::vector<RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(entries_.size());
+  for (const Entry& entry : entries_) out.push_back(entry.route);
+  return out;
 }
 
 }  // namespace gen::backend

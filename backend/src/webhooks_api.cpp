@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api_internal.hpp"
 #include "gen/backend/api.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/storage/database.hpp"
@@ -22,38 +23,8 @@ namespace {
 constexpr std::size_t kMaxUrlBytes = 2048;
 constexpr std::size_t kMinSecretBytes = 16;
 
-Response json_body(int status, const json& body) {
-  Response r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
 Error invalid(const std::string& field, const std::string& why) {
   return Error(ErrorCode::kValidationFailed, field + ": " + why, field);
-}
-
-json request_object(const Request& request, const sdk::JsonLimits& limits) {
-  if (request.media_type() != "application/json") {
-    throw Error(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json, got '" +
-                                                      request.header("Content-Type").value_or("") +
-                                                      "'");
-  }
-  json doc = parse_json_body(request.body, limits);
-  if (!doc.is_object()) {
-    throw Error(ErrorCode::kValidationFailed, "request body must be a JSON object");
-  }
-  return doc;
-}
-
-void known_keys(const json& doc, const std::string& prefix,
-                std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : doc.items()) {
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string allowed;
-    for (auto k : known) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
-    throw invalid(prefix + key, "unknown field (allowed: " + allowed + ")");
-  }
 }
 
 std::string string_field(const json& doc, const std::string& name, const std::string& field) {
@@ -66,7 +37,7 @@ std::string string_field(const json& doc, const std::string& name, const std::st
 
 // Reads "url", "events", "auth" and "enabled" of a create or update request.
 WebhookChange parse_change(const json& doc, const AddressPolicy& policy, bool create) {
-  known_keys(doc, "", {"url", "events", "auth", "enabled"});
+  only_keys(doc, {"url", "events", "auth", "enabled"});
   WebhookChange change;
   if (auto it = doc.find("url"); it != doc.end()) {
     if (!it->is_string()) throw invalid("url", "must be a string (an http:// or https:// URL)");
@@ -103,16 +74,16 @@ WebhookChange parse_change(const json& doc, const AddressPolicy& policy, bool cr
     const json& auth = *it;
     std::string type = string_field(auth, "type", "auth.type");
     if (type == "none") {
-      known_keys(auth, "auth.", {"type"});
+      only_keys(auth, {"type"}, "auth.");
     } else if (type == "basic") {
-      known_keys(auth, "auth.", {"type", "username", "password"});
+      only_keys(auth, {"type", "username", "password"}, "auth.");
       change.basic_user = string_field(auth, "username", "auth.username");
       if (change.basic_user.find(':') != std::string::npos) {
         throw invalid("auth.username", "must not contain ':'");
       }
       change.secret = string_field(auth, "password", "auth.password");
     } else if (type == "hmac") {
-      known_keys(auth, "auth.", {"type", "secret"});
+      only_keys(auth, {"type", "secret"}, "auth.");
       if (auto s = auth.find("secret"); s != auth.end() && !s->is_null()) {
         if (!s->is_string() || s->get<std::string>().size() < kMinSecretBytes) {
           throw invalid("auth.secret", "must be a string of at least " +
@@ -182,32 +153,15 @@ Error no_webhook(const std::string& id) {
 
 }  // namespace
 
-void Api::add_webhook_routes() {
-  webhooks_ = std::make_unique<WebhookStore>(db_);
-  webhook_policy_ = std::make_unique<AddressPolicy>(options_.webhook_allow_hosts);
-  route("POST", "/api/v1/webhooks", "WRITE:WEBHOOKS",
-        [this](const Call& c) { return create_webhook(c); });
-  route("GET", "/api/v1/webhooks", "READ:WEBHOOKS",
-        [this](const Call& c) { return list_webhooks(c); });
-  route("GET", "/api/v1/webhooks/{id}", "READ:WEBHOOKS",
-        [this](const Call& c) { return get_webhook(c); });
-  route("PUT", "/api/v1/webhooks/{id}", "WRITE:WEBHOOKS",
-        [this](const Call& c) { return update_webhook(c); });
-  route("DELETE", "/api/v1/webhooks/{id}", "WRITE:WEBHOOKS",
-        [this](const Call& c) { return delete_webhook(c); });
-  route("GET", "/api/v1/webhooks/{id}/deliveries", "READ:WEBHOOKS",
-        [this](const Call& c) { return list_webhook_deliveries(c); });
-}
-
 Response Api::create_webhook(const Call& call) const {
   WebhookChange change =
-      parse_change(request_object(call.request, options_.json_limits), *webhook_policy_, true);
+      parse_change(body_object(call.request, options_.json_limits), *webhook_policy_, true);
   auto [webhook, secret] = webhooks_->create(call.caller.tenant, change);
   log::info("webhook created", {{"webhook", webhook.id},
                                 {"tenant", webhook.tenant},
                                 {"url", webhook.url},
                                 {"by", call.caller.credential.id}});
-  Response r = json_body(201, webhook_json(webhook, secret));
+  Response r = json_response(201, webhook_json(webhook, secret));
   r.headers["Location"] = webhook_url(webhook.id);
   r.headers["Cache-Control"] = "no-store";
   return r;
@@ -216,26 +170,26 @@ Response Api::create_webhook(const Call& call) const {
 Response Api::list_webhooks(const Call& call) const {
   json list = json::array();
   for (const Webhook& w : webhooks_->list(call.caller.tenant)) list.push_back(webhook_json(w));
-  return json_body(200, {{"webhooks", std::move(list)}});
+  return json_response(200, {{"webhooks", std::move(list)}});
 }
 
 Response Api::get_webhook(const Call& call) const {
   const std::string& id = call.params.at("id");
   auto w = webhooks_->get(call.caller.tenant, id);
   if (!w) throw no_webhook(id);
-  return json_body(200, webhook_json(*w));
+  return json_response(200, webhook_json(*w));
 }
 
 Response Api::update_webhook(const Call& call) const {
   const std::string& id = call.params.at("id");
-  json doc = request_object(call.request, options_.json_limits);
+  json doc = body_object(call.request, options_.json_limits);
   if (!webhooks_->get(call.caller.tenant, id)) throw no_webhook(id);  // 404 before 422
   WebhookChange change = parse_change(doc, *webhook_policy_, false);
   auto updated = webhooks_->update(call.caller.tenant, id, change);
   if (!updated) throw no_webhook(id);
   log::info("webhook updated",
             {{"webhook", id}, {"tenant", call.caller.tenant}, {"by", call.caller.credential.id}});
-  Response r = json_body(200, webhook_json(updated->first, updated->second));
+  Response r = json_response(200, webhook_json(updated->first, updated->second));
   if (!updated->second.empty()) r.headers["Cache-Control"] = "no-store";
   return r;
 }
@@ -245,10 +199,7 @@ Response Api::delete_webhook(const Call& call) const {
   if (!webhooks_->remove(call.caller.tenant, id)) throw no_webhook(id);
   log::info("webhook deleted",
             {{"webhook", id}, {"tenant", call.caller.tenant}, {"by", call.caller.credential.id}});
-  Response r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
+  return no_content();
 }
 
 Response Api::list_webhook_deliveries(const Call& call) const {
@@ -268,7 +219,7 @@ Response Api::list_webhook_deliveries(const Call& call) const {
   for (const WebhookDelivery& d : webhooks_->deliveries(id, limit)) {
     list.push_back(delivery_json(d));
   }
-  return json_body(200, {{"deliveries", std::move(list)}});
+  return json_response(200, {{"deliveries", std::move(list)}});
 }
 
 }  // namespace gen::backend

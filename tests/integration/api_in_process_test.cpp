@@ -4,7 +4,6 @@
 
 #include "gen/backend/api.hpp"
 #include "gen/backend/http.hpp"
-#include "gen/backend/router.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
@@ -15,31 +14,6 @@ namespace {
 
 using backend::Request;
 using backend::Response;
-
-TEST(Router, EncodedSlashStaysInsideOneSegment) {
-  backend::Router router;
-  router.add("GET", "/jobs/{id}/artifacts/{name}",
-             [](const Request&, const backend::PathParams&) { return Response{}; });
-  auto match = router.match("GET", backend::split_path("/jobs/j1/artifacts/a%2Fb%20c.txt"));
-  ASSERT_NE(match.handler, nullptr);
-  EXPECT_EQ(match.params.at("id"), "j1");
-  EXPECT_EQ(match.params.at("name"), "a/b c.txt");
-  EXPECT_EQ(match.pattern, "/jobs/{id}/artifacts/{name}");
-}
-
-TEST(Router, WrongMethodListsAllowedMethodsInRouteOrder) {
-  backend::Router router;
-  auto ok = [](const Request&, const backend::PathParams&) { return Response{}; };
-  router.add("GET", "/jobs/{id}", ok);
-  router.add("DELETE", "/jobs/{id}", ok);
-  router.add("POST", "/jobs/{id}/cancel", ok);
-  auto match = router.match("PUT", backend::split_path("/jobs/x"));
-  EXPECT_EQ(match.handler, nullptr);
-  EXPECT_EQ(match.allowed, "GET, DELETE");
-  auto unknown = router.match("GET", backend::split_path("/jobs/x/y"));
-  EXPECT_EQ(unknown.handler, nullptr);
-  EXPECT_TRUE(unknown.allowed.empty());
-}
 
 TEST(Query, DecodesPlusAndPercent) {
   auto q = backend::parse_query("status=QUEUED&cursor=a%2Bb+c&flag");

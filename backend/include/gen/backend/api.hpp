@@ -72,13 +72,6 @@ struct ApiOptions {
   std::string webhook_allow_hosts;
 };
 
-/// One route of the API, for the OpenAPI check and docs.
-struct RouteInfo {
-  std::string method;
-  std::string pattern;
-  std::string scope;  ///< "READ:JOBS" ...; "" for any credential; "public" for none
-};
-
 /// Who is calling, once authenticated.
 struct Caller {
   Credential credential;
@@ -107,40 +100,49 @@ class Api {
   std::string route_of(const Request& request) const;
 
   /// Every route, in matching order.
-  const std::vector<RouteInfo>& routes() const { return route_info_; }
+  std::vector<RouteInfo> routes() const { return router_.routes(); }
 
  private:
-  struct Call {
-    const Request& request;
-    const PathParams& params;
-    const Caller& caller;
-  };
-  using ApiHandler = std::function<Response(const Call&)>;
-  void route(const std::string& method, const std::string& pattern, const std::string& scope,
-             ApiHandler handler);
+  // The handlers, one per route of the table in api.cpp, spread over files by area the way
+  // qpdf spreads QPDFJob (private helpers they share: api_internal.hpp).
 
+  // api_auth.cpp: authentication, scopes, tokens, credentials
   Caller authenticate(const Request& request) const;
   void authorize(const RouteInfo& route, const Caller& caller) const;
+  Response login(const Call& call) const;
+  Response create_credential(const Call& call) const;
+  Response list_credentials(const Call& call) const;
+  Response get_credential(const Call& call) const;
+  Response update_credential(const Call& call) const;
+  Response delete_credential(const Call& call) const;
 
-  Response login(const Request& request) const;
+  // api_jobs.cpp: submission, reads, cancel, delete
   Response submit_job(const Call& call) const;
   Response submit_bulk(const Call& call) const;
   Response get_job(const Call& call) const;
   Response list_jobs(const Call& call) const;
   Response cancel_job(const Call& call) const;
   Response delete_job(const Call& call) const;
+  /// The job when it exists in the caller's tenant; kNotFound otherwise.
+  JobView visible_job(const std::string& id, const Caller& caller) const;
+  void check_body_size(const Request& request, const Caller& caller) const;
+  /// The caller's body limit: LIMITS__MAX_REQUEST_BYTES of its tenant, capped by the
+  /// environment's.
+  std::int64_t body_limit(const Caller& caller) const;
+
+  // api_artifacts.cpp: artifact lists and downloads, uploaded input files
   Response list_artifacts(const Call& call) const;
   Response download_artifact(const Call& call) const;
-  Response list_generators() const;
-  Response list_plugins() const;
-  Response metrics(const Request& request) const;
-  Response create_credential(const Call& call) const;
-  Response list_credentials() const;
-  Response get_credential(const Call& call) const;
-  Response update_credential(const Call& call) const;
-  Response delete_credential(const Call& call) const;
+  /// Reads a multipart submission (streamed when the adapter gave a stream): the "job" field
+  /// and the file parts, whose bytes go to storage in chunks as they arrive.
+  nlohmann::json read_form(const Request& request, const Caller& caller,
+                           std::vector<FormPart>& files) const;
+  /// Appends multipart file parts to the job's inputs, checked like JSON inputs.
+  void add_uploaded_inputs(JobSpec& spec, std::vector<FormPart>& files) const;
+
+  // api_tenants.cpp: tenants and runtime settings
   Response create_tenant(const Call& call) const;
-  Response list_tenants() const;
+  Response list_tenants(const Call& call) const;
   Response get_tenant(const Call& call) const;
   Response update_tenant(const Call& call) const;
   Response delete_tenant(const Call& call) const;
@@ -148,8 +150,8 @@ class Api {
   Response get_config(const Call& call) const;
   Response put_config(const Call& call) const;
   Response delete_config(const Call& call) const;
+
   // webhooks_api.cpp
-  void add_webhook_routes();
   Response create_webhook(const Call& call) const;
   Response list_webhooks(const Call& call) const;
   Response get_webhook(const Call& call) const;
@@ -157,18 +159,10 @@ class Api {
   Response delete_webhook(const Call& call) const;
   Response list_webhook_deliveries(const Call& call) const;
 
-  /// The job when it exists in the caller's tenant; kNotFound otherwise.
-  JobView visible_job(const std::string& id, const Caller& caller) const;
-  void check_body_size(const Request& request, const Caller& caller) const;
-  /// Appends multipart file parts to the job's inputs, checked like JSON inputs.
-  void add_uploaded_inputs(JobSpec& spec, std::vector<FormPart>& files) const;
-  /// The caller's body limit: LIMITS__MAX_REQUEST_BYTES of its tenant, capped by the
-  /// environment's.
-  std::int64_t body_limit(const Caller& caller) const;
-  /// Reads a multipart submission (streamed when the adapter gave a stream): the "job" field
-  /// and the file parts, whose bytes go to storage in chunks as they arrive.
-  nlohmann::json read_form(const Request& request, const Caller& caller,
-                           std::vector<FormPart>& files) const;
+  // api.cpp: plugins, service routes
+  Response list_generators(const Call& call) const;
+  Response list_plugins(const Call& call) const;
+  Response metrics(const Call& call) const;
 
   Database& db_;
   JobStore& jobs_;
@@ -177,15 +171,13 @@ class Api {
   std::unique_ptr<CredentialStore> credentials_;
   std::unique_ptr<TenantStore> tenants_;
   std::unique_ptr<ConfigStore> config_;
-  std::unique_ptr<WebhookStore> webhooks_;
-  std::unique_ptr<AddressPolicy> webhook_policy_;
   std::unique_ptr<TokenSigner> signer_;
   std::unique_ptr<RateLimiter> rate_limiter_;
   std::unique_ptr<LoginThrottle> login_throttle_;
   std::unique_ptr<ReadCache> cache_;  ///< credentials, tenants and finished jobs (read_cache.hpp)
-  Router router_;
-  std::map<std::string, std::pair<RouteInfo, ApiHandler>> handlers_;  ///< "METHOD pattern"
-  std::vector<RouteInfo> route_info_;
+  std::unique_ptr<WebhookStore> webhooks_;
+  std::unique_ptr<AddressPolicy> webhook_policy_;
+  Router router_;  ///< every route, once (the table in Api::Api)
 };
 
 }  // namespace gen::backend

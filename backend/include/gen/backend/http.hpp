@@ -1,6 +1,6 @@
 // The backend's view of HTTP: plain value types, no Poco. Handlers take a Request and return
-// a Response; the Poco adapter (server.cpp) is the only code that converts to and from the
-// wire. Tests drive handlers through these types without a socket.
+// a Response; the HTTP edge (server.cpp and its server_*.cpp) is the only code that converts
+// to and from the wire. Tests drive handlers through these types without a socket.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,7 @@
-// Routing is an ordered list of (method, path pattern) -> handler, tried in order (the
-// ClickHouse way). A pattern is a path whose `{name}` segments capture one decoded segment.
+// The API's one dispatch table: an ordered list of routes, each registered once with its
+// method, path pattern, required scope and handler, tried in order (the ClickHouse way). A
+// pattern is a path whose `{name}` segments capture one decoded segment. The router only
+// matches; Api::handle() authenticates, checks the route's scope and calls its handler.
 #pragma once
 
 #include <functional>
@@ -12,34 +14,59 @@
 
 namespace gen::backend {
 
+struct Caller;  // api.hpp: who is calling, once authenticated
+
 /// Captured `{name}` segments of the matched pattern.
 using PathParams = std::map<std::string, std::string>;
-using Handler = std::function<Response(const Request&, const PathParams&)>;
+
+/// What a handler gets. All three outlive the call.
+struct Call {
+  const Request& request;
+  const PathParams& params;
+  const Caller& caller;
+};
+using Handler = std::function<Response(const Call&)>;
+
+/// One route of the API, as the OpenAPI check and docs see it.
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
+  std::string scope;  ///< "READ:JOBS" ...; "" for any credential; "public" for none
+};
+
+struct Route : RouteInfo {
+  Handler handler;
+};
 
 class Router {
  public:
-  /// Appends a route. `pattern` like "/api/v1/jobs/{id}/artifacts/{name}".
-  void add(std::string method, std::string_view pattern, Handler handler);
+  /// Appends a route: `pattern` like "/api/v1/jobs/{id}/artifacts/{name}".
+  void add(Route route);
 
   struct Match {
-    const Handler* handler = nullptr;  ///< null: no route for this method
+    /// The route for this method and path (a GET route also answers HEAD); null when none.
+    /// Points into the router, valid while no route is added.
+    const Route* route = nullptr;
     PathParams params;
-    std::string pattern;  ///< the matched route's pattern, for logs and metrics labels
+    /// The matched route's pattern, for logs and metrics labels; on a wrong method, the
+    /// first route whose path matched; empty when no path matched.
+    std::string pattern;
     /// When no route matched the method but some matched the path: their methods, in
     /// route order ("GET, DELETE"); empty means the path itself is unknown (404).
     std::string allowed;
   };
   Match match(const std::string& method, const std::vector<std::string>& path) const;
 
+  /// Every route, in matching order.
+  std::vector<RouteInfo> routes() const;
+
  private:
-  struct Route {
-    std::string method;
-    std::string pattern;
+  struct Entry {
+    Route route;
     std::vector<std::string> segments;  ///< "{id}" captures
-    Handler handler;
   };
-  static bool matches(const Route& route, const std::vector<std::string>& path, PathParams& out);
-  std::vector<Route> routes_;
+  static bool matches(const Entry& entry, const std::vector<std::string>& path, PathParams& out);
+  std::vector<Entry> entries_;
 };
 
 }  // namespace gen::backend
