@@ -19,6 +19,7 @@
 #include "gen/core/base/cli.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/base/settings.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/auth.hpp"
 
@@ -186,13 +187,14 @@ int wait_for(const Client& client, const std::string& id, const cli::Parsed& arg
   json job;
   for (;;) {
     job = client.get_json(job_path(id));
-    std::string status = job.value("status", "");
+    const std::string status = job.value("status", "");
+    const std::optional<JobStatus> known = parse_job_status(status);
     double progress = job.value("progress", 0.0);
     int filled = static_cast<int>(progress * 30);
     std::string bar = "[" + std::string(filled, '#') + std::string(30 - filled, ' ') + "] " +
                       std::to_string(static_cast<int>(progress * 100)) + "% " + status;
     std::cerr << (tty ? "\r" : "") << bar << (tty ? "   " : "\n") << std::flush;
-    if (status == "COMPLETED" || status == "FAILED" || status == "CANCELLED") break;
+    if (known && is_final(*known)) break;
     if (std::chrono::steady_clock::now() >= deadline) {
       std::cerr << "\n";
       throw CtlError(kExitTimeout, "job " + id + " did not end within " +
@@ -202,7 +204,7 @@ int wait_for(const Client& client, const std::string& id, const cli::Parsed& arg
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   if (tty) std::cerr << "\n";
-  if (job["status"] != "COMPLETED") {
+  if (parse_job_status(job.value("status", "")) != JobStatus::kCompleted) {
     std::string detail = job["error"].is_object() ? job["error"].value("code", "") + ": " +
                                                         job["error"].value("message", "")
                                                   : std::string("no error recorded");

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "gen/backend/http.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 
 namespace gen::backend {
@@ -37,12 +38,20 @@ json artifact_json(const std::string& job_id, const ArtifactMeta& a) {
           {"url", artifact_url(job_id, a.name)}};
 }
 
+namespace {
+
+/// A task's progress in [0, 1]; a completed task counts 1 whatever it last reported.
+double task_progress(const TaskView& t) {
+  return parse_task_status(t.state) == TaskStatus::kCompleted ? 1.0
+                                                              : std::clamp(t.progress, 0.0, 1.0);
+}
+
+}  // namespace
+
 double job_progress(const JobView& job) {
-  if (job.tasks.empty()) return job.status == "COMPLETED" ? 1.0 : 0.0;
+  if (job.tasks.empty()) return parse_job_status(job.status) == JobStatus::kCompleted ? 1.0 : 0.0;
   double sum = 0;
-  for (const TaskView& t : job.tasks) {
-    sum += t.state == "COMPLETED" ? 1.0 : std::clamp(t.progress, 0.0, 1.0);
-  }
+  for (const TaskView& t : job.tasks) sum += task_progress(t);
   return sum / static_cast<double>(job.tasks.size());
 }
 
@@ -66,7 +75,7 @@ json task_json(const TaskView& t) {
           {"state", t.state},
           {"attempt", t.attempt},
           {"max_attempts", t.max_attempts},
-          {"progress", t.state == "COMPLETED" ? 1.0 : std::clamp(t.progress, 0.0, 1.0)},
+          {"progress", task_progress(t)},
           {"error", error_json(t.error_code, t.error)},
           {"created_at", iso_time(t.created_at_ms)},
           {"queued_at", iso_time(t.queued_at_ms)},

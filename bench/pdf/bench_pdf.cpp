@@ -4,7 +4,7 @@
 //
 // Through a job: the same document submitted over HTTP to a real generator-backend and
 // generator-worker (started on a temporary SQLite database with the integration tests'
-// harness, tests/integration/harness.hpp), one job at a time for the submit-to-finished
+// harness, tests/support/harness.hpp), one job at a time for the submit-to-finished
 // latency, then a batch of jobs for jobs/s.
 //
 //   bench_pdf [--runs N] [--pages P] [--out file.pdf] [--no-merge] [--jobs N] [--no-jobs]

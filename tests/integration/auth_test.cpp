@@ -37,19 +37,12 @@ class Auth : public StackTest {
   }
 
   /// Creates a credential as root; returns {api_key, password}.
-  std::pair<std::string, std::string> credential(const std::string& id, const json& scopes,
-                                                 const json& tenants = json::object()) {
-    HttpResponse r = api().post_json("/api/v1/credentials",
-                                     {{"id", id}, {"scopes", scopes}, {"tenants", tenants}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    json body = r.json_body();
-    return {body.value("api_key", ""), body.value("password", "")};
+  CredentialSecrets credential(const std::string& id, const json& scopes,
+                               const json& tenants = json::object()) {
+    return create_credential(api(), id, scopes, tenants);
   }
 
-  void tenant(const std::string& id) {
-    HttpResponse r = api().post_json("/api/v1/app_management/tenants", {{"id", id}});
-    EXPECT_EQ(r.status, 201) << r.body;
-  }
+  void tenant(const std::string& id) { create_tenant(api(), id); }
 
   HttpResponse as(const std::string& token, const std::string& method, const std::string& path,
                   const std::string& tenant_id = {}, const json& body = nullptr) {
@@ -59,11 +52,9 @@ class Auth : public StackTest {
                                            body.is_null() ? "" : "application/json", headers);
   }
 
+  /// An access token for the credential (asserts the login succeeds).
   std::string login(const std::string& id, const std::string& secret) {
-    HttpResponse r = api().with_token("").request(
-        "POST", "/api/v1/login/access_token",
-        "grant_type=client_credentials&client_id=" + id + "&client_secret=" + secret,
-        "application/x-www-form-urlencoded");
+    HttpResponse r = itest::login(api(), id, secret);
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json_body().value("access_token", "");
   }

@@ -87,11 +87,7 @@ class ReadCaches : public ::testing::TestWithParam<std::string> {
 
   // A credential with READ:JOBS and WRITE:JOBS everywhere; returns its API key.
   std::string make_credential(const std::string& id) {
-    HttpResponse r =
-        a().post_json("/api/v1/credentials",
-                      {{"id", id}, {"is_active", true}, {"scopes", {"READ:JOBS", "WRITE:JOBS"}}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.json_body().value("api_key", "");
+    return create_credential(a(), id, {"READ:JOBS", "WRITE:JOBS"}).api_key;
   }
 
   std::unique_ptr<test::TestDatabase> db_;

@@ -7,6 +7,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include "database_fixture.hpp"
 #include "fixture.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
@@ -20,16 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Stores : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    test_db_ = std::make_unique<test::TestDatabase>(GetParam());
-    db_ = Database::open(test_db_->url(), 4);
-    db_->migrate();
-  }
-  std::unique_ptr<test::TestDatabase> test_db_;
-  std::unique_ptr<Database> db_;
-};
+class Stores : public test::MigratedDatabaseTest {};
 
 TEST_P(Stores, CredentialsHashSecretsAndRevokeAtOnce) {
   CredentialStore store(*db_);
@@ -91,7 +83,7 @@ TEST_P(Stores, RootKeyFromTheEnvironmentIsReplacedNotAdded) {
 
 TEST_P(Stores, TokenSecretIsMadeOnceAndShared) {
   std::string a = CredentialStore(*db_).token_secret("");
-  auto other = Database::open(test_db_->url(), 1);  // another backend
+  auto other = Database::open(url(), 1);  // another backend
   EXPECT_EQ(CredentialStore(*other).token_secret(""), a);
   EXPECT_EQ(a.size(), 64u);
   TokenSigner signer(a);
@@ -108,7 +100,7 @@ TEST_P(Stores, BackendsStartingTogetherAgreeOnRootAndSecret) {
   constexpr int kBackends = 4;
   const std::string key(40, 'k');
   std::vector<std::unique_ptr<Database>> dbs;
-  for (int i = 0; i < kBackends; ++i) dbs.push_back(Database::open(test_db_->url(), 1));
+  for (int i = 0; i < kBackends; ++i) dbs.push_back(Database::open(url(), 1));
   std::vector<std::string> secrets(kBackends);
   std::vector<std::string> errors(kBackends);
   std::vector<std::thread> threads;

@@ -5,24 +5,14 @@
 // PostgreSQL.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <functional>
-#include <mutex>
+#include <algorithm>
 #include <thread>
 
 #include <Poco/HMACEngine.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
 #include <Poco/SHA2Engine.h>
-#include <Poco/StreamCopier.h>
 
 #include "fixture.hpp"
-#include "test_database.hpp"
+#include "webhook_receiver.hpp"
 
 namespace gen::itest {
 namespace {
@@ -42,88 +32,6 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& text) {
   return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
-struct Received {
-  std::map<std::string, std::string> headers;  ///< names lowercased
-  std::string body;
-  int answered = 0;
-  json payload() const { return json::parse(body, nullptr, false); }
-};
-
-// A webhook receiver on 127.0.0.1 (ephemeral port): answers 500 to the first `fail_first`
-// requests and 200 to the others, and keeps every request.
-class Receiver {
- public:
-  explicit Receiver(int fail_first)
-      : fail_first_(fail_first),
-        socket_(Poco::Net::SocketAddress("127.0.0.1", 0)),
-        server_(new Factory(*this), socket_, new Poco::Net::HTTPServerParams) {
-    server_.start();
-  }
-  ~Receiver() { server_.stopAll(true); }
-
-  int port() const { return socket_.address().port(); }
-  std::string url(const std::string& path = "/hook") const {
-    return "http://127.0.0.1:" + std::to_string(port()) + path;
-  }
-  /// Waits until `done(requests)` holds; returns the requests then (or at the timeout).
-  std::vector<Received> wait_for(const std::function<bool(const std::vector<Received>&)>& done,
-                                 std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, timeout, [&] { return done(requests_); });
-    return requests_;
-  }
-  std::vector<Received> requests() {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
- private:
-  class Handler : public Poco::Net::HTTPRequestHandler {
-   public:
-    explicit Handler(Receiver& r) : r_(r) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request,
-                       Poco::Net::HTTPServerResponse& response) override {
-      Received got;
-      for (const auto& [name, value] : request) {
-        std::string lower = name;
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        got.headers[lower] = value;
-      }
-      Poco::StreamCopier::copyToString(request.stream(), got.body);
-      {
-        std::lock_guard lock(r_.mutex_);
-        got.answered = static_cast<int>(r_.requests_.size()) < r_.fail_first_ ? 500 : 200;
-        r_.requests_.push_back(got);
-      }
-      r_.cv_.notify_all();
-      response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(got.answered));
-      response.setContentType("text/plain");
-      response.send() << (got.answered == 200 ? "thanks" : "failing on purpose");
-    }
-
-   private:
-    Receiver& r_;
-  };
-  class Factory : public Poco::Net::HTTPRequestHandlerFactory {
-   public:
-    explicit Factory(Receiver& r) : r_(r) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(
-        const Poco::Net::HTTPServerRequest&) override {
-      return new Handler(r_);
-    }
-
-   private:
-    Receiver& r_;
-  };
-
-  int fail_first_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<Received> requests_;
-  Poco::Net::ServerSocket socket_;
-  Poco::Net::HTTPServer server_;
-};
-
 json step(const std::string& generator, const json& params) {
   return {{"generator", generator}, {"params", params}};
 }
@@ -141,11 +49,10 @@ HttpResponse get(const HttpClient& api, const std::string& path,
 }
 
 // Whether every delivery for `job_ids` has been answered 200.
-bool delivered(const std::vector<Received>& got, const std::vector<std::string>& job_ids) {
+bool delivered(const std::vector<ReceivedHook>& got, const std::vector<std::string>& job_ids) {
   for (const std::string& id : job_ids) {
-    bool ok = std::any_of(got.begin(), got.end(), [&](const Received& r) {
-      json p = r.payload();
-      return r.answered == 200 && p.is_object() && p["job"]["id"] == id;
+    bool ok = std::any_of(got.begin(), got.end(), [&](const ReceivedHook& r) {
+      return r.answered == 200 && r.job_id() == id;
     });
     if (!ok) return false;
   }
@@ -153,7 +60,7 @@ bool delivered(const std::vector<Received>& got, const std::vector<std::string>&
 }
 
 // "t=<seconds>,v1=<hex>" checked against the secret, the body and the clock.
-void expect_signed(const Received& r, const std::string& secret) {
+void expect_signed(const ReceivedHook& r, const std::string& secret) {
   std::string header =
       r.headers.count("generator-signature") ? r.headers.at("generator-signature") : std::string();
   auto comma = header.find(",v1=");
@@ -169,18 +76,10 @@ void expect_signed(const Received& r, const std::string& secret) {
   EXPECT_LE(std::abs(now - sent), 120) << "timestamp " << t << " is not current";
 }
 
-class Webhooks : public ::testing::TestWithParam<std::string> {
- protected:
-  std::map<std::string, std::string> database_env() {
-    if (GetParam() != "postgres") return {};
-    pg_ = std::make_unique<test::TestDatabase>("postgres");
-    return {{"DATABASE__URL", pg_->url()}};
-  }
-  std::unique_ptr<test::TestDatabase> pg_;
-};
+class Webhooks : public PerDatabaseTest {};
 
 TEST_P(Webhooks, JobProcessedIsSignedRetriedAndRecorded) {
-  Receiver receiver(/*fail_first=*/1);
+  WebhookReceiver receiver(/*fail_first=*/1);
   std::map<std::string, std::string> env = database_env();
   env["WEBHOOKS__ALLOW_HOSTS"] = "127.0.0.1/32";
   env["WEBHOOKS__RETRY_BASE_MS"] = "300";
@@ -251,8 +150,8 @@ TEST_P(Webhooks, JobProcessedIsSignedRetriedAndRecorded) {
   const std::string bad_id = bad.json_body()["id"];
   const std::string foreign_id = foreign.json_body()["id"];
 
-  std::vector<Received> got = receiver.wait_for(
-      [&](const std::vector<Received>& r) {
+  std::vector<ReceivedHook> got = receiver.wait_for(
+      [&](const std::vector<ReceivedHook>& r) {
         return delivered(r, {ok_id, bad_id});
       },
       60s);
@@ -263,7 +162,7 @@ TEST_P(Webhooks, JobProcessedIsSignedRetriedAndRecorded) {
   EXPECT_EQ(got.front().headers["generator-attempt"], "1");
 
   int retries_seen = 0;
-  for (const Received& r : got) {
+  for (const ReceivedHook& r : got) {
     SCOPED_TRACE(r.body);
     expect_signed(r, secret);
     json p = r.payload();
@@ -351,7 +250,7 @@ TEST_P(Webhooks, JobProcessedIsSignedRetriedAndRecorded) {
 
 // Basic auth instead of a signature.
 TEST_P(Webhooks, BasicAuthIsSent) {
-  Receiver receiver(/*fail_first=*/0);
+  WebhookReceiver receiver(/*fail_first=*/0);
   std::map<std::string, std::string> env = database_env();
   env["WEBHOOKS__ALLOW_HOSTS"] = "127.0.0.1";
   Stack stack({.env = env});
@@ -362,8 +261,8 @@ TEST_P(Webhooks, BasicAuthIsSent) {
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.json_body()["auth"], json({{"type", "basic"}, {"username", "hook"}}));
   json job = stack.submit({{"steps", {step("fixture.echo", {})}}});
-  std::vector<Received> got = receiver.wait_for(
-      [&](const std::vector<Received>& r) { return delivered(r, {job["id"]}); }, 60s);
+  std::vector<ReceivedHook> got = receiver.wait_for(
+      [&](const std::vector<ReceivedHook>& r) { return delivered(r, {job["id"]}); }, 60s);
   ASSERT_TRUE(delivered(got, {job["id"]})) << stack.logs();
   EXPECT_EQ(got.front().headers["authorization"], "Basic " + base64_encode("hook:s3cret-pass"));
   EXPECT_EQ(got.front().headers.count("generator-signature"), 0u);
@@ -398,7 +297,7 @@ TEST(WebhookTargets, InternalAddressesAreRefusedUnlessAllowed) {
 // Allowed when the subscription was made, refused when it is delivered: the worker checks
 // again (its own WEBHOOKS__ALLOW_HOSTS) and records why, without sending anything.
 TEST(WebhookTargets, DeliveryRechecksTheTarget) {
-  Receiver receiver(/*fail_first=*/0);
+  WebhookReceiver receiver(/*fail_first=*/0);
   Stack stack({.worker = false, .env = {{"WEBHOOKS__ALLOW_HOSTS", "127.0.0.1/32"}}});
   HttpResponse created = stack.api().post_json("/api/v1/webhooks", {{"url", receiver.url()}});
   ASSERT_EQ(created.status, 201) << created.body;
@@ -432,7 +331,7 @@ TEST(WebhookTargets, DeliveryRechecksTheTarget) {
 
 // generatorctl webhooks create|list|show|disable|deliveries|delete in a tenant.
 TEST(WebhookCtl, ManagesWebhooksOfTheTenant) {
-  Receiver receiver(/*fail_first=*/0);
+  WebhookReceiver receiver(/*fail_first=*/0);
   Stack stack({.env = {{"WEBHOOKS__ALLOW_HOSTS", "127.0.0.1/32"}}});
   ASSERT_EQ(stack.api().post_json("/api/v1/app_management/tenants", {{"id", "acme"}}).status, 201);
   std::map<std::string, std::string> env = service_environment({});
@@ -457,7 +356,8 @@ TEST(WebhookCtl, ManagesWebhooksOfTheTenant) {
   EXPECT_EQ(list.find("whsec_"), std::string::npos) << list;
   json job = json::parse(
       post(stack.api(), "/api/v1/jobs", {{"steps", {step("fixture.echo", {})}}}, kAcme).body);
-  receiver.wait_for([&](const std::vector<Received>& r) { return delivered(r, {job["id"]}); }, 60s);
+  receiver.wait_for([&](const std::vector<ReceivedHook>& r) { return delivered(r, {job["id"]}); },
+                    60s);
   json deliveries;
   for (auto deadline = std::chrono::steady_clock::now() + 20s;
        std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(100ms)) {

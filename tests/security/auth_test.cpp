@@ -33,34 +33,14 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-HttpResponse login(const HttpClient& api, const std::string& id, const std::string& secret) {
-  return api.with_token("").request(
-      "POST", "/api/v1/login/access_token",
-      "grant_type=client_credentials&client_id=" + id + "&client_secret=" + secret,
-      "application/x-www-form-urlencoded");
-}
-
 // --- 6: credential incarnations ----------------------------------------------------------------
 
-class CredentialIncarnation : public ::testing::TestWithParam<std::string> {
- protected:
-  std::map<std::string, std::string> database_env() {
-    if (GetParam() != "postgres") return {};
-    pg_ = std::make_unique<test::TestDatabase>("postgres");
-    return {{"DATABASE__URL", pg_->url()}};
-  }
-  std::unique_ptr<test::TestDatabase> pg_;
-};
+class CredentialIncarnation : public PerDatabaseTest {};
 
 TEST_P(CredentialIncarnation, DeletedCredentialsTokensStayDeadWhenIdIsReused) {
   Stack stack({.worker = false, .env = database_env()});
   const HttpClient& root = stack.api();
-  auto create = [&](const json& scopes) {
-    HttpResponse r = root.post_json("/api/v1/credentials", {{"id", "victim"}, {"scopes", scopes}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    return std::pair{r.json_body().value("api_key", ""), r.json_body().value("password", "")};
-  };
-  auto [old_key, old_password] = create({"READ:JOBS"});
+  auto [old_key, old_password] = create_credential(root, "victim", {"READ:JOBS"});
   HttpResponse first = login(root, "victim", old_password);
   ASSERT_EQ(first.status, 200) << first.body;
   const std::string old_token = first.json_body().value("access_token", "");
@@ -71,7 +51,8 @@ TEST_P(CredentialIncarnation, DeletedCredentialsTokensStayDeadWhenIdIsReused) {
   EXPECT_EQ(root.with_token(old_token).get("/api/v1/jobs").status, 401);
 
   // The same id again, with more scopes: the old token and key must not gain them.
-  auto [new_key, new_password] = create({"READ:JOBS", "READ:CREDENTIALS"});
+  auto [new_key, new_password] =
+      create_credential(root, "victim", {"READ:JOBS", "READ:CREDENTIALS"});
   expect_problem(root.with_token(old_token).get("/api/v1/jobs"), 401, "UNAUTHORIZED");
   expect_problem(root.with_token(old_token).get("/api/v1/credentials"), 401, "UNAUTHORIZED");
   expect_problem(root.with_token(old_key).get("/api/v1/credentials"), 401, "UNAUTHORIZED");
@@ -142,8 +123,7 @@ TEST(LoginFlood, UnknownIdsCostAHashLikeKnownOnes) {
   std::vector<std::string> known;
   for (int i = 0; i < 3; ++i) {
     std::string id = "known" + std::to_string(i);
-    ASSERT_EQ(root.post_json("/api/v1/credentials", {{"id", id}, {"scopes", json::array()}}).status,
-              201);
+    create_credential(root, id, json::array());
     known.push_back(id);
   }
   std::vector<double> unknown_ms, known_ms;

@@ -1,7 +1,7 @@
 // Hostile JSON (issue 13, items 1, 2 (text.template), 3, 11 and part of 15): deep nesting,
 // node-count amplification, numbers out of range, invalid UTF-8, NUL in names, two "job" parts.
 // The bounded parser (gen::sdk::parse_json) is tested directly; the attacks go through the real
-// backend and worker (tests/integration/harness.hpp) on SQLite (no storage is involved).
+// backend and worker (tests/support/harness.hpp) on SQLite (no storage is involved).
 #include <gtest/gtest.h>
 
 #include <cctype>

@@ -105,10 +105,15 @@ struct ChildRun {
   }
 };
 
+/// Prints what a run cost (the figures quoted in the docs come from these lines).
+void report(const ChildRun& run) {
+  std::printf("[  figures ] %s\n", run.describe().c_str());
+}
+
 /// Runs `body` in a forked child with its address space capped at what it has plus
 /// `extra_bytes`; waits at most `wait`, then kills it.
-ChildRun run_in_child(const std::function<Status()>& body, std::chrono::seconds wait,
-                      long long extra_bytes = 3 * 1024 * kMiB) {
+ChildRun fork_and_wait(const std::function<Status()>& body, std::chrono::seconds wait,
+                       long long extra_bytes) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   std::fflush(nullptr);
@@ -185,9 +190,12 @@ ChildRun run_in_child(const std::function<Status()>& body, std::chrono::seconds 
   return run;
 }
 
-/// Prints what a run cost (the figures quoted in the docs come from these lines).
-void report(const ChildRun& run) {
-  std::printf("[  figures ] %s\n", run.describe().c_str());
+/// Runs `body` in a forked child (fork_and_wait) and prints the run's figures.
+ChildRun run_in_child(const std::function<Status()>& body, std::chrono::seconds wait,
+                      long long extra_bytes = 3 * 1024 * kMiB) {
+  ChildRun run = fork_and_wait(body, wait, extra_bytes);
+  report(run);
+  return run;
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -361,6 +369,18 @@ std::unique_ptr<gen::sdk::Generator> text_template() {
   return nullptr;
 }
 
+/// Runs text.template with `params` in a child (run_in_child), its context cancelled after
+/// `limit`.
+ChildRun run_template(const nlohmann::json& params, std::chrono::seconds wait,
+                      std::chrono::milliseconds limit = std::chrono::minutes(5)) {
+  return run_in_child(
+      [&] {
+        DeadlineContext context(params, limit);
+        return text_template()->run(context);
+      },
+      wait);
+}
+
 nlohmann::json thousand_items() {
   nlohmann::json list = nlohmann::json::array();
   for (int i = 0; i < 1000; ++i) list.push_back(i);
@@ -378,7 +398,6 @@ Status render(const std::string& markdown) {
 TEST(MarkdownNesting, Emphasis50000DeepFailsPermanentlyWithoutCrash) {
   const std::string markdown = std::string(50000, '*') + "x" + std::string(50000, '*');
   const ChildRun run = run_in_child([&] { return render(markdown); }, std::chrono::seconds(60));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kPermanent) << run.describe();
   EXPECT_TRUE(contains(run.message, "nested")) << run.describe();
@@ -388,7 +407,6 @@ TEST(MarkdownNesting, Emphasis50000DeepFailsPermanentlyWithoutCrash) {
 TEST(MarkdownNesting, Blockquotes100000DeepFailPermanentlyWithoutCrash) {
   const std::string markdown = std::string(100000, '>') + " deep\n";
   const ChildRun run = run_in_child([&] { return render(markdown); }, std::chrono::seconds(60));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kPermanent) << run.describe();
   EXPECT_TRUE(contains(run.message, "nested")) << run.describe();
@@ -399,7 +417,6 @@ TEST(MarkdownNesting, Lists20000DeepFailPermanentlyWithoutCrash) {
   for (int i = 0; i < 20000; ++i) markdown += "- ";
   markdown += "a\n";
   const ChildRun run = run_in_child([&] { return render(markdown); }, std::chrono::seconds(120));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kPermanent) << run.describe();
   EXPECT_TRUE(contains(run.message, "nested")) << run.describe();
@@ -411,7 +428,6 @@ TEST(MarkdownNesting, ModestNestingStillRenders) {
         return render("> > quoted *and **strong `code` ~~gone~~** text*\n\n- a\n  - b\n    - c\n");
       },
       std::chrono::seconds(60));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kOk) << run.describe();
 }
@@ -421,16 +437,10 @@ TEST(MarkdownNesting, ModestNestingStillRenders) {
 
 TEST(TemplateBomb, NestedSectionsHitTheOutputCapAndFailPermanently) {
   // 10^9 bytes of output; with time to spare the 64 MiB cap ends it.
-  const ChildRun run = run_in_child(
-      [] {
-        DeadlineContext context(
-            nlohmann::json{{"template", "{{#l}}{{#l}}{{#l}}x{{/l}}{{/l}}{{/l}}"},
-                           {"data", {{"l", thousand_items()}}}},
-            std::chrono::seconds(60));
-        return text_template()->run(context);
-      },
-      std::chrono::seconds(60));
-  report(run);
+  const ChildRun run =
+      run_template(nlohmann::json{{"template", "{{#l}}{{#l}}{{#l}}x{{/l}}{{/l}}{{/l}}"},
+                                  {"data", {{"l", thousand_items()}}}},
+                   std::chrono::seconds(60), std::chrono::seconds(60));
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kPermanent) << run.describe();
   EXPECT_TRUE(contains(run.message, "64 MiB")) << run.describe();
@@ -441,16 +451,10 @@ TEST(TemplateBomb, NestedSectionsHitTheOutputCapAndFailPermanently) {
 TEST(TemplateBomb, NestedSectionsWithA2sLimitEndAtTheLimit) {
   // The attack as reported: timeout_ms 2000 ran 20 s and took 2 GB. Now it ends at the cap
   // or at the limit, whichever comes first (the worker records TIMEOUT for the latter).
-  const ChildRun run = run_in_child(
-      [] {
-        DeadlineContext context(
-            nlohmann::json{{"template", "{{#l}}{{#l}}{{#l}}x{{/l}}{{/l}}{{/l}}"},
-                           {"data", {{"l", thousand_items()}}}},
-            std::chrono::seconds(2));
-        return text_template()->run(context);
-      },
-      std::chrono::seconds(30));
-  report(run);
+  const ChildRun run =
+      run_template(nlohmann::json{{"template", "{{#l}}{{#l}}{{#l}}x{{/l}}{{/l}}{{/l}}"},
+                                  {"data", {{"l", thousand_items()}}}},
+                   std::chrono::seconds(30), std::chrono::seconds(2));
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_NE(run.kind, Status::Kind::kOk) << run.describe();
   EXPECT_LT(run.seconds, 8.0) << run.describe();
@@ -458,27 +462,18 @@ TEST(TemplateBomb, NestedSectionsWithA2sLimitEndAtTheLimit) {
 }
 
 TEST(TemplateBomb, OutputCapParamIsHonouredAndBounded) {
-  const ChildRun run = run_in_child(
-      [] {
-        DeadlineContext context(nlohmann::json{{"template", "{{#l}}{{#l}}xxxxxxxxxx{{/l}}{{/l}}"},
-                                               {"data", {{"l", thousand_items()}}},
-                                               {"max_output_bytes", 1000000}});
-        return text_template()->run(context);
-      },
-      std::chrono::seconds(30));
-  report(run);
+  const ChildRun run =
+      run_template(nlohmann::json{{"template", "{{#l}}{{#l}}xxxxxxxxxx{{/l}}{{/l}}"},
+                                  {"data", {{"l", thousand_items()}}},
+                                  {"max_output_bytes", 1000000}},
+                   std::chrono::seconds(30));
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kPermanent) << run.describe();
   EXPECT_TRUE(contains(run.message, "1000000 bytes")) << run.describe();
 
-  const ChildRun too_big = run_in_child(
-      [] {
-        DeadlineContext context(
-            nlohmann::json{{"template", "x"}, {"max_output_bytes", 1024LL * 1024 * 1024 * 1024}});
-        return text_template()->run(context);
-      },
+  const ChildRun too_big = run_template(
+      nlohmann::json{{"template", "x"}, {"max_output_bytes", 1024LL * 1024 * 1024 * 1024}},
       std::chrono::seconds(30));
-  report(too_big);
   ASSERT_TRUE(too_big.finished) << too_big.describe();
   EXPECT_EQ(too_big.kind, Status::Kind::kPermanent) << too_big.describe();
   EXPECT_TRUE(contains(too_big.message, "params.max_output_bytes")) << too_big.describe();
@@ -486,15 +481,10 @@ TEST(TemplateBomb, OutputCapParamIsHonouredAndBounded) {
 
 TEST(TemplateBomb, SilentLoopStopsAtTheTimeLimit) {
   // 10^9 iterations that write nothing: only a cancel check inside the loops ends it.
-  const ChildRun run = run_in_child(
-      [] {
-        DeadlineContext context(nlohmann::json{{"template", "{{#l}}{{#l}}{{#l}}{{/l}}{{/l}}{{/l}}"},
-                                               {"data", {{"l", thousand_items()}}}},
-                                std::chrono::seconds(1));
-        return text_template()->run(context);
-      },
-      std::chrono::seconds(30));
-  report(run);
+  const ChildRun run =
+      run_template(nlohmann::json{{"template", "{{#l}}{{#l}}{{#l}}{{/l}}{{/l}}{{/l}}"},
+                                  {"data", {{"l", thousand_items()}}}},
+                   std::chrono::seconds(30), std::chrono::seconds(1));
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_NE(run.kind, Status::Kind::kOk) << run.describe();
   EXPECT_LT(run.seconds, 10.0) << run.describe();  // a 1 s limit; no answer for ~20 s today
@@ -505,14 +495,9 @@ TEST(TemplateBomb, SectionsNested100000DeepFailPermanently) {
   for (int i = 0; i < 100000; ++i) tmpl += "{{#a}}";
   tmpl += "x";
   for (int i = 0; i < 100000; ++i) tmpl += "{{/a}}";
-  const ChildRun run = run_in_child(
-      [&] {
-        DeadlineContext context(nlohmann::json{{"template", tmpl}, {"data", {{"a", {{"b", 1}}}}}},
-                                std::chrono::seconds(60));
-        return text_template()->run(context);
-      },
-      std::chrono::seconds(60));
-  report(run);
+  const ChildRun run =
+      run_template(nlohmann::json{{"template", tmpl}, {"data", {{"a", {{"b", 1}}}}}},
+                   std::chrono::seconds(60), std::chrono::seconds(60));
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kPermanent) << run.describe();
   EXPECT_TRUE(contains(run.message, "nested")) << run.describe();
@@ -532,7 +517,6 @@ TEST(PdfBomb, ExtractTextFlateBombFailsPermanentlyWithBoundedMemory) {
   ASSERT_LT(pdf.size(), 1024u * 1024u);
   const ChildRun run = run_in_child([&] { return extract_text(pdf, std::chrono::minutes(5)); },
                                     std::chrono::seconds(60));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kPermanent) << run.describe();
   EXPECT_TRUE(contains(run.message, "MiB")) << run.describe();
@@ -545,7 +529,6 @@ TEST(PdfBomb, ExtractTextXObjectFanoutFailsPermanentlyAtTheWorkBudget) {
   ASSERT_LT(pdf.size(), 16u * 1024u);
   const ChildRun run = run_in_child([&] { return extract_text(pdf, std::chrono::minutes(5)); },
                                     std::chrono::seconds(60));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_EQ(run.kind, Status::Kind::kPermanent) << run.describe();
   EXPECT_TRUE(contains(run.message, "form XObject")) << run.describe();
@@ -559,7 +542,6 @@ TEST(PdfBomb, ExtractTextStopsAtTheTimeLimitInsideAPage) {
   const std::string pdf = slow_form_pdf(48, 10);
   const ChildRun run = run_in_child([&] { return extract_text(pdf, std::chrono::seconds(1)); },
                                     std::chrono::seconds(60));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_LT(run.seconds, 10.0) << run.describe();
 }
@@ -589,7 +571,6 @@ TEST(PdfBomb, OptimizeFlateBombStaysWithinBoundedMemory) {
         return gen::pdf::OptimizeGenerator().run(context);
       },
       std::chrono::seconds(90));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   EXPECT_LT(run.peak_growth_mb, 300) << run.describe();
   // The bomb stream is passed through as it is (optimize never needs it decoded).
@@ -617,7 +598,6 @@ TEST(PdfBomb, DoubleFlateBombPassesThroughMergeRotateEncryptUntouched) {
        {run_generator(merge, nlohmann::json::object()), run_generator(rotate, {{"angle", 90}}),
         run_generator(encrypt, {{"user_password", "u"}, {"owner_password", "o"}}),
         run_generator(optimize, nlohmann::json::object())}) {
-    report(run);
     ASSERT_TRUE(run.finished) << run.describe();
     EXPECT_EQ(run.kind, Status::Kind::kOk) << run.describe();
     EXPECT_LT(run.peak_growth_mb, 300) << run.describe();
@@ -643,7 +623,6 @@ TEST(ShapingCache, HugeWordsDoNotGrowTheWorkerForGood) {
         return Status::permanent("kept " + std::to_string(kept_mb));
       },
       std::chrono::seconds(240));
-  report(run);
   ASSERT_TRUE(run.finished) << run.describe();
   ASSERT_TRUE(contains(run.message, "kept ")) << run.describe();
   EXPECT_LT(std::stol(run.message.substr(5)), 100) << run.describe();

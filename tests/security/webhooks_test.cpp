@@ -6,26 +6,15 @@
 // 15. The SSRF guard refused too little of the IANA special-purpose registries.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+#include <iostream>
+#include <optional>
 #include <thread>
-
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/StreamSocket.h>
-#include <Poco/StreamCopier.h>
 
 #include "fixture.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/webhooks/webhooks.hpp"
-#include "test_database.hpp"
+#include "webhook_receiver.hpp"
 
 namespace gen::itest {
 namespace {
@@ -33,125 +22,17 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// Accepts connections on 127.0.0.1 and never reads or answers: a receiver that hangs.
-class SilentReceiver {
- public:
-  SilentReceiver() : socket_(Poco::Net::SocketAddress("127.0.0.1", 0), 64) {
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        try {
-          if (!socket_.poll(Poco::Timespan(0, 100000), Poco::Net::Socket::SELECT_READ)) continue;
-          Poco::Net::StreamSocket s = socket_.acceptConnection();
-          std::lock_guard lock(mutex_);
-          held_.push_back(std::move(s));
-        } catch (const Poco::Exception&) {
-        }
-      }
-    });
-  }
-  ~SilentReceiver() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(socket_.address().port()) + path;
-  }
-  int accepted() {
-    std::lock_guard lock(mutex_);
-    return static_cast<int>(held_.size());
-  }
-
- private:
-  Poco::Net::ServerSocket socket_;
-  std::atomic<bool> stop_{false};
-  std::mutex mutex_;
-  std::vector<Poco::Net::StreamSocket> held_;
-  std::thread thread_;
-};
-
-// Answers 200 and records when each delivery's job id arrived.
-class Receiver {
- public:
-  Receiver()
-      : socket_(Poco::Net::SocketAddress("127.0.0.1", 0)),
-        server_(new Factory(*this), socket_, new Poco::Net::HTTPServerParams) {
-    server_.start();
-  }
-  ~Receiver() { server_.stopAll(true); }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(socket_.address().port()) + "/hook";
-  }
-  /// When the delivery for `job_id` arrived, waiting up to `timeout`.
-  std::optional<Clock::time_point> wait_for(const std::string& job_id,
-                                            std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, timeout, [&] { return arrived_.count(job_id) > 0; });
-    auto it = arrived_.find(job_id);
-    if (it == arrived_.end()) return std::nullopt;
-    return it->second;
-  }
-
- private:
-  class Handler : public Poco::Net::HTTPRequestHandler {
-   public:
-    explicit Handler(Receiver& r) : r_(r) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request,
-                       Poco::Net::HTTPServerResponse& response) override {
-      std::string body;
-      Poco::StreamCopier::copyToString(request.stream(), body);
-      json payload = json::parse(body, nullptr, false);
-      if (payload.is_object() && payload["job"].is_object()) {
-        std::lock_guard lock(r_.mutex_);
-        r_.arrived_.emplace(payload["job"].value("id", ""), Clock::now());
-      }
-      r_.cv_.notify_all();
-      response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
-      response.send() << "ok";
-    }
-
-   private:
-    Receiver& r_;
-  };
-  class Factory : public Poco::Net::HTTPRequestHandlerFactory {
-   public:
-    explicit Factory(Receiver& r) : r_(r) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(
-        const Poco::Net::HTTPServerRequest&) override {
-      return new Handler(r_);
-    }
-
-   private:
-    Receiver& r_;
-  };
-
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::map<std::string, Clock::time_point> arrived_;
-  Poco::Net::ServerSocket socket_;
-  Poco::Net::HTTPServer server_;
-};
-
-class WebhookFairness : public ::testing::TestWithParam<std::string> {
- protected:
-  std::map<std::string, std::string> database_env() {
-    if (GetParam() != "postgres") return {};
-    pg_ = std::make_unique<test::TestDatabase>("postgres");
-    return {{"DATABASE__URL", pg_->url()}};
-  }
-  std::unique_ptr<test::TestDatabase> pg_;
-};
+class WebhookFairness : public PerDatabaseTest {};
 
 TEST_P(WebhookFairness, DeadReceiverOfOneTenantDoesNotDelayAnother) {
   SilentReceiver dead;
-  Receiver alive;
+  WebhookReceiver alive;
   std::map<std::string, std::string> env = database_env();
   env["WEBHOOKS__ALLOW_HOSTS"] = "127.0.0.1/32";
   env["WEBHOOKS__TIMEOUT_MS"] = "10000";
   Stack stack({.worker_processes = 1, .env = env});
   const HttpClient& api = stack.api();
-  for (const char* t : {"tenant-a", "tenant-b"}) {
-    ASSERT_EQ(api.post_json("/api/v1/app_management/tenants", {{"id", t}}).status, 201);
-  }
+  for (const char* t : {"tenant-a", "tenant-b"}) create_tenant(api, t);
   auto subscribe = [&](const std::string& tenant, const std::string& url) {
     HttpResponse r = api.request("POST", "/api/v1/webhooks", json{{"url", url}}.dump(),
                                  "application/json", {{"tenant-id", tenant}});
@@ -185,11 +66,11 @@ TEST_P(WebhookFairness, DeadReceiverOfOneTenantDoesNotDelayAnother) {
   }
   ASSERT_EQ(b_status, "COMPLETED");
   const auto b_finished = Clock::now();
-  auto arrived = alive.wait_for(b_job, 5s);
+  std::optional<ReceivedHook> arrived = alive.wait_for_job(b_job, 5s);
   ASSERT_TRUE(arrived.has_value())
       << "tenant B's delivery did not arrive within 5 s of its job's end" << stack.logs();
   std::cout << "tenant B's delivery arrived "
-            << std::chrono::duration<double, std::milli>(*arrived - b_finished).count()
+            << std::chrono::duration<double, std::milli>(arrived->arrived - b_finished).count()
             << " ms after its job ended\n";
   // The dead receiver holds at most WEBHOOKS__MAX_PER_RECEIVER (2) deliveries at once; no
   // request to it has timed out yet (10 s), so it has seen no more connections than that.

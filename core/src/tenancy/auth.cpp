@@ -96,11 +96,10 @@ void check_id(const std::string& id, const std::string& field, const std::string
 }
 
 void check_scopes(const std::vector<std::string>& scopes, const std::string& field) {
-  const auto& known = known_scopes();
   for (std::size_t i = 0; i < scopes.size(); ++i) {
-    if (std::find(known.begin(), known.end(), scopes[i]) == known.end()) {
+    if (!parse_scope(scopes[i])) {
       std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      for (const auto& k : known_scopes()) list += (list.empty() ? "" : ", ") + k;
       invalid(field + "[" + std::to_string(i) + "]",
               "unknown scope '" + scopes[i] + "' (known: " + list + ")");
     }
@@ -230,23 +229,41 @@ bool exists(const Database& db, Session& s, const std::string& id) {
 }  // namespace
 
 const std::vector<std::string>& known_scopes() {
-  static const std::vector<std::string> scopes = {
-      "READ:JOBS",         "WRITE:JOBS",    "READ:PLUGINS",  "READ:CONFIG",
-      "WRITE:CONFIG",      "READ:TENANTS",  "WRITE:TENANTS", "READ:CREDENTIALS",
-      "WRITE:CREDENTIALS", "READ:WEBHOOKS", "WRITE:WEBHOOKS"};
+  static const std::vector<std::string> scopes = [] {
+    std::vector<std::string> out;
+    for (Scope s : kAllScopes) out.emplace_back(to_string(s));
+    return out;
+  }();
   return scopes;
 }
 
-bool Credential::allows_globally(const std::string& scope) const {
-  return is_root || std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+namespace {
+
+bool holds(const std::vector<std::string>& held, Scope scope) {
+  return std::find(held.begin(), held.end(), to_string(scope)) != held.end();
 }
 
-bool Credential::allows(const std::string& scope, const std::string& tenant) const {
+}  // namespace
+
+bool Credential::allows_globally(Scope scope) const {
+  return is_root || holds(scopes, scope);
+}
+
+bool Credential::allows(Scope scope, const std::string& tenant) const {
   if (allows_globally(scope)) return true;
   if (tenant.empty()) return false;
   auto it = tenants.find(tenant);
-  return it != tenants.end() &&
-         std::find(it->second.begin(), it->second.end(), scope) != it->second.end();
+  return it != tenants.end() && holds(it->second, scope);
+}
+
+bool Credential::allows_globally(const std::string& scope) const {
+  const std::optional<Scope> s = parse_scope(scope);
+  return s ? allows_globally(*s) : is_root;
+}
+
+bool Credential::allows(const std::string& scope, const std::string& tenant) const {
+  const std::optional<Scope> s = parse_scope(scope);
+  return s ? allows(*s, tenant) : is_root;
 }
 
 std::string random_bytes(std::size_t n) {

@@ -30,6 +30,7 @@
 
 #include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/webhooks/webhooks.hpp"
 #include "storage/record_values.hpp"
@@ -396,7 +397,7 @@ void WebhookDeliverer::send(const Claimed& c) {
 
   // The payload: the job as it ended, with links to its results.
   json artifacts = json::array();
-  if (c.job_status == "COMPLETED") {
+  if (parse_job_status(c.job_status) == JobStatus::kCompleted) {
     Session s = db_.session();
     std::string job = c.job_id;
     std::vector<std::string> names, types, digests;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gen/core/base/errors.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/auth.hpp"
 #include "storage/record_values.hpp"
@@ -490,6 +491,23 @@ std::vector<WebhookDelivery> WebhookStore::deliveries(const std::string& webhook
 
 // --- the outbox hook -----------------------------------------------------------------------------
 
+namespace {
+
+// "'COMPLETED', 'FAILED', 'CANCELLED'": the final job statuses as an SQL list.
+const std::string& final_job_statuses_sql() {
+  static const std::string list = [] {
+    std::string out;
+    for (JobStatus status : kAllJobStatuses) {
+      if (!is_final(status)) continue;
+      out += (out.empty() ? "'" : ", '") + std::string(to_string(status)) + "'";
+    }
+    return out;
+  }();
+  return list;
+}
+
+}  // namespace
+
 std::string job_events_insert_sql(const std::string& jobs, const std::string& max_attempts,
                                   const std::string& at) {
   return "INSERT INTO webhook_deliveries (id, webhook_id, tenant, event, job_id, job_status,"
@@ -501,7 +519,8 @@ std::string job_events_insert_sql(const std::string& jobs, const std::string& ma
          max_attempts + ", " + at + ", " + at + " FROM " + jobs +
          " JOIN webhooks w ON w.tenant = j.tenant AND w.enabled = 1"
          " AND w.events LIKE '%\"JOB_PROCESSED\"%'"
-         " WHERE j.status IN ('COMPLETED', 'FAILED', 'CANCELLED')";
+         " WHERE j.status IN (" +
+         final_job_statuses_sql() + ")";
 }
 
 void enqueue_job_events(const Database& db, Session& s, const std::vector<std::string>& job_ids) {

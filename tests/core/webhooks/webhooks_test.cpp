@@ -9,7 +9,7 @@
 #include "gen/core/base/errors.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
-#include "test_database.hpp"
+#include "database_fixture.hpp"
 
 namespace gen {
 namespace {
@@ -97,12 +97,10 @@ TEST(WebhookSignature, IsStripeStyleHmacSha256) {
   EXPECT_NE(sig, WebhookDeliverer::signature("kez", 1700000000, "{}"));
 }
 
-class WebhookOutbox : public ::testing::TestWithParam<std::string> {
+class WebhookOutbox : public test::MigratedDatabaseTest {
  protected:
   void SetUp() override {
-    test_db_ = std::make_unique<test::TestDatabase>(GetParam());
-    db_ = Database::open(test_db_->url(), 4);
-    db_->migrate();
+    MigratedDatabaseTest::SetUp();
     store_ = std::make_unique<JobStore>(*db_);
     webhooks_ = std::make_unique<WebhookStore>(*db_);
   }
@@ -123,8 +121,6 @@ class WebhookOutbox : public ::testing::TestWithParam<std::string> {
     std::sort(out.begin(), out.end());
     return out;
   }
-  std::unique_ptr<test::TestDatabase> test_db_;
-  std::unique_ptr<Database> db_;
   std::unique_ptr<JobStore> store_;
   std::unique_ptr<WebhookStore> webhooks_;
 };

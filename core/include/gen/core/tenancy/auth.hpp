@@ -29,11 +29,14 @@
 #include <string>
 #include <vector>
 
+#include "gen/core/tenancy/scopes.hpp"
+
 namespace gen {
 
 class Database;
 
-/// The scopes a credential can hold. WRITE does not imply READ.
+/// The scopes a credential can hold, spelled (kAllScopes in scopes.hpp). WRITE does not imply
+/// READ.
 const std::vector<std::string>& known_scopes();
 
 struct Credential {
@@ -50,8 +53,12 @@ struct Credential {
 
   /// Whether this credential holds `scope` for `tenant` ("" = the system scope): root, a
   /// global scope, or the scope listed under that tenant.
-  bool allows(const std::string& scope, const std::string& tenant) const;
+  bool allows(Scope scope, const std::string& tenant) const;
   /// Whether it holds `scope` globally (or is root).
+  bool allows_globally(Scope scope) const;
+  /// The same for a scope spelled as a string; one parse_scope() does not know is held by
+  /// root only.
+  bool allows(const std::string& scope, const std::string& tenant) const;
   bool allows_globally(const std::string& scope) const;
 };
 

@@ -383,6 +383,28 @@ std::string Stack::logs() const {
   return out;
 }
 
+HttpResponse login(const HttpClient& api, const std::string& id, const std::string& secret) {
+  return api.with_token("").request(
+      "POST", "/api/v1/login/access_token",
+      "grant_type=client_credentials&client_id=" + id + "&client_secret=" + secret,
+      "application/x-www-form-urlencoded");
+}
+
+CredentialSecrets create_credential(const HttpClient& api, const std::string& id,
+                                    const json& scopes, const json& tenants) {
+  HttpResponse r =
+      api.post_json("/api/v1/credentials", {{"id", id}, {"scopes", scopes}, {"tenants", tenants}});
+  EXPECT_EQ(r.status, 201) << r.body;
+  const json body = r.json_body();
+  if (!body.is_object()) return {};
+  return {body.value("api_key", ""), body.value("password", "")};
+}
+
+void create_tenant(const HttpClient& api, const std::string& id) {
+  HttpResponse r = api.post_json("/api/v1/app_management/tenants", {{"id", id}});
+  EXPECT_EQ(r.status, 201) << r.body;
+}
+
 void expect_problem(const HttpResponse& response, int status, const std::string& code,
                     const std::string& field) {
   EXPECT_EQ(response.status, status) << response.body;

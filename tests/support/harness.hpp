@@ -1,5 +1,6 @@
-// Integration-test harness: runs the REAL generator-backend and generator-worker processes
-// against a fresh SQLite database in a temp dir and talks to them over HTTP.
+// Service-test harness (integration, security, queue and upload tests): runs the REAL
+// generator-backend and generator-worker processes against a fresh SQLite database in a temp
+// dir (or the DATABASE__URL given in StackOptions::env) and talks to them over HTTP.
 //
 //   gen::itest::Stack stack({.worker = true});
 //   auto job = stack.submit({{"steps", ...}});            // asserts 202
@@ -167,6 +168,20 @@ class Stack {
   std::unique_ptr<Process> backend_;
   std::unique_ptr<Process> worker_;
 };
+
+/// POST /api/v1/login/access_token with client credentials and no Authorization header.
+HttpResponse login(const HttpClient& api, const std::string& id, const std::string& secret);
+
+/// A credential's secrets, as its creation shows them once.
+struct CredentialSecrets {
+  std::string api_key;
+  std::string password;
+};
+/// POST /api/v1/credentials through `api` (asserts 201); `tenants`: tenant id -> scopes there.
+CredentialSecrets create_credential(const HttpClient& api, const std::string& id,
+                                    const json& scopes, const json& tenants = json::object());
+/// POST /api/v1/app_management/tenants through `api` (asserts 201).
+void create_tenant(const HttpClient& api, const std::string& id);
 
 /// Asserts an application/problem+json response with `status`, `code` and (when non-empty)
 /// `field`.
