@@ -5,7 +5,7 @@
 // temporary folder that holds only a symlink to the file, so the checks are the host's:
 // manifest read before loading, SDK ABI / interface id / C++ ABI, registration, generator
 // infos. The run goes through the SDK test harness's FakeContext with the host's param
-// validation (gen::validate_params), so what passes here passes in a job.
+// validation (gen::sdk::complete_params), so what passes here passes in a job.
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QPluginLoader>
@@ -27,12 +27,11 @@
 #include <vector>
 
 #include <gen/sdk/generator.hpp>
+#include <gen/sdk/params.hpp>
 #include <gen/sdk/testing.hpp>
 #include <nlohmann/json.hpp>
 
-#include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
-#include "gen/core/base/params.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 
 namespace fs = std::filesystem;
@@ -275,14 +274,14 @@ int run_generator(const Options& o, gen::PluginHost& host, json& report) {
     return kRunRefused;
   }
 
-  gen::sdk::testing::FakeContext ctx;
-  try {
-    ctx.set_params(gen::validate_params(*info, o.params, "params"));
-  } catch (const gen::Error& e) {
+  json params = o.params;
+  if (auto error = gen::sdk::complete_params(*info, params, "params")) {
     run["status"] = "REFUSED";
-    run["message"] = e.field().empty() ? std::string(e.what()) : e.field() + ": " + e.what();
+    run["message"] = error->describe();
     return kRunRefused;
   }
+  gen::sdk::testing::FakeContext ctx;
+  ctx.set_params(std::move(params));
   for (const Input& in : o.inputs) {
     ctx.add_input(in.path.filename().string(), in.media_type, read_file(in.path));
   }
@@ -296,7 +295,7 @@ int run_generator(const Options& o, gen::PluginHost& host, json& report) {
     });
   }
 
-  // No param re-validation inside run(): validate_params above is the host's own.
+  // No param re-validation inside run(): complete_params above is the host's own.
   gen::sdk::Status status = gen::sdk::Status::ok();
   try {
     status = generator->run(ctx);
