@@ -139,7 +139,8 @@ TEST_F(FixturePlugins, WrongAbiIsIncompatibleWithAReason) {
   const PluginRecord* record = record_for(*host_, "fixture_wrong_abi.so");
   ASSERT_NE(record, nullptr);
   EXPECT_EQ(record->state, PluginState::kIncompatible);
-  EXPECT_EQ(record->error, "built for SDK ABI 2, this host supports ABI 1");
+  EXPECT_EQ(record->error, "built for SDK ABI " + std::to_string(sdk::kAbiVersion + 1) +
+                               ", this host supports ABI " + std::to_string(sdk::kAbiVersion));
   EXPECT_EQ(record->name, "fixture_wrong_abi");  // the manifest itself was readable
   EXPECT_TRUE(record->generators.empty());
   EXPECT_EQ(host_->find("fixture.minimal"), nullptr);
