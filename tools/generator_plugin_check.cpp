@@ -5,7 +5,7 @@
 // temporary folder that holds only a symlink to the file, so the checks are the host's:
 // manifest read before loading, SDK ABI / interface id / C++ ABI, registration, generator
 // infos. The run goes through the SDK test harness's FakeContext with the host's param
-// validation (gen::validate_params), so what passes here passes in a job. The generator runs
+// validation (gen::sdk::complete_params), so what passes here passes in a job. The generator runs
 // in a child process, as in the worker: a crash is reported (signal or exit code) instead of
 // ending the check, and a run past its time limit is stopped and its outputs dropped.
 #include <QJsonDocument>
@@ -32,15 +32,14 @@
 #include <vector>
 
 #include <gen/sdk/generator.hpp>
+#include <gen/sdk/params.hpp>
 #include <gen/sdk/testing.hpp>
 #include <nlohmann/json.hpp>
 
 #include "child_run.hpp"
 #include "gen/core/base/cli.hpp"
-#include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/base/media_type.hpp"
-#include "gen/core/base/params.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 
 namespace fs = std::filesystem;
@@ -257,14 +256,14 @@ int run_generator(const Options& o, gen::PluginHost& host, json& report) {
     return kRunRefused;
   }
 
-  gen::sdk::testing::FakeContext ctx;
-  try {
-    ctx.set_params(gen::validate_params(*info, o.params, "params"));
-  } catch (const gen::Error& e) {
+  json params = o.params;
+  if (auto error = gen::sdk::complete_params(*info, params, "params")) {
     run["status"] = "REFUSED";
-    run["message"] = e.field().empty() ? std::string(e.what()) : e.field() + ": " + e.what();
+    run["message"] = error->describe();
     return kRunRefused;
   }
+  gen::sdk::testing::FakeContext ctx;
+  ctx.set_params(std::move(params));
   json inputs = json::array();
   json warnings = json::array();
   for (const gen::cli::InputFile& in : o.inputs) {
@@ -303,7 +302,7 @@ int run_generator(const Options& o, gen::PluginHost& host, json& report) {
     });
   }
 
-  // No param re-validation inside run(): validate_params above is the host's own.
+  // No param re-validation inside run(): complete_params above is the host's own.
   const ChildRun child = run_in_child(*generator, ctx, deadline, deadline + kTimeoutGrace);
   const std::string limit_text = std::to_string(limit.count()) + " ms";
   if (child.killed) {

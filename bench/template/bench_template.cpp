@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <gen/sdk/generator.hpp>
+#include <gen/sdk/testing.hpp>
 
 namespace {
 
@@ -38,32 +39,6 @@ class Registry final : public gen::sdk::Registry {
     generators.push_back(std::move(generator));
   }
   std::vector<std::unique_ptr<gen::sdk::Generator>> generators;
-};
-
-class BenchContext final : public gen::sdk::Context {
- public:
-  explicit BenchContext(const nlohmann::json& params) : params_(params) {}
-  const nlohmann::json& params() const override { return params_; }
-  const std::vector<gen::sdk::InputArtifact>& inputs() const override { return inputs_; }
-  void write_output(std::string_view, std::string_view, std::string_view data) override {
-    bytes = data.size();
-    if (keep) output.assign(data);
-  }
-  void progress(double) override {}
-  bool cancelled() const override { return false; }
-  void log(gen::sdk::LogLevel, std::string_view) override {}
-  std::optional<std::string> setting(std::string_view) const override { return std::nullopt; }
-  std::string_view job_id() const override { return "bench"; }
-  std::string_view task_id() const override { return "bench"; }
-  int attempt() const override { return 1; }
-
-  size_t bytes = 0;
-  bool keep = false;
-  std::string output;
-
- private:
-  const nlohmann::json& params_;
-  std::vector<gen::sdk::InputArtifact> inputs_;
 };
 
 nlohmann::json invoice_data(int items) {
@@ -191,17 +166,17 @@ int main(int argc, char** argv) {
                                  {"data", invoice_data(items)},
                                  {"media_type", "text/markdown"},
                                  {"output_name", "invoice.md"}};
-  BenchContext context(params);
+  // The SDK's FakeContext: it keeps the output (one buffer, reused by every run).
+  gen::sdk::testing::FakeContext context(params);
+  context.set_job_id("bench").set_task_id("bench");
 
   // Warm-up (and the output the peers' outputs are compared with).
-  context.keep = true;
   if (!generator.run(context).is_ok()) {
     std::fprintf(stderr, "text.template failed\n");
     return 1;
   }
-  const std::string expected = context.output;
+  const std::string expected = context.output_data("invoice.md");
   if (out_path != nullptr) std::ofstream(out_path, std::ios::binary) << expected;
-  context.keep = false;
 
   const double cpu_start = thread_cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
@@ -213,7 +188,7 @@ int main(int argc, char** argv) {
   const double cpu_us = (thread_cpu_seconds() - cpu_start) * 1e6 / runs;
   const double per_second = runs / seconds;
   std::printf("text.template: %d-line invoice (%zu bytes out), %d renders in %.3f s\n", items,
-              context.bytes, runs, seconds);
+              context.output_data("invoice.md").size(), runs, seconds);
   std::printf("  %-24s %8.0f renders/s  %7.1f us/render  (CPU %.1f us/render)\n",
               "Generator (in-process)", per_second, 1e6 / per_second, cpu_us);
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # generator-plugin-check against the fixture plugins: every load state and every exit code.
 # usage: plugin_check_test.sh <generator-plugin-check> <fixture plugin dir> <bundled plugin dir>
+#                             <SDK ABI major>
 set -euo pipefail
-CHECK="$1" FIXTURES="$2" BUNDLED="$3"
+CHECK="$1" FIXTURES="$2" BUNDLED="$3" ABI="$4"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 failures=0
@@ -43,7 +44,7 @@ grep -q "plugin SDK ABI" "$WORK/out" || { echo "FAIL: --version names no SDK ABI
 
 expect 0 "fixture_ok loads" -- "$CHECK" --json "$FIXTURES/fixture_ok.so"
 has "fixture_ok state" '.state == "LOADED" and .error == "" and .exit_code == 0'
-has "fixture_ok manifest" '.metadata.iid == "io.generator.sdk.PluginRoot/1" and .metadata.manifest.sdk_abi == 1 and .metadata.manifest.cxx_abi == "libstdc++" and .metadata.manifest.version == "1.2.3"'
+has "fixture_ok manifest" '.metadata.iid == "io.generator.sdk.PluginRoot/'"$ABI"'" and .metadata.manifest.sdk_abi == '"$ABI"' and .metadata.manifest.cxx_abi == "libstdc++" and .metadata.manifest.version == "1.2.3"'
 has "fixture_ok generators" '[.generators[].id] | index("fixture.echo") != null'
 has "fixture.echo params" '.generators[] | select(.id == "fixture.echo") | .params | map(.name) | index("size") != null'
 
@@ -52,7 +53,7 @@ grep -q "^state: *LOADED" "$WORK/out" || { echo "FAIL: text report has no LOADED
 grep -q "fixture.echo" "$WORK/out" || { echo "FAIL: text report lists no fixture.echo"; failures=$((failures + 1)); }
 
 expect 1 "wrong ABI" -- "$CHECK" --json "$FIXTURES/fixture_wrong_abi.so"
-has "wrong ABI state" '.state == "INCOMPATIBLE" and (.error | test("SDK ABI 2"))'
+has "wrong ABI state" '.state == "INCOMPATIBLE" and (.error | test("SDK ABI '"$((ABI + 1))"'"))'
 expect 1 "broken manifest" -- "$CHECK" --json "$FIXTURES/fixture_broken_manifest.so"
 has "broken manifest state" '.state == "INVALID" and (.error | test("sdk_abi"))'
 expect 1 "throws on register" -- "$CHECK" --json "$FIXTURES/fixture_throws_on_register.so"

@@ -2,9 +2,9 @@
 # The SDK as a product, without root: install the `sdk` component into a temp prefix, build
 # examples/hello-plugin out of tree against it (find_package(GeneratorSDK)), run its unit
 # tests, then load and run the module with generator-plugin-check.
-# usage: sdk_install_test.sh <build dir> <source dir> <generator-plugin-check>
+# usage: sdk_install_test.sh <build dir> <source dir> <generator-plugin-check> <SDK ABI major>
 set -euo pipefail
-BUILD="$1" SOURCE="$2" CHECK="$3"
+BUILD="$1" SOURCE="$2" CHECK="$3" ABI="$4"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -42,8 +42,8 @@ tests_run=$(grep -oE "out of [0-9]+" "$WORK/ctest.log" | awk '{print $3}')
 
 module="$WORK/hello/build/generator-hello.so"
 "$CHECK" --json "$module" >"$WORK/check.json" || { echo "FAIL: plugin-check"; cat "$WORK/check.json"; exit 1; }
-jq -e '.state == "LOADED" and .name == "hello" and .version == "1.0.0" and
-       .metadata.manifest.sdk_abi == 1 and ([.generators[].id] == ["hello.greet"])' \
+jq -e --argjson abi "$ABI" '.state == "LOADED" and .name == "hello" and .version == "1.0.0" and
+       .metadata.manifest.sdk_abi == $abi and ([.generators[].id] == ["hello.greet"])' \
   "$WORK/check.json" >/dev/null || { echo "FAIL: manifest/state"; cat "$WORK/check.json"; exit 1; }
 printf 'Ada\nGrace\n' >"$WORK/names.txt"
 "$CHECK" "$module" --run hello.greet --params '{"punctuation": "."}' --input "$WORK/names.txt" \

@@ -83,6 +83,8 @@ TEST(FakeContext, RunFillsDefaultsAndCapturesEverything) {
   EXPECT_EQ(ctx.outputs()[0].data, "replaced");
   EXPECT_EQ(ctx.output("b.bin")->data, std::string("\0\1", 2));
   EXPECT_EQ(ctx.output("missing"), nullptr);
+  EXPECT_EQ(ctx.output_data("a.txt"), "replaced");
+  EXPECT_THROW(ctx.output_data("missing"), std::out_of_range);
 
   ctx.clear_observations();
   EXPECT_TRUE(ctx.outputs().empty());
@@ -111,13 +113,15 @@ TEST(FakeContext, RefusedParamsAreNamedAndTheGeneratorIsNotCalled) {
     std::string message;
   };
   const Case cases[] = {
-      {json::object(), "params.text: required"},
-      {{{"text", "x"}, {"txet", "y"}}, "params.txet: unknown parameter"},
-      {{{"text", 1}}, "params.text: expected string, got integer"},
-      {{{"text", "x"}, {"count", 1.5}}, "params.count: expected integer, got number"},
+      {json::object(), "params.text: required parameter missing"},
+      {{{"text", "x"}, {"txet", "y"}},
+       "params.txet: unknown parameter (known: count, extra, mode, ratio, text)"},
+      {{{"text", 1}}, "params.text: expected string, got number"},
+      {{{"text", "x"}, {"count", 1.5}},
+       "params.count: expected integer, got non-integral number 1.5"},
       {{{"text", "x"}, {"ratio", "1"}}, "params.ratio: expected number, got string"},
-      {{{"text", "x"}, {"mode", "c"}}, "params.mode: not one of the allowed values"},
-      {json::array(), "params: expected an object, got array"},
+      {{{"text", "x"}, {"mode", "c"}}, "params.mode: must be one of: a, b"},
+      {json::array(), "params: expected object, got array"},
   };
   for (const Case& c : cases) {
     FakeContext ctx(c.params);
@@ -130,6 +134,12 @@ TEST(FakeContext, RefusedParamsAreNamedAndTheGeneratorIsNotCalled) {
   FakeContext fine({{"text", "x"}, {"ratio", 2}, {"extra", {1, 2}}});
   EXPECT_TRUE(fine.run(probe).is_ok());
   EXPECT_EQ(calls, 1);
+
+  // As in a job: an integer param takes a number with zero fraction, stored as an integer.
+  FakeContext whole({{"text", "x"}, {"count", 2.0}});
+  EXPECT_TRUE(whole.run(probe).is_ok());
+  EXPECT_TRUE(whole.params()["count"].is_number_integer());
+  EXPECT_EQ(whole.params()["count"], 2);
 }
 
 TEST(FakeContext, EscapedExceptionsBecomeRetryableFailures) {

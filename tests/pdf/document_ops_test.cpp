@@ -8,13 +8,13 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <gen/sdk/testing.hpp>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFPageObjectHelper.hh>
 
 #include "pdf_tools.hpp"
 #include "render_generator.hpp"
-#include "test_context.hpp"
 #include "toolkit.hpp"
 
 namespace {
@@ -22,8 +22,8 @@ namespace {
 using gen::pdf::test::pdf_text;
 using gen::pdf::test::run_command;
 using gen::pdf::test::TempFile;
-using gen::pdf::test::TestContext;
 using gen::sdk::Status;
+using gen::sdk::testing::FakeContext;
 
 /// A PDF of `pages` pages; page i shows "<label> page i".
 std::string make_pdf(const std::string& label, int pages, const std::string& extra = "") {
@@ -32,10 +32,10 @@ std::string make_pdf(const std::string& label, int pages, const std::string& ext
     if (i > 1) markdown += "\n\\pagebreak\n\n";
     markdown += label + " page " + std::to_string(i) + "\n\n" + extra;
   }
-  TestContext context(nlohmann::json{{"markdown", markdown}, {"footer", ""}, {"title", label}});
+  FakeContext context(nlohmann::json{{"markdown", markdown}, {"footer", ""}, {"title", label}});
   gen::pdf::RenderGenerator generator;
   EXPECT_TRUE(generator.run(context).is_ok());
-  return context.outputs.at("document.pdf").data;
+  return context.output_data("document.pdf");
 }
 
 void expect_valid(const std::string& pdf, const std::string& password = "") {
@@ -87,12 +87,12 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 TEST(PdfStamp, TextOnChosenPagesOnly) {
   for (const std::string layer : {"over", "under"}) {
-    TestContext context(nlohmann::json{
+    FakeContext context(nlohmann::json{
         {"text", "CONFIDENTIEL Ωμέγα"}, {"pages", "1,3"}, {"rotation", 0}, {"layer", layer}});
     context.add_input("doc.pdf", "application/pdf", make_pdf("Kappa", 3));
     gen::pdf::StampGenerator stamp;
     ASSERT_TRUE(stamp.run(context).is_ok()) << layer;
-    const std::string& out = context.outputs.at("doc.pdf").data;
+    const std::string& out = context.output_data("doc.pdf");
     expect_valid(out);
     ASSERT_EQ(page_count(out), 3);
     for (int page = 1; page <= 3; ++page) {
@@ -105,12 +105,12 @@ TEST(PdfStamp, TextOnChosenPagesOnly) {
 }
 
 TEST(PdfStamp, EmbedsDejaVuAndSetsOpacity) {
-  TestContext context(
+  FakeContext context(
       nlohmann::json{{"text", "DRAFT"}, {"opacity", 0.25}, {"color", "#C00000"}, {"rotation", 45}});
   context.add_input("doc.pdf", "application/pdf", make_pdf("Lambda", 2));
   gen::pdf::StampGenerator stamp;
   ASSERT_TRUE(stamp.run(context).is_ok());
-  const std::string& out = context.outputs.at("doc.pdf").data;
+  const std::string& out = context.output_data("doc.pdf");
   expect_valid(out);
   TempFile file(out);
   const std::string fonts = run_command("pdffonts '" + file.path() + "'").output;
@@ -143,7 +143,7 @@ TEST(PdfStamp, EmbedsDejaVuAndSetsOpacity) {
 }
 
 TEST(PdfStamp, PageOfAnotherPdf) {
-  TestContext context(nlohmann::json{{"stamp_input", "letterhead.pdf"},
+  FakeContext context(nlohmann::json{{"stamp_input", "letterhead.pdf"},
                                      {"stamp_page", 2},
                                      {"layer", "under"},
                                      {"pages", "2-z"},
@@ -152,8 +152,8 @@ TEST(PdfStamp, PageOfAnotherPdf) {
   context.add_input("letterhead.pdf", "application/pdf", make_pdf("Letterhead", 2));
   gen::pdf::StampGenerator stamp;
   ASSERT_TRUE(stamp.run(context).is_ok());
-  ASSERT_EQ(context.outputs.size(), 1u);  // the stamp input is not stamped itself
-  const std::string& out = context.outputs.at("doc.pdf").data;
+  ASSERT_EQ(context.outputs().size(), 1u);  // the stamp input is not stamped itself
+  const std::string& out = context.output_data("doc.pdf");
   expect_valid(out);
   EXPECT_FALSE(contains(page_text(out, 1), "Letterhead"));
   for (int page = 2; page <= 3; ++page) {
@@ -166,7 +166,7 @@ TEST(PdfStamp, PageOfAnotherPdf) {
 TEST(PdfStamp, BadParamsArePermanent) {
   gen::pdf::StampGenerator stamp;
   auto message = [&](nlohmann::json params) {
-    TestContext context(std::move(params));
+    FakeContext context(std::move(params));
     context.add_input("doc.pdf", "application/pdf", make_pdf("Nu", 1));
     const Status status = stamp.run(context);
     EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
@@ -189,12 +189,12 @@ TEST(PdfStamp, BadParamsArePermanent) {
 // --- pdf.encrypt and pdf.decrypt
 
 std::string encrypt(const std::string& pdf, nlohmann::json params) {
-  TestContext context(std::move(params));
+  FakeContext context(std::move(params));
   context.add_input("doc.pdf", "application/pdf", pdf);
   gen::pdf::EncryptGenerator encrypt;
   const Status status = encrypt.run(context);
   EXPECT_TRUE(status.is_ok()) << status.message();
-  return status.is_ok() ? context.outputs.at("doc.pdf").data : std::string();
+  return status.is_ok() ? context.output_data("doc.pdf") : std::string();
 }
 
 TEST(PdfEncrypt, Aes256WithPermissions) {
@@ -242,10 +242,10 @@ TEST(PdfEncrypt, DecryptRoundTrip) {
       encrypt(plain, {{"user_password", "reader"}, {"owner_password", "boss"}});
   gen::pdf::DecryptGenerator decrypt;
   for (const std::string password : {"reader", "boss"}) {
-    TestContext context(nlohmann::json{{"password", password}});
+    FakeContext context(nlohmann::json{{"password", password}});
     context.add_input("doc.pdf", "application/pdf", locked);
     ASSERT_TRUE(decrypt.run(context).is_ok());
-    const std::string& out = context.outputs.at("doc.pdf").data;
+    const std::string& out = context.output_data("doc.pdf");
     expect_valid(out);
     auto info = pdfinfo(out);
     EXPECT_EQ(info["Encrypted"], "no");
@@ -256,14 +256,14 @@ TEST(PdfEncrypt, DecryptRoundTrip) {
     }
   }
 
-  TestContext wrong(nlohmann::json{{"password", "guess"}});
+  FakeContext wrong(nlohmann::json{{"password", "guess"}});
   wrong.add_input("doc.pdf", "application/pdf", locked);
   Status status = decrypt.run(wrong);
   EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
   EXPECT_EQ(status.message(), "input 'doc.pdf': encrypted PDF, wrong password (params.password)");
-  EXPECT_TRUE(wrong.outputs.empty());
+  EXPECT_TRUE(wrong.outputs().empty());
 
-  TestContext none;
+  FakeContext none;
   none.add_input("doc.pdf", "application/pdf", locked);
   status = decrypt.run(none);
   EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
@@ -274,7 +274,7 @@ TEST(PdfEncrypt, DecryptRoundTrip) {
 TEST(PdfEncrypt, BadPasswordsArePermanent) {
   gen::pdf::EncryptGenerator encrypt;
   auto message = [&](nlohmann::json params) {
-    TestContext context(std::move(params));
+    FakeContext context(std::move(params));
     context.add_input("doc.pdf", "application/pdf", make_pdf("Rho", 1));
     const Status status = encrypt.run(context);
     EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
@@ -289,23 +289,23 @@ TEST(PdfEncrypt, BadPasswordsArePermanent) {
 // --- pdf.metadata
 
 TEST(PdfMetadata, SetsAndRemovesInfoFields) {
-  TestContext context(nlohmann::json{{"title", "Годовой отчёт"},
+  FakeContext context(nlohmann::json{{"title", "Годовой отчёт"},
                                      {"author", "Ada Lovelace"},
                                      {"subject", nullptr},
                                      {"keywords", "annual, report"},
                                      {"creator", "Generator tests"},
                                      {"producer", nullptr}});
   context.add_input("doc.pdf", "application/pdf", [] {
-    TestContext render(
+    FakeContext render(
         nlohmann::json{{"markdown", "# Old title\n\nBody"}, {"subject", "old subject"}});
     gen::pdf::RenderGenerator generator;
     EXPECT_TRUE(generator.run(render).is_ok());
-    return render.outputs.at("document.pdf").data;
+    return render.output_data("document.pdf");
   }());
   ASSERT_EQ(pdfinfo(std::string(context.inputs()[0].data))["Subject"], "old subject");
   gen::pdf::MetadataGenerator metadata;
   ASSERT_TRUE(metadata.run(context).is_ok());
-  const std::string& out = context.outputs.at("doc.pdf").data;
+  const std::string& out = context.output_data("doc.pdf");
   expect_valid(out);
   auto info = pdfinfo(out);
   EXPECT_EQ(info["Title"], "Годовой отчёт");
@@ -324,7 +324,7 @@ TEST(PdfMetadata, BadParamsArePermanent) {
             "pdf.metadata: nothing to change: give at least one of title, author, subject, "
             "keywords, creator, producer (a string sets it, null removes it)"},
            {{{"title", 42}}, "params.title: must be a string, or null to remove it"}}) {
-    TestContext context(params);
+    FakeContext context(params);
     context.add_input("doc.pdf", "application/pdf", make_pdf("Sigma", 1));
     const Status status = metadata.run(context);
     EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
@@ -339,11 +339,11 @@ TEST(PdfOptimize, LinearizedAndNotLarger) {
   for (int i = 0; i < 60; ++i) paragraph += "Optimised words repeat on every page. ";
   const std::string input =
       make_pdf("Tau", 20, paragraph + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
-  TestContext context;
+  FakeContext context;
   context.add_input("doc.pdf", "application/pdf", input);
   gen::pdf::OptimizeGenerator optimize;
   ASSERT_TRUE(optimize.run(context).is_ok());
-  const std::string& out = context.outputs.at("doc.pdf").data;
+  const std::string& out = context.output_data("doc.pdf");
   expect_valid(out);
   TempFile file(out);
   const auto linearization = run_command("qpdf --check-linearization '" + file.path() + "'");
@@ -369,12 +369,12 @@ TEST(PdfOptimize, LinearizedAndNotLarger) {
 
 TEST(PdfOptimize, EachStepCanBeTurnedOff) {
   const std::string input = make_pdf("Upsilon", 2);
-  TestContext context(
+  FakeContext context(
       nlohmann::json{{"object_streams", false}, {"recompress", false}, {"linearize", false}});
   context.add_input("doc.pdf", "application/pdf", input);
   gen::pdf::OptimizeGenerator optimize;
   ASSERT_TRUE(optimize.run(context).is_ok());
-  const std::string& out = context.outputs.at("doc.pdf").data;
+  const std::string& out = context.output_data("doc.pdf");
   expect_valid(out);
   EXPECT_EQ(pdfinfo(out)["Optimized"], "no");
   TempFile file(out);

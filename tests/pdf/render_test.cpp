@@ -5,13 +5,13 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <gen/sdk/testing.hpp>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFOutlineDocumentHelper.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 
 #include "pdf_tools.hpp"
 #include "render_generator.hpp"
-#include "test_context.hpp"
 
 namespace {
 
@@ -19,40 +19,40 @@ using gen::pdf::test::pdf_text;
 using gen::pdf::test::run_command;
 using gen::pdf::test::TempFile;
 using gen::pdf::test::test_data;
-using gen::pdf::test::TestContext;
 using gen::pdf::test::words_of;
+using gen::sdk::testing::FakeContext;
 
 /// Runs pdf.render; returns the PDF bytes (fails the test when the status is not ok).
-std::string render(TestContext& context) {
+std::string render(FakeContext& context) {
   gen::pdf::RenderGenerator generator;
   const gen::sdk::Status status = generator.run(context);
   EXPECT_TRUE(status.is_ok()) << status.message();
   if (!status.is_ok()) return {};
-  EXPECT_EQ(context.outputs.size(), 1u);
-  const auto& output = context.outputs.begin()->second;
+  EXPECT_EQ(context.outputs().size(), 1u);
+  if (context.outputs().empty()) return {};
+  const auto& output = context.outputs().front();
   EXPECT_EQ(output.media_type, "application/pdf");
   return output.data;
 }
 
 std::string render_markdown(const std::string& markdown, nlohmann::json params = {}) {
   if (params.is_null()) params = nlohmann::json::object();
-  TestContext context(params);
+  FakeContext context(params);
   context.add_input("doc.md", "text/markdown", markdown);
   return render(context);
 }
 
-gen::sdk::Status run_expecting_failure(TestContext& context) {
+gen::sdk::Status run_expecting_failure(FakeContext& context) {
   gen::pdf::RenderGenerator generator;
   return generator.run(context);
 }
 
-TestContext all_elements_context(nlohmann::json params = nlohmann::json::object()) {
-  TestContext context(std::move(params));
+/// Adds the inputs of the all-elements document to `context`.
+void add_all_elements_inputs(FakeContext& context) {
   context.add_input("all_elements.md", "text/markdown", test_data("all_elements.md"));
   context.add_input("gradient.png", "image/png", test_data("gradient.png"));
   context.add_input("badge.png", "image/png", test_data("badge.png"));
   context.add_input("photo.jpg", "image/jpeg", test_data("photo.jpg"));
-  return context;
 }
 
 /// True when `needles` occur in `haystack` in this order.
@@ -80,7 +80,8 @@ std::string info_field(const std::string& pdfinfo, const std::string& field) {
 }
 
 TEST(PdfRender, EveryElementRendersAndPassesQpdfCheck) {
-  TestContext context = all_elements_context({{"author", "Ada Lovelace"}, {"subject", "Q3"}});
+  FakeContext context({{"author", "Ada Lovelace"}, {"subject", "Q3"}});
+  add_all_elements_inputs(context);
   const std::string pdf = render(context);
   gen::pdf::test::keep_artifact("all_elements", pdf);
   TempFile file(pdf);
@@ -150,12 +151,13 @@ TEST(PdfRender, EveryElementRendersAndPassesQpdfCheck) {
   EXPECT_NE(info_field(info, "Page size").find("595.28 x 841.89"), std::string::npos);
 
   // The missing image was reported, not fatal.
-  ASSERT_EQ(context.logs.size(), 1u);
-  EXPECT_NE(context.logs[0].find("nowhere.png"), std::string::npos);
+  ASSERT_EQ(context.log_lines().size(), 1u);
+  EXPECT_NE(context.log_lines()[0].message.find("nowhere.png"), std::string::npos);
 }
 
 TEST(PdfRender, FontsAreEmbeddedSubsetWithToUnicode) {
-  TestContext context = all_elements_context();
+  FakeContext context;
+  add_all_elements_inputs(context);
   TempFile file(render(context));
   const std::string fonts = run_command("pdffonts '" + file.path() + "'").output;
   std::vector<std::string> rows;
@@ -184,7 +186,8 @@ TEST(PdfRender, FontsAreEmbeddedSubsetWithToUnicode) {
 }
 
 TEST(PdfRender, OutlineNestsHeadingsByLevel) {
-  TestContext context = all_elements_context();
+  FakeContext context;
+  add_all_elements_inputs(context);
   TempFile file(render(context));
   QPDF pdf;
   pdf.processFile(file.path().c_str());
@@ -216,7 +219,8 @@ TEST(PdfRender, OutlineNestsHeadingsByLevel) {
 }
 
 TEST(PdfRender, NoOutlineWhenDisabled) {
-  TestContext context = all_elements_context({{"outline", false}});
+  FakeContext context({{"outline", false}});
+  add_all_elements_inputs(context);
   TempFile file(render(context));
   QPDF pdf;
   pdf.processFile(file.path().c_str());
@@ -224,7 +228,8 @@ TEST(PdfRender, NoOutlineWhenDisabled) {
 }
 
 TEST(PdfRender, LinksAreClickableUriAnnotations) {
-  TestContext context = all_elements_context();
+  FakeContext context;
+  add_all_elements_inputs(context);
   TempFile file(render(context));
   QPDF pdf;
   pdf.processFile(file.path().c_str());
@@ -244,7 +249,8 @@ TEST(PdfRender, LinksAreClickableUriAnnotations) {
 }
 
 TEST(PdfRender, ImagesBecomeXObjects) {
-  TestContext context = all_elements_context();
+  FakeContext context;
+  add_all_elements_inputs(context);
   TempFile file(render(context));
   QPDF pdf;
   pdf.processFile(file.path().c_str());
@@ -293,7 +299,7 @@ TEST(PdfRender, LongDocumentPaginatesWithFooters) {
     markdown += "Paragraph number " + std::to_string(i) +
                 " carries enough words to fill a line or two of the page body text.\n\n";
   }
-  TestContext context(nlohmann::json{{"header", "Long report - page {{page}}"}});
+  FakeContext context(nlohmann::json{{"header", "Long report - page {{page}}"}});
   context.add_input("long.md", "text/markdown", markdown);
   TempFile file(render(context));
   const std::string info = run_command("pdfinfo '" + file.path() + "'").output;
@@ -331,7 +337,7 @@ TEST(PdfRender, LargeDocumentParsedInParts) {
                 std::to_string(i * 7) + " |\n\n";
   }
   ASSERT_GT(markdown.size(), 64u * 1024);
-  TestContext context;
+  FakeContext context;
   context.add_input("large.md", "text/markdown", markdown);
   TempFile file(render(context));
   EXPECT_EQ(run_command("qpdf --check '" + file.path() + "'").exit_code, 0);
@@ -410,12 +416,12 @@ TEST(PdfRender, PageSizesAndMargins) {
 }
 
 TEST(PdfRender, MarkdownParamWhenNoInput) {
-  TestContext context(
+  FakeContext context(
       nlohmann::json{{"markdown", "# From a param\n\nBody"}, {"output_name", "out.pdf"}});
   gen::pdf::RenderGenerator generator;
   ASSERT_TRUE(generator.run(context).is_ok());
-  ASSERT_EQ(context.outputs.count("out.pdf"), 1u);
-  TempFile file(context.outputs["out.pdf"].data);
+  ASSERT_NE(context.output("out.pdf"), nullptr);
+  TempFile file(context.output_data("out.pdf"));
   EXPECT_TRUE(contains_in_order(pdf_text(file.path()), {"From a param", "Body"}));
 }
 
@@ -451,23 +457,23 @@ TEST(PdfRender, PermanentErrorsForBadInput) {
       {{{"title", 5}}, true, "params.title: must be a string"},
   };
   for (const Case& c : cases) {
-    TestContext context(c.params);
+    FakeContext context(c.params);
     if (c.with_input) context.add_input("a.md", "text/markdown", "# Hi");
     const gen::sdk::Status status = run_expecting_failure(context);
     EXPECT_EQ(status.kind(), gen::sdk::Status::Kind::kPermanent) << c.params;
     EXPECT_EQ(status.message(), c.message) << c.params;
-    EXPECT_TRUE(context.outputs.empty());
+    EXPECT_TRUE(context.outputs().empty());
   }
 }
 
 TEST(PdfRender, DamagedImageRendersAltText) {
-  TestContext context;
+  FakeContext context;
   context.add_input("doc.md", "text/markdown", "Look: ![the alt text](broken.png) done");
   context.add_input("broken.png", "image/png", std::string("\x89PNG\r\n\x1a\n garbage", 17));
   TempFile file(render(context));
   EXPECT_TRUE(contains_in_order(pdf_text(file.path()), {"Look:", "the alt text", "done"}));
-  ASSERT_EQ(context.logs.size(), 1u);
-  EXPECT_NE(context.logs[0].find("broken.png"), std::string::npos);
+  ASSERT_EQ(context.log_lines().size(), 1u);
+  EXPECT_NE(context.log_lines()[0].message.find("broken.png"), std::string::npos);
 }
 
 TEST(PdfRender, ConcurrentRunsShareOneGenerator) {
@@ -479,10 +485,10 @@ TEST(PdfRender, ConcurrentRunsShareOneGenerator) {
   for (size_t i = 0; i < outputs.size(); ++i) {
     threads.emplace_back([&, i] {
       for (int round = 0; round < 3; ++round) {
-        TestContext context;
+        FakeContext context;
         context.add_input("doc.md", "text/markdown", markdown);
         context.add_input("gradient.png", "image/png", test_data("gradient.png"));
-        if (generator.run(context).is_ok()) outputs[i] = context.outputs["document.pdf"].data;
+        if (generator.run(context).is_ok()) outputs[i] = context.output_data("document.pdf");
       }
     });
   }

@@ -3,21 +3,21 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <gen/sdk/testing.hpp>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 
 #include "pdf_tools.hpp"
 #include "render_generator.hpp"
-#include "test_context.hpp"
 #include "toolkit.hpp"
 
 namespace {
 
 using gen::pdf::test::run_command;
 using gen::pdf::test::TempFile;
-using gen::pdf::test::TestContext;
 using gen::sdk::Status;
+using gen::sdk::testing::FakeContext;
 
 /// A PDF of `pages` pages; page i shows "<label> page i".
 std::string make_pdf(const std::string& label, int pages) {
@@ -26,10 +26,10 @@ std::string make_pdf(const std::string& label, int pages) {
     if (i > 1) markdown += "\n\\pagebreak\n\n";
     markdown += label + " page " + std::to_string(i) + "\n";
   }
-  TestContext context(nlohmann::json{{"markdown", markdown}, {"footer", ""}, {"title", label}});
+  FakeContext context(nlohmann::json{{"markdown", markdown}, {"footer", ""}, {"title", label}});
   gen::pdf::RenderGenerator generator;
   EXPECT_TRUE(generator.run(context).is_ok());
-  return context.outputs.at("document.pdf").data;
+  return context.output_data("document.pdf");
 }
 
 struct Loaded {
@@ -65,17 +65,17 @@ void expect_valid(const std::string& pdf) {
   EXPECT_EQ(check.exit_code, 0) << check.output;
 }
 
-Status run(gen::sdk::Generator& generator, TestContext& context) {
+Status run(gen::sdk::Generator& generator, FakeContext& context) {
   return generator.run(context);
 }
 
 TEST(PdfMerge, ConcatenatesAllPagesInInputOrder) {
-  TestContext context;
+  FakeContext context;
   context.add_input("a.pdf", "application/pdf", make_pdf("Alpha", 3));
   context.add_input("b.pdf", "application/pdf", make_pdf("Beta", 2));
   gen::pdf::MergeGenerator merge;
   ASSERT_TRUE(run(merge, context).is_ok());
-  const std::string& out = context.outputs.at("merged.pdf").data;
+  const std::string& out = context.output_data("merged.pdf");
   expect_valid(out);
   EXPECT_EQ(load(out).pages.size(), 5u);
   EXPECT_EQ(lines_of(text_of(out)),
@@ -84,18 +84,18 @@ TEST(PdfMerge, ConcatenatesAllPagesInInputOrder) {
 }
 
 TEST(PdfMerge, PageRangesPerInput) {
-  TestContext context(nlohmann::json{{"ranges", {"3,1", "z"}}, {"output_name", "picked.pdf"}});
+  FakeContext context(nlohmann::json{{"ranges", {"3,1", "z"}}, {"output_name", "picked.pdf"}});
   context.add_input("a.pdf", "application/pdf", make_pdf("Alpha", 3));
   context.add_input("b.pdf", "application/pdf", make_pdf("Beta", 2));
   gen::pdf::MergeGenerator merge;
   ASSERT_TRUE(run(merge, context).is_ok());
-  const std::string& out = context.outputs.at("picked.pdf").data;
+  const std::string& out = context.output_data("picked.pdf");
   EXPECT_EQ(lines_of(text_of(out)),
             (std::vector<std::string>{"Alpha page 3", "Alpha page 1", "Beta page 2"}));
 }
 
 TEST(PdfMerge, BadRangeIsPermanent) {
-  TestContext context(nlohmann::json{{"ranges", {"2-7"}}});
+  FakeContext context(nlohmann::json{{"ranges", {"2-7"}}});
   context.add_input("a.pdf", "application/pdf", make_pdf("Alpha", 3));
   gen::pdf::MergeGenerator merge;
   const Status status = run(merge, context);
@@ -107,13 +107,13 @@ TEST(PdfMerge, BadRangeIsPermanent) {
 }
 
 TEST(PdfSplit, EveryPageByDefault) {
-  TestContext context;
+  FakeContext context;
   context.add_input("report.pdf", "application/pdf", make_pdf("Gamma", 3));
   gen::pdf::SplitGenerator split;
   ASSERT_TRUE(run(split, context).is_ok());
-  ASSERT_EQ(context.outputs.size(), 3u);
+  ASSERT_EQ(context.outputs().size(), 3u);
   for (int i = 1; i <= 3; ++i) {
-    const std::string& out = context.outputs.at("report-" + std::to_string(i) + ".pdf").data;
+    const std::string& out = context.output_data("report-" + std::to_string(i) + ".pdf");
     expect_valid(out);
     EXPECT_EQ(load(out).pages.size(), 1u);
     EXPECT_EQ(lines_of(text_of(out)), std::vector<std::string>{"Gamma page " + std::to_string(i)});
@@ -121,22 +121,22 @@ TEST(PdfSplit, EveryPageByDefault) {
 }
 
 TEST(PdfSplit, ByRangesAndEveryN) {
-  TestContext by_ranges(nlohmann::json{{"ranges", {"1-2", "3-z"}}, {"output_prefix", "part"}});
+  FakeContext by_ranges(nlohmann::json{{"ranges", {"1-2", "3-z"}}, {"output_prefix", "part"}});
   by_ranges.add_input("doc.pdf", "application/pdf", make_pdf("Delta", 5));
   gen::pdf::SplitGenerator split;
   ASSERT_TRUE(run(split, by_ranges).is_ok());
-  ASSERT_EQ(by_ranges.outputs.size(), 2u);
-  EXPECT_EQ(load(by_ranges.outputs.at("part-1.pdf").data).pages.size(), 2u);
-  EXPECT_EQ(lines_of(text_of(by_ranges.outputs.at("part-2.pdf").data)),
+  ASSERT_EQ(by_ranges.outputs().size(), 2u);
+  EXPECT_EQ(load(by_ranges.output_data("part-1.pdf")).pages.size(), 2u);
+  EXPECT_EQ(lines_of(text_of(by_ranges.output_data("part-2.pdf"))),
             (std::vector<std::string>{"Delta page 3", "Delta page 4", "Delta page 5"}));
 
-  TestContext every(nlohmann::json{{"every", 2}});
+  FakeContext every(nlohmann::json{{"every", 2}});
   every.add_input("doc.pdf", "application/pdf", make_pdf("Delta", 5));
   ASSERT_TRUE(run(split, every).is_ok());
-  ASSERT_EQ(every.outputs.size(), 3u);  // 2 + 2 + 1
-  EXPECT_EQ(load(every.outputs.at("doc-3.pdf").data).pages.size(), 1u);
+  ASSERT_EQ(every.outputs().size(), 3u);  // 2 + 2 + 1
+  EXPECT_EQ(load(every.output_data("doc-3.pdf")).pages.size(), 1u);
 
-  TestContext two_inputs;
+  FakeContext two_inputs;
   two_inputs.add_input("a.pdf", "application/pdf", make_pdf("A", 1));
   two_inputs.add_input("b.pdf", "application/pdf", make_pdf("B", 1));
   const Status status = run(split, two_inputs);
@@ -144,11 +144,11 @@ TEST(PdfSplit, ByRangesAndEveryN) {
 }
 
 TEST(PdfRotate, RotatesSelectedPages) {
-  TestContext context(nlohmann::json{{"angle", 90}, {"pages", "2"}});
+  FakeContext context(nlohmann::json{{"angle", 90}, {"pages", "2"}});
   context.add_input("doc.pdf", "application/pdf", make_pdf("Epsilon", 3));
   gen::pdf::RotateGenerator rotate;
   ASSERT_TRUE(run(rotate, context).is_ok());
-  const std::string& out = context.outputs.at("doc.pdf").data;
+  const std::string& out = context.output_data("doc.pdf");
   expect_valid(out);
   Loaded loaded = load(out);
   ASSERT_EQ(loaded.pages.size(), 3u);
@@ -161,7 +161,7 @@ TEST(PdfRotate, RotatesSelectedPages) {
   EXPECT_EQ(rotation(loaded.pages[2]), 0);
 
   for (const nlohmann::json& angle : {nlohmann::json(45), nlohmann::json("90")}) {
-    TestContext bad(nlohmann::json{{"angle", angle}});
+    FakeContext bad(nlohmann::json{{"angle", angle}});
     bad.add_input("doc.pdf", "application/pdf", make_pdf("E", 1));
     const Status status = run(rotate, bad);
     EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
@@ -170,11 +170,12 @@ TEST(PdfRotate, RotatesSelectedPages) {
 }
 
 TEST(PdfInfo, DescribesEachInput) {
-  TestContext context;
+  FakeContext context;
   context.add_input("a.pdf", "application/pdf", make_pdf("Zeta", 2));
   gen::pdf::InfoGenerator info;
   ASSERT_TRUE(run(info, context).is_ok());
-  const auto& out = context.outputs.at("info.json");
+  ASSERT_NE(context.output("info.json"), nullptr);
+  const auto& out = *context.output("info.json");
   EXPECT_EQ(out.media_type, "application/json");
   const auto json = nlohmann::json::parse(out.data);
   ASSERT_EQ(json["documents"].size(), 1u);
@@ -191,7 +192,7 @@ TEST(PdfInfo, DescribesEachInput) {
 }
 
 TEST(PdfExtractText, ReadsOwnPdfsThroughToUnicode) {
-  TestContext render_context(nlohmann::json{
+  FakeContext render_context(nlohmann::json{
       {"markdown",
        "# Заголовок\n\nPlain **bold** and *Ελληνικά* text with `code`.\n\n\\pagebreak\n\nSecond "
        "page"},
@@ -199,21 +200,21 @@ TEST(PdfExtractText, ReadsOwnPdfsThroughToUnicode) {
   gen::pdf::RenderGenerator render;
   ASSERT_TRUE(render.run(render_context).is_ok());
 
-  TestContext context(nlohmann::json{{"format", "json"}});
-  context.add_input("doc.pdf", "application/pdf", render_context.outputs.at("document.pdf").data);
+  FakeContext context(nlohmann::json{{"format", "json"}});
+  context.add_input("doc.pdf", "application/pdf", render_context.output_data("document.pdf"));
   gen::pdf::ExtractTextGenerator extract;
   ASSERT_TRUE(run(extract, context).is_ok());
-  const auto json = nlohmann::json::parse(context.outputs.at("doc.json").data);
+  const auto json = nlohmann::json::parse(context.output_data("doc.json"));
   ASSERT_EQ(json["pages"].size(), 2u);
   EXPECT_EQ(json["pages"][0]["page"], 1);
   EXPECT_EQ(json["pages"][0]["text"],
             "Заголовок\nPlain bold and Ελληνικά text with code.\n1 of 2\n");
   EXPECT_EQ(json["pages"][1]["text"], "Second page\n2 of 2\n");
 
-  TestContext plain;
-  plain.add_input("doc.pdf", "application/pdf", render_context.outputs.at("document.pdf").data);
+  FakeContext plain;
+  plain.add_input("doc.pdf", "application/pdf", render_context.output_data("document.pdf"));
   ASSERT_TRUE(run(extract, plain).is_ok());
-  EXPECT_EQ(plain.outputs.at("doc.txt").data,
+  EXPECT_EQ(plain.output_data("doc.txt"),
             "Заголовок\nPlain bold and Ελληνικά text with code.\n1 of 2\n\fSecond page\n2 of 2\n");
 }
 
@@ -241,13 +242,13 @@ TEST(PdfExtractText, DecodesSimpleFontEncodings) {
   writer.write();
   auto buffer = writer.getBufferSharedPointer();
 
-  TestContext context;
+  FakeContext context;
   context.add_input(
       "other.pdf", "application/pdf",
       std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize()));
   gen::pdf::ExtractTextGenerator extract;
   ASSERT_TRUE(run(extract, context).is_ok());
-  EXPECT_EQ(context.outputs.at("other.txt").data, "Café costs 5€\nTwo words\nЖ\n");
+  EXPECT_EQ(context.output_data("other.txt"), "Café costs 5€\nTwo words\nЖ\n");
 }
 
 // --- the malformed corpus: every toolkit generator refuses it with a precise message
@@ -296,20 +297,20 @@ TEST(PdfToolkit, MalformedInputsArePermanentErrors) {
       {&optimize, nlohmann::json::object()}};
   for (const BadCase& bad : malformed_corpus()) {
     for (auto& [generator, params] : generators) {
-      TestContext context(params);
+      FakeContext context(params);
       context.add_input(bad.name, "application/pdf", bad.bytes);
       const Status status = generator->run(context);
       EXPECT_EQ(status.kind(), Status::Kind::kPermanent) << generator->info().id << " " << bad.name;
       EXPECT_EQ(status.message().rfind(bad.message_prefix, 0), 0u)
           << generator->info().id << " " << bad.name << ": " << status.message();
-      EXPECT_TRUE(context.outputs.empty());
+      EXPECT_TRUE(context.outputs().empty());
     }
   }
 }
 
 TEST(PdfToolkit, DamagedMessagesSayWhatIsWrong) {
   const std::string good = make_pdf("Good", 1);
-  TestContext context;
+  FakeContext context;
   context.add_input("truncated.pdf", "application/pdf", good.substr(0, good.size() / 2));
   gen::pdf::InfoGenerator info;
   const Status status = info.run(context);
@@ -327,39 +328,39 @@ TEST(PdfToolkit, EncryptedInputsNeedTheRightPassword) {
   const std::string encrypted = gen::pdf::test::read_file(encrypted_path);
 
   gen::pdf::InfoGenerator info;
-  TestContext no_password;
+  FakeContext no_password;
   no_password.add_input("locked.pdf", "application/pdf", encrypted);
   Status status = info.run(no_password);
   EXPECT_EQ(status.kind(), Status::Kind::kPermanent);
   EXPECT_EQ(status.message(),
             "input 'locked.pdf': encrypted PDF, a password is required (params.password)");
 
-  TestContext wrong(nlohmann::json{{"password", "guess"}});
+  FakeContext wrong(nlohmann::json{{"password", "guess"}});
   wrong.add_input("locked.pdf", "application/pdf", encrypted);
   status = info.run(wrong);
   EXPECT_EQ(status.message(),
             "input 'locked.pdf': encrypted PDF, wrong password (params.password)");
 
-  TestContext right(nlohmann::json{{"password", "user-pw"}});
+  FakeContext right(nlohmann::json{{"password", "user-pw"}});
   right.add_input("locked.pdf", "application/pdf", encrypted);
   ASSERT_TRUE(info.run(right).is_ok());
-  const auto json = nlohmann::json::parse(right.outputs.at("info.json").data);
+  const auto json = nlohmann::json::parse(right.output_data("info.json"));
   EXPECT_EQ(json["documents"][0]["encrypted"], true);
   EXPECT_EQ(json["documents"][0]["pages"], 2);
 
   // Rotating with the password writes a decrypted PDF.
-  TestContext rotate_context(nlohmann::json{{"password", "user-pw"}, {"angle", 180}});
+  FakeContext rotate_context(nlohmann::json{{"password", "user-pw"}, {"angle", 180}});
   rotate_context.add_input("locked.pdf", "application/pdf", encrypted);
   gen::pdf::RotateGenerator rotate;
   ASSERT_TRUE(rotate.run(rotate_context).is_ok());
   QPDF out;
-  const std::string& bytes = rotate_context.outputs.at("locked.pdf").data;
+  const std::string& bytes = rotate_context.output_data("locked.pdf");
   out.processMemoryFile("out", bytes.data(), bytes.size());
   EXPECT_FALSE(out.isEncrypted());
 }
 
 TEST(PdfToolkit, NoInputIsPermanent) {
-  TestContext context;
+  FakeContext context;
   gen::pdf::MergeGenerator merge;
   const Status status = merge.run(context);
   EXPECT_EQ(status.kind(), Status::Kind::kPermanent);

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <gen/sdk/testing.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,13 +15,13 @@
 #include <string>
 
 #include "gen/core/base/errors.hpp"
-#include "gen/core/base/params.hpp"
 
 namespace gen {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using sdk::testing::FakeContext;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -46,50 +48,13 @@ const PluginRecord* record_for(const PluginHost& host, const std::string& file_n
   return nullptr;
 }
 
-/// A Context with fixed params and inputs that keeps what the generator writes.
-class TestContext final : public sdk::Context {
- public:
-  struct Output {
-    std::string media_type, data;
-  };
-
-  explicit TestContext(json params, std::vector<sdk::InputArtifact> inputs = {})
-      : params_(std::move(params)), inputs_(std::move(inputs)) {}
-
-  const json& params() const override { return params_; }
-  const std::vector<sdk::InputArtifact>& inputs() const override { return inputs_; }
-  void write_output(std::string_view name, std::string_view media_type,
-                    std::string_view data) override {
-    outputs[std::string(name)] = {std::string(media_type), std::string(data)};
-  }
-  void progress(double fraction) override { last_progress = fraction; }
-  bool cancelled() const override { return false; }
-  void log(sdk::LogLevel, std::string_view) override {}
-  std::optional<std::string> setting(std::string_view) const override { return std::nullopt; }
-  std::string_view job_id() const override { return "job-1"; }
-  std::string_view task_id() const override { return "task-1"; }
-  int attempt() const override { return 1; }
-
-  std::map<std::string, Output> outputs;
-  double last_progress = -1;
-
- private:
-  json params_;
-  std::vector<sdk::InputArtifact> inputs_;
-};
-
-/// Validates params the way the backend does, then runs the generator.
-sdk::Status run(const PluginHost& host, std::string_view id, TestContext& ctx) {
+/// Runs the generator `id` through the SDK's FakeContext, which validates and completes the
+/// params with the backend's own rule (gen::sdk::complete_params) first.
+sdk::Status run(const PluginHost& host, std::string_view id, FakeContext& ctx) {
   sdk::Generator* generator = host.find(id);
   EXPECT_NE(generator, nullptr) << id;
   if (generator == nullptr) return sdk::Status::permanent("missing generator");
-  return generator->run(ctx);
-}
-
-json validated(const PluginHost& host, std::string_view id, const json& params) {
-  const sdk::GeneratorInfo* info = host.info(id);
-  EXPECT_NE(info, nullptr) << id;
-  return info == nullptr ? params : validate_params(*info, params, "params");
+  return ctx.run(*generator);
 }
 
 class FixturePlugins : public ::testing::Test {
@@ -139,7 +104,8 @@ TEST_F(FixturePlugins, WrongAbiIsIncompatibleWithAReason) {
   const PluginRecord* record = record_for(*host_, "fixture_wrong_abi.so");
   ASSERT_NE(record, nullptr);
   EXPECT_EQ(record->state, PluginState::kIncompatible);
-  EXPECT_EQ(record->error, "built for SDK ABI 2, this host supports ABI 1");
+  EXPECT_EQ(record->error, "built for SDK ABI " + std::to_string(sdk::kAbiVersion + 1) +
+                               ", this host supports ABI " + std::to_string(sdk::kAbiVersion));
   EXPECT_EQ(record->name, "fixture_wrong_abi");  // the manifest itself was readable
   EXPECT_TRUE(record->generators.empty());
   EXPECT_EQ(host_->find("fixture.minimal"), nullptr);
@@ -226,42 +192,47 @@ TEST_F(FixturePlugins, GeneratorsAreListedSortedById) {
 
 TEST_F(FixturePlugins, EchoRunsThroughAContext) {
   const std::string input_bytes = std::string("a\0b", 3);
-  TestContext ctx(validated(*host_, "fixture.echo", {{"count", 3}}),
-                  {{"in.bin", "application/octet-stream", input_bytes}});
+  FakeContext ctx({{"count", 3}});
+  ctx.add_input("in.bin", "application/octet-stream", input_bytes);
   const sdk::Status status = run(*host_, "fixture.echo", ctx);
   ASSERT_TRUE(status.is_ok()) << status.message();
-  ASSERT_EQ(ctx.outputs.count("in.bin"), 1u);
-  EXPECT_EQ(ctx.outputs["in.bin"].data, input_bytes);
-  EXPECT_EQ(ctx.outputs["in.bin"].media_type, "application/octet-stream");
-  ASSERT_EQ(ctx.outputs.count("params.json"), 1u);
-  EXPECT_EQ(json::parse(ctx.outputs["params.json"].data),
+  ASSERT_NE(ctx.output("in.bin"), nullptr);
+  EXPECT_EQ(ctx.output_data("in.bin"), input_bytes);
+  EXPECT_EQ(ctx.output("in.bin")->media_type, "application/octet-stream");
+  ASSERT_NE(ctx.output("params.json"), nullptr);
+  EXPECT_EQ(json::parse(ctx.output_data("params.json")),
             (json{{"count", 3}, {"message", "hello"}}));  // the default filled in
-  EXPECT_EQ(ctx.last_progress, 1.0);
+  ASSERT_FALSE(ctx.progress_values().empty());
+  EXPECT_EQ(ctx.progress_values().back(), 1.0);
 }
 
 TEST_F(FixturePlugins, FailingFixturesReportTheirKind) {
-  TestContext permanent(validated(*host_, "fixture.fail_permanent", json::object()));
+  FakeContext permanent;
   const sdk::Status p = run(*host_, "fixture.fail_permanent", permanent);
   EXPECT_EQ(p.kind(), sdk::Status::Kind::kPermanent);
   EXPECT_EQ(p.message(), "fixture: permanent failure");
 
-  TestContext retryable(validated(*host_, "fixture.fail_retryable", json::object()));
+  FakeContext retryable;
   EXPECT_EQ(run(*host_, "fixture.fail_retryable", retryable).kind(), sdk::Status::Kind::kRetryable);
-  TestContext succeeds(validated(*host_, "fixture.fail_retryable", {{"succeed_on_attempt", 1}}));
+  FakeContext succeeds({{"succeed_on_attempt", 1}});
   EXPECT_TRUE(run(*host_, "fixture.fail_retryable", succeeds).is_ok());
-  EXPECT_EQ(succeeds.outputs["attempt.txt"].data, "1");
+  EXPECT_EQ(succeeds.output_data("attempt.txt"), "1");
 
-  TestContext throws(validated(*host_, "fixture.throws", json::object()));
-  EXPECT_THROW(run(*host_, "fixture.throws", throws), std::runtime_error);
+  // Called directly the exception escapes; FakeContext::run() catches it, as the host does.
+  FakeContext throws;
+  ASSERT_NE(host_->find("fixture.throws"), nullptr);
+  EXPECT_THROW(host_->find("fixture.throws")->run(throws), std::runtime_error);
+  EXPECT_EQ(run(*host_, "fixture.throws", throws).kind(), sdk::Status::Kind::kRetryable);
 }
 
 TEST_F(FixturePlugins, RecordAppendsOneLinePerExecution) {
   const fs::path file = fs::temp_directory_path() / ("gen_record_" + std::to_string(::getpid()));
   fs::remove(file);
   for (int i = 0; i < 2; ++i) {
-    TestContext ctx(validated(*host_, "fixture.record", {{"path", file.string()}}));
+    FakeContext ctx({{"path", file.string()}});
+    ctx.set_task_id("task-1");
     ASSERT_TRUE(run(*host_, "fixture.record", ctx).is_ok());
-    EXPECT_EQ(ctx.outputs["record.txt"].data, "task-1 1\n");
+    EXPECT_EQ(ctx.output_data("record.txt"), "task-1 1\n");
   }
   std::ifstream in(file);
   const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -348,10 +319,7 @@ class TextPlugin : public ::testing::Test {
     delete host_;
     host_ = nullptr;
   }
-  static TestContext context(const json& params, std::vector<sdk::InputArtifact> inputs = {}) {
-    return TestContext(validated(*host_, "text.template", params), std::move(inputs));
-  }
-  static sdk::Status render(TestContext& ctx) { return run(*host_, "text.template", ctx); }
+  static sdk::Status render(FakeContext& ctx) { return run(*host_, "text.template", ctx); }
   static PluginHost* host_;
 };
 PluginHost* TextPlugin::host_ = nullptr;
@@ -365,37 +333,36 @@ TEST_F(TextPlugin, IsLoaded) {
 }
 
 TEST_F(TextPlugin, RendersTheContractExample) {
-  TestContext ctx = context({{"template", "Hello {{name}}!"},
-                             {"data", {{"name", "World"}}},
-                             {"media_type", "text/plain"}});
+  FakeContext ctx({{"template", "Hello {{name}}!"},
+                   {"data", {{"name", "World"}}},
+                   {"media_type", "text/plain"}});
   const sdk::Status status = render(ctx);
   ASSERT_TRUE(status.is_ok()) << status.message();
-  ASSERT_EQ(ctx.outputs.size(), 1u);
-  EXPECT_EQ(ctx.outputs["output.txt"].data, "Hello World!");
-  EXPECT_EQ(ctx.outputs["output.txt"].media_type, "text/plain");
+  ASSERT_EQ(ctx.outputs().size(), 1u);
+  EXPECT_EQ(ctx.output_data("output.txt"), "Hello World!");
+  EXPECT_EQ(ctx.output("output.txt")->media_type, "text/plain");
 }
 
 TEST_F(TextPlugin, TemplateErrorIsPermanentAndNamesTheParam) {
-  TestContext ctx = context({{"template", "{{#items}}unclosed"}});
+  FakeContext ctx({{"template", "{{#items}}unclosed"}});
   const sdk::Status status = render(ctx);
   EXPECT_EQ(status.kind(), sdk::Status::Kind::kPermanent);
   EXPECT_THAT(status.message(), StartsWith("params.template: "));
   EXPECT_THAT(status.message(), HasSubstr("items"));
-  EXPECT_TRUE(ctx.outputs.empty());
+  EXPECT_TRUE(ctx.outputs().empty());
 }
 
 TEST_F(TextPlugin, EscapesOnlyForMarkup) {
   const json data = {{"x", "<b>&\"'"}};
-  TestContext plain = context({{"template", "{{x}}"}, {"data", data}});
+  FakeContext plain({{"template", "{{x}}"}, {"data", data}});
   ASSERT_TRUE(render(plain).is_ok());
-  EXPECT_EQ(plain.outputs["output.txt"].data, "<b>&\"'");
-  EXPECT_EQ(plain.outputs["output.txt"].media_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(plain.output_data("output.txt"), "<b>&\"'");
+  EXPECT_EQ(plain.output("output.txt")->media_type, "text/plain; charset=utf-8");
 
-  TestContext html =
-      context({{"template", "{{x}}|{{{x}}}"}, {"data", data}, {"media_type", "text/html"}});
+  FakeContext html({{"template", "{{x}}|{{{x}}}"}, {"data", data}, {"media_type", "text/html"}});
   ASSERT_TRUE(render(html).is_ok());
-  ASSERT_EQ(html.outputs.count("output.html"), 1u);
-  EXPECT_EQ(html.outputs["output.html"].data, "&lt;b&gt;&amp;&quot;&#39;|<b>&\"'");
+  ASSERT_NE(html.output("output.html"), nullptr);
+  EXPECT_EQ(html.output_data("output.html"), "&lt;b&gt;&amp;&quot;&#39;|<b>&\"'");
 }
 
 TEST_F(TextPlugin, ConvertsJsonNaturally) {
@@ -408,15 +375,15 @@ TEST_F(TextPlugin, ConvertsJsonNaturally) {
                      {"nothing", nullptr},
                      {"items", {{{"n", "a"}}, {{"n", "b"}}}},
                      {"obj", {{"k", "v"}}}};
-  TestContext ctx = context({{"template",
-                              "{{i}} {{neg}} {{f}} {{whole}} {{#yes}}Y{{/yes}}{{^no}}N{{/no}}"
-                              "{{#nothing}}X{{/nothing}}{{^nothing}}0{{/nothing}}"
-                              " {{#items}}[{{n}}]{{/items}} {{obj.k}}"},
-                             {"data", data},
-                             {"media_type", "text/markdown"}});
+  FakeContext ctx({{"template",
+                    "{{i}} {{neg}} {{f}} {{whole}} {{#yes}}Y{{/yes}}{{^no}}N{{/no}}"
+                    "{{#nothing}}X{{/nothing}}{{^nothing}}0{{/nothing}}"
+                    " {{#items}}[{{n}}]{{/items}} {{obj.k}}"},
+                   {"data", data},
+                   {"media_type", "text/markdown"}});
   ASSERT_TRUE(render(ctx).is_ok());
-  ASSERT_EQ(ctx.outputs.count("output.md"), 1u);
-  EXPECT_EQ(ctx.outputs["output.md"].data, "42 -7 2.5 3 YN0 [a][b] v");
+  ASSERT_NE(ctx.output("output.md"), nullptr);
+  EXPECT_EQ(ctx.output_data("output.md"), "42 -7 2.5 3 YN0 [a][b] v");
 }
 
 TEST_F(TextPlugin, FollowsTheMustacheSpec) {
@@ -436,9 +403,9 @@ TEST_F(TextPlugin, FollowsTheMustacheSpec) {
       "{{^empty}}no items{{/empty}} {{#tags}}<{{.}}>{{/tags}} {{flag}} [{{missing}}]\n"
       "{{nested.deeper.value}}|{{nested.nope.value}}|{{#nested}}{{deeper.value}}{{/nested}}\n"
       "{{=<% %>=}}<% title %> {{title}}\n";
-  TestContext ctx = context({{"template", tmpl}, {"data", data}});
+  FakeContext ctx({{"template", tmpl}, {"data", data}});
   ASSERT_TRUE(render(ctx).is_ok());
-  EXPECT_EQ(ctx.outputs["output.txt"].data,
+  EXPECT_EQ(ctx.output_data("output.txt"),
             "# Invoice\n"
             "  - A x1 EUR\n"
             "  - B x2 EUR\n"
@@ -459,7 +426,7 @@ TEST_F(TextPlugin, SyntaxErrorsSayWhereAndWhat) {
       {"{{a..b}}", "params.template: invalid name 'a..b' at line 1, column 1"},
   };
   for (const auto& [tmpl, message] : cases) {
-    TestContext ctx = context({{"template", tmpl}});
+    FakeContext ctx({{"template", tmpl}});
     const sdk::Status status = render(ctx);
     EXPECT_EQ(status.kind(), sdk::Status::Kind::kPermanent) << tmpl;
     EXPECT_EQ(status.message(), message) << tmpl;
@@ -470,9 +437,9 @@ TEST_F(TextPlugin, PrintsNumbersInTheirShortestRoundTripForm) {
   const json data = {{"n",
                       {0.1, 10.99, -2.5, 123456.789, 0.1 + 0.2, 1e-7, 1e20, -0.0, 4.0, -17.0,
                        1234567.125, 18446744073709551615ULL, -9007199254740991}}};
-  TestContext ctx = context({{"template", "{{#n}}{{.}} {{/n}}"}, {"data", data}});
+  FakeContext ctx({{"template", "{{#n}}{{.}} {{/n}}"}, {"data", data}});
   ASSERT_TRUE(render(ctx).is_ok());
-  EXPECT_EQ(ctx.outputs["output.txt"].data,
+  EXPECT_EQ(ctx.output_data("output.txt"),
             "0.1 10.99 -2.5 123456.789 0.30000000000000004 1e-07 1e+20 0 4 -17 1234567.125 "
             "18446744073709551615 -9007199254740991 ");
 }
@@ -480,33 +447,35 @@ TEST_F(TextPlugin, PrintsNumbersInTheirShortestRoundTripForm) {
 TEST_F(TextPlugin, MergesJsonInputsUnderParamsData) {
   const std::string input_json =
       R"({"name": "input", "customer": {"city": "Oslo", "zip": "0150"}})";
-  TestContext ctx = context({{"template", "{{name}} {{customer.city}} {{customer.zip}}"},
-                             {"data", {{"customer", {{"city", "Bergen"}}}}},
-                             {"output_name", "greeting.txt"}},
-                            {{"data.json", "application/json; charset=utf-8", input_json}});
+  FakeContext ctx({{"template", "{{name}} {{customer.city}} {{customer.zip}}"},
+                   {"data", {{"customer", {{"city", "Bergen"}}}}},
+                   {"output_name", "greeting.txt"}});
+  ctx.add_input("data.json", "application/json; charset=utf-8", input_json);
   ASSERT_TRUE(render(ctx).is_ok());
-  EXPECT_EQ(ctx.outputs["greeting.txt"].data, "input Bergen 0150");
+  EXPECT_EQ(ctx.output_data("greeting.txt"), "input Bergen 0150");
 }
 
 TEST_F(TextPlugin, TakesTheTemplateFromAnInput) {
-  TestContext ctx = context({{"data", {{"who", "input"}}}},
-                            {{"greeting.mustache", "application/octet-stream", "Hi {{who}}"}});
+  FakeContext ctx({{"data", {{"who", "input"}}}});
+  ctx.add_input("greeting.mustache", "application/octet-stream", "Hi {{who}}");
   ASSERT_TRUE(render(ctx).is_ok());
-  EXPECT_EQ(ctx.outputs["output.txt"].data, "Hi input");
+  EXPECT_EQ(ctx.output_data("output.txt"), "Hi input");
 
-  TestContext broken = context(json::object(), {{"t", "text/x-mustache", "{{#a}}"}});
+  FakeContext broken;
+  broken.add_input("t", "text/x-mustache", "{{#a}}");
   const sdk::Status status = render(broken);
   EXPECT_EQ(status.kind(), sdk::Status::Kind::kPermanent);
   EXPECT_THAT(status.message(), StartsWith("inputs[t]: "));
 }
 
 TEST_F(TextPlugin, RefusesMissingTemplateAndBadJsonInput) {
-  TestContext missing = context(json::object());
+  FakeContext missing;
   const sdk::Status no_template = render(missing);
   EXPECT_EQ(no_template.kind(), sdk::Status::Kind::kPermanent);
   EXPECT_THAT(no_template.message(), StartsWith("params.template: required parameter missing"));
 
-  TestContext bad = context({{"template", "x"}}, {{"d.json", "application/json", "{not json"}});
+  FakeContext bad({{"template", "x"}});
+  bad.add_input("d.json", "application/json", "{not json");
   const sdk::Status bad_json = render(bad);
   EXPECT_EQ(bad_json.kind(), sdk::Status::Kind::kPermanent);
   EXPECT_THAT(bad_json.message(), StartsWith("inputs[d.json]: not valid JSON: "));

@@ -62,10 +62,14 @@
 
 #include <nlohmann/json.hpp>
 
-/// The ABI major of this SDK. Host and plugin must agree on it exactly.
+/// The ABI major of this SDK. Host and plugin must agree on it exactly. Written only here:
+/// the interface id below, gen::sdk::kAbiVersion, the SDK's CMake package
+/// (GeneratorSDK_ABI_VERSION, read from this line) and the plugin manifests derive from it.
 #define GEN_SDK_ABI_VERSION 1
-/// The Qt plugin interface id; carries the ABI major.
-#define GEN_SDK_PLUGIN_IID "io.generator.sdk.PluginRoot/1"
+#define GEN_SDK_STRINGIFY_(x) #x
+#define GEN_SDK_STRINGIFY(x) GEN_SDK_STRINGIFY_(x)
+/// The Qt plugin interface id; carries the ABI major ("io.generator.sdk.PluginRoot/1").
+#define GEN_SDK_PLUGIN_IID "io.generator.sdk.PluginRoot/" GEN_SDK_STRINGIFY(GEN_SDK_ABI_VERSION)
 
 namespace gen::sdk {
 
@@ -85,13 +89,20 @@ enum class ParamType : int {
 /// Returns the lowercase name used in manifests and the REST API ("string", "integer"...).
 inline std::string_view to_string(ParamType type) {
   switch (type) {
-    case ParamType::kString: return "string";
-    case ParamType::kInteger: return "integer";
-    case ParamType::kNumber: return "number";
-    case ParamType::kBoolean: return "boolean";
-    case ParamType::kObject: return "object";
-    case ParamType::kArray: return "array";
-    case ParamType::kAny: return "any";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kInteger:
+      return "integer";
+    case ParamType::kNumber:
+      return "number";
+    case ParamType::kBoolean:
+      return "boolean";
+    case ParamType::kObject:
+      return "object";
+    case ParamType::kArray:
+      return "array";
+    case ParamType::kAny:
+      return "any";
   }
   return "any";
 }
@@ -150,10 +161,14 @@ class Status {
 
   static Status ok() { return Status(Kind::kOk, {}); }
   /// A failure worth retrying. `message` is shown to the API client: make it actionable.
-  static Status retryable(std::string message) { return Status(Kind::kRetryable, std::move(message)); }
+  static Status retryable(std::string message) {
+    return Status(Kind::kRetryable, std::move(message));
+  }
   /// A failure caused by the input; the task fails without retry. `message` is shown to the
   /// API client: say what is wrong and where ("params.template: unclosed section 'items'").
-  static Status permanent(std::string message) { return Status(Kind::kPermanent, std::move(message)); }
+  static Status permanent(std::string message) {
+    return Status(Kind::kPermanent, std::move(message));
+  }
 
   Kind kind() const { return kind_; }
   bool is_ok() const { return kind_ == Kind::kOk; }
@@ -242,7 +257,8 @@ class PluginRoot {
 
 /// Each plugin module defines this function exactly once (via GENERATOR_PLUGIN_REGISTER).
 /// Hidden visibility binds it inside its own module, so plugins never collide.
-__attribute__((visibility("hidden"))) void gen_sdk_register_generators(gen::sdk::Registry& registry);
+__attribute__((visibility("hidden"))) void gen_sdk_register_generators(
+    gen::sdk::Registry& registry);
 
 /// Defines the plugin's registration function:
 ///   GENERATOR_PLUGIN_REGISTER(registry) { registry.add(std::make_unique<MyGenerator>()); }

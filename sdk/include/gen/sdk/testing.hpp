@@ -12,12 +12,13 @@
 //   EXPECT_TRUE(status.is_ok()) << status.message();
 //   EXPECT_EQ(ctx.output("hello.txt")->data, "Hello, Ada!");
 //
-// `run()` checks the params against the generator's declared `ParamSpec`s (required, unknown,
-// JSON type, allowed values) and fills in defaults before calling `Generator::run()`, as the
-// host does before a job is queued; a refused param returns `Status::permanent` naming it,
-// and the generator is not called. An exception escaping `Generator::run()` is caught and
-// returned as `Status::retryable` — the host does the same (and the generator should not
-// throw). Call `generator.run(ctx)` directly to skip both.
+// `run()` checks the params against the generator's declared `ParamSpec`s and fills in
+// defaults before calling `Generator::run()` with the host's own rules (gen/sdk/params.hpp:
+// unknown names, required ones, JSON types with 2.0 accepted as an integer, allowed values,
+// `output_name`); a refused param returns `Status::permanent` naming it
+// ("params.count: expected integer, got string"), and the generator is not called. An exception
+// escaping `Generator::run()` is caught and returned as `Status::retryable` — the host does the
+// same (and the generator should not throw). Call `generator.run(ctx)` directly to skip both.
 //
 // The host's hard limits can be simulated (see generator.hpp's file comment): a time limit
 // (`set_time_limit`, or a deadline of your own with `set_deadline`, e.g. one in the past),
@@ -41,12 +42,14 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <gen/sdk/generator.hpp>
+#include <gen/sdk/params.hpp>
 #include <nlohmann/json.hpp>
 
 namespace gen::sdk::testing {
@@ -145,8 +148,9 @@ class FakeContext final : public Context {
   /// file comment. The completed params stay in `params()` afterwards.
   Status run(Generator& generator) {
     const GeneratorInfo info = generator.info();
-    std::optional<std::string> problem = complete_params(info, params_);
-    if (problem) return Status::permanent(*problem);
+    if (auto error = sdk::complete_params(info, params_)) {
+      return Status::permanent(error->describe());
+    }
     if (time_limit_) deadline_ = Clock::now() + *time_limit_;
     timed_out_ = false;
     Status status = Status::retryable("generator did not run");
@@ -167,36 +171,12 @@ class FakeContext final : public Context {
     return status;
   }
 
-  /// Checks `params` against `info.params` and fills in defaults. Returns the first problem
+  /// Checks `params` against `info.params` and fills in defaults, by the host's own rules
+  /// (gen::sdk::complete_params in params.hpp). Returns the first problem, described
   /// ("params.count: expected integer, got string"), or nothing when the params are fine.
   static std::optional<std::string> complete_params(const GeneratorInfo& info,
                                                     nlohmann::json& params) {
-    if (params.is_null()) params = nlohmann::json::object();
-    if (!params.is_object()) return "params: expected an object, got " + type_name(params);
-    for (const auto& item : params.items()) {
-      const bool known = std::any_of(info.params.begin(), info.params.end(),
-                                     [&](const ParamSpec& s) { return s.name == item.key(); });
-      if (!known) return "params." + item.key() + ": unknown parameter";
-    }
-    for (const ParamSpec& spec : info.params) {
-      const std::string field = "params." + spec.name;
-      auto it = params.find(spec.name);
-      if (it == params.end()) {
-        if (spec.required) return field + ": required";
-        if (!spec.default_value.is_null()) params[spec.name] = spec.default_value;
-        continue;
-      }
-      if (!has_type(*it, spec.type)) {
-        return field + ": expected " + std::string(to_string(spec.type)) + ", got " +
-               type_name(*it);
-      }
-      if (!spec.allowed_values.empty()) {
-        const bool allowed =
-            it->is_string() && std::find(spec.allowed_values.begin(), spec.allowed_values.end(),
-                                         it->get<std::string>()) != spec.allowed_values.end();
-        if (!allowed) return field + ": not one of the allowed values";
-      }
-    }
+    if (auto error = sdk::complete_params(info, params, "params")) return error->describe();
     return std::nullopt;
   }
 
@@ -210,6 +190,12 @@ class FakeContext final : public Context {
       if (o.name == name) return &o;
     }
     return nullptr;
+  }
+  /// The bytes of the output called `name`; throws std::out_of_range naming it when the
+  /// generator wrote none (a test framework reports the exception as a failure).
+  const std::string& output_data(std::string_view name) const {
+    if (const OutputArtifact* o = output(name)) return o->data;
+    throw std::out_of_range("no output named '" + std::string(name) + "'");
   }
   /// Every value passed to `progress()`, clamped to [0, 1] as the host does.
   const std::vector<double>& progress_values() const { return progress_; }
@@ -260,9 +246,9 @@ class FakeContext final : public Context {
       }
     }
     for (OutputArtifact& o : outputs_) {
-      if (o.name == name) {
-        o.media_type = std::string(media_type);
-        o.data = std::string(data);
+      if (o.name == name) {  // assign() reuses the buffer: a benchmark's reruns do not allocate
+        o.media_type.assign(media_type);
+        o.data.assign(data);
         return;
       }
     }
@@ -295,31 +281,6 @@ class FakeContext final : public Context {
   int attempt() const override { return attempt_; }
 
  private:
-  static bool has_type(const nlohmann::json& value, ParamType type) {
-    switch (type) {
-      case ParamType::kString:
-        return value.is_string();
-      case ParamType::kInteger:
-        return value.is_number_integer();
-      case ParamType::kNumber:
-        return value.is_number();
-      case ParamType::kBoolean:
-        return value.is_boolean();
-      case ParamType::kObject:
-        return value.is_object();
-      case ParamType::kArray:
-        return value.is_array();
-      case ParamType::kAny:
-        return true;
-    }
-    return false;
-  }
-  static std::string type_name(const nlohmann::json& value) {
-    if (value.is_number_integer()) return "integer";
-    if (value.is_number()) return "number";
-    return value.type_name();
-  }
-
   nlohmann::json params_ = nlohmann::json::object();
   std::deque<std::string> input_storage_;
   std::vector<InputArtifact> inputs_;
