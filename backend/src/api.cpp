@@ -11,6 +11,7 @@
 #include <Poco/Data/DataException.h>
 #include <nlohmann/json.hpp>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/base/media_type.hpp"
 #include "gen/core/base/params.hpp"

@@ -13,10 +13,13 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/storage/database.hpp"
-#include "gen/core/storage/task_signal.hpp"
+#include "storage/task_notify.hpp"
 #include "gen/core/webhooks/webhooks.hpp"
 #include "storage/record_values.hpp"
+#include "storage/session.hpp"
+#include "webhooks/job_events.hpp"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;
@@ -400,16 +403,16 @@ std::vector<Submitted> JobStore::submit_all(const std::vector<JobSpec>& specs) {
   }
   std::vector<Submitted> out;
   bool runnable_now = false;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     out.assign(specs.size(), Submitted{});
     runnable_now = false;
     for (std::size_t i = 0; i < specs.size(); ++i) {
       out[i].id = new_id();
       out[i].created = insert_job(db_, s, specs[i], out[i].id, runnable_now);
     }
-    if (runnable_now) db_.notify_tasks_in(s);
+    if (runnable_now) notify_tasks_in(db_, s);
   });
-  if (runnable_now) db_.notify_tasks_after_commit();
+  if (runnable_now) notify_tasks_after_commit(db_);
   return out;
 }
 
@@ -561,7 +564,7 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
 
 std::optional<JobView> JobStore::cancel_job(const std::string& id) {
   bool found = false;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     std::string job_id = id;
     std::vector<std::string> statuses;
     s << db_.sql("SELECT status FROM jobs WHERE id = ?"), use(job_id), into(statuses), now;
@@ -601,7 +604,7 @@ std::optional<JobView> JobStore::cancel_job(const std::string& id) {
 
 bool JobStore::delete_job(const std::string& id) {
   bool found = false;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     std::string job_id = id;
     Poco::Int64 count = 0;
     s << db_.sql("SELECT COUNT(*) FROM jobs WHERE id = ?"), use(job_id), into(count), now;
@@ -912,7 +915,7 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
   std::vector<ClaimedTask> claimed;
   if (max <= 0) return claimed;
   if (db_.dialect() == Dialect::kPostgres) return claim_postgres(db_, worker, max, lease_ms);
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     Poco::Int64 at = now_ms();
     Poco::Int64 expires = at + lease_ms;
     std::string owner = worker;
@@ -1039,7 +1042,7 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     return results;
   }
   bool next_queued = false;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     next_queued = false;
     std::fill(results.begin(), results.end(), WriteResult::kStale);  // on a retried transaction
     Poco::Int64 at = now_ms();
@@ -1136,7 +1139,7 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     }
     if (!queued.empty()) {
       next_queued = true;
-      db_.notify_tasks_in(s);
+      notify_tasks_in(db_, s);
     }
     // Jobs whose last step completed are done; the others were touched.
     Statement jobs(s);
@@ -1166,7 +1169,7 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     // Webhooks: the outbox rows of the jobs that just completed, in this transaction.
     enqueue_job_events(db_, s, done_jobs);
   });
-  if (next_queued) db_.notify_tasks_after_commit();
+  if (next_queued) notify_tasks_after_commit(db_);
   return results;
 }
 
@@ -1181,7 +1184,7 @@ int JobStore::prune_stale_uploads(std::int64_t idle_before_ms, int limit) {
   }
   // One short transaction per blob: a crashed 10 GB upload does not hold the write lock.
   for (const std::string& id : ids) {
-    db_.write_transaction([&](Session& s) { delete_blob(db_, s, id); });
+    db_.write_transaction([&](DbSession& s) { delete_blob(db_, s, id); });
   }
   return static_cast<int>(ids.size());
 }
@@ -1189,7 +1192,7 @@ int JobStore::prune_stale_uploads(std::int64_t idle_before_ms, int limit) {
 int JobStore::prune_finished(std::int64_t finished_before_ms, int limit) {
   prune_stale_uploads(now_ms() - kStaleUploadMs);
   int pruned = 0;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     Poco::Int64 before = finished_before_ms;
     int n = limit;
     std::vector<std::string> ids;
@@ -1222,7 +1225,7 @@ int JobStore::prune_finished(std::int64_t finished_before_ms, int limit) {
 FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::string& message,
                           bool permanent) {
   FailResult result = FailResult::kStale;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     Poco::Int64 at = now_ms();
     std::string task_id = task.task_id;
     std::string job_id = task.job_id;
@@ -1296,7 +1299,7 @@ WriteResult JobStore::progress(const ClaimedTask& task, double fraction) {
 
 std::vector<std::string> JobStore::heartbeat(const std::string& worker, std::int64_t lease_ms) {
   std::vector<std::string> cancelled;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     Poco::Int64 expires = now_ms() + lease_ms;
     std::string owner = worker;
     // PostgreSQL: rows another transaction holds are skipped, never waited for. That
@@ -1352,7 +1355,7 @@ int JobStore::release_worker(const std::string& worker, ErrorCode code,
 
 WriteResult JobStore::requeue(const ClaimedTask& task) {
   WriteResult result = WriteResult::kStale;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     Poco::Int64 at = now_ms();
     std::string task_id = task.task_id;
     std::string job_id = task.job_id;
@@ -1370,9 +1373,9 @@ WriteResult JobStore::requeue(const ClaimedTask& task) {
         use(at), use(at), use(job_id), use(step), use(task_id), use(attempt), into(updated), now;
     if (updated.empty()) return;
     result = WriteResult::kApplied;
-    db_.notify_tasks_in(s);
+    notify_tasks_in(db_, s);
   });
-  if (result == WriteResult::kApplied) db_.notify_tasks_after_commit();
+  if (result == WriteResult::kApplied) notify_tasks_after_commit(db_);
   return result;
 }
 
@@ -1471,7 +1474,7 @@ void BlobWriter::finish() {
 void BlobWriter::flush() {
   bool first = blob_id_.empty();
   if (first) blob_id_ = new_id();
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     Poco::Int64 at = now_ms();
     std::string id = blob_id_;
     if (first) {
@@ -1501,7 +1504,7 @@ void BlobWriter::flush() {
 void BlobWriter::discard() {
   if (released_ || blob_id_.empty()) return;
   released_ = true;
-  db_.write_transaction([&](Session& s) { delete_blob(db_, s, blob_id_); });
+  db_.write_transaction([&](DbSession& s) { delete_blob(db_, s, blob_id_); });
 }
 
 }  // namespace gen
