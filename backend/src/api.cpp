@@ -11,6 +11,7 @@
 #include <Poco/Data/DataException.h>
 #include <nlohmann/json.hpp>
 
+#include "gen/core/base/clock.hpp"
 #include "api_internal.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/plugins/plugin_host.hpp"

@@ -1,13 +1,9 @@
 #include "read_cache.hpp"
 
-#include <Poco/Data/Session.h>
-
 #include "gen/core/base/log.hpp"
 #include "gen/core/storage/database.hpp"
 
 namespace gen::backend {
-
-using namespace Poco::Data::Keywords;
 
 ReadCache::ReadCache(Database& db) : db_(db) {
   watcher_ = std::thread([this] { watch(); });
@@ -84,11 +80,7 @@ void ReadCache::watch() {
     }
     std::map<std::string, std::int64_t> now_seen;
     try {
-      std::vector<std::string> names;
-      std::vector<Poco::Int64> values;
-      Poco::Data::Session s = db_.session();
-      s << "SELECT name, value FROM change_counters", into(names), into(values), now;
-      for (std::size_t i = 0; i < names.size(); ++i) now_seen[names[i]] = values[i];
+      now_seen = db_.change_counters();
       warned = false;
     } catch (const std::exception& e) {
       // Unknown changes: serve nothing from cache until the counters are readable again.

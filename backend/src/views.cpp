@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "gen/backend/http.hpp"
+#include "gen/core/base/clock.hpp"
 #include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 

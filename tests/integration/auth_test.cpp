@@ -18,6 +18,7 @@
 #include "gen/core/tenancy/auth.hpp"
 #include "fixture.hpp"
 #include "gen/backend/api.hpp"
+#include "gen/core/base/clock.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"

@@ -11,6 +11,7 @@
 
 #include "gen/core/storage/database.hpp"
 #include "harness.hpp"
+#include "storage/session.hpp"
 #include "test_database.hpp"
 
 namespace gen::itest {

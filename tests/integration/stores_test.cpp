@@ -9,11 +9,13 @@
 
 #include "database_fixture.hpp"
 #include "fixture.hpp"
+#include "gen/core/base/clock.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/auth.hpp"
 #include "gen/core/tenancy/config_store.hpp"
 #include "gen/core/tenancy/tenants.hpp"
+#include "storage/session.hpp"
 #include "test_database.hpp"
 
 namespace gen::itest {

@@ -6,6 +6,7 @@
 
 #include "fixture.hpp"
 #include "gen/core/storage/database.hpp"
+#include "storage/session.hpp"
 #include "streaming_client.hpp"
 
 namespace gen::itest {

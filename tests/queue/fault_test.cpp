@@ -28,6 +28,7 @@
 
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
+#include "storage/session.hpp"
 #include "test_database.hpp"
 
 namespace gen {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "fixture.hpp"
+#include "gen/core/base/clock.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/auth.hpp"
 #include "test_database.hpp"

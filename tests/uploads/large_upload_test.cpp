@@ -14,6 +14,7 @@
 
 #include "gen/core/storage/database.hpp"
 #include "harness.hpp"
+#include "storage/session.hpp"
 #include "streaming_client.hpp"
 #include "test_database.hpp"
 

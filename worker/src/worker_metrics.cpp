@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/metrics/metrics.hpp"
 #include "gen/core/storage/database.hpp"
 

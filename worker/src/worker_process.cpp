@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/plugins/plugin_host.hpp"

@@ -3,9 +3,11 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/metrics/metrics.hpp"
 #include "gen/core/storage/database.hpp"
+#include "storage/session.hpp"
 
 namespace gen::metrics {
 namespace {

@@ -9,6 +9,7 @@
 #include "gen/core/metrics/metrics.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/storage/database.hpp"
+#include "storage/session.hpp"
 
 namespace gen::metrics {
 

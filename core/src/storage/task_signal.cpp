@@ -17,6 +17,7 @@
 
 #include "gen/core/base/log.hpp"
 #include "gen/core/storage/database.hpp"
+#include "storage/task_notify.hpp"
 
 namespace gen {
 namespace {
@@ -174,6 +175,14 @@ void notify_local_listeners(const std::string& database_path) {
   }
   ::close(fd);
   ::closedir(d);
+}
+
+void notify_tasks_in(const Database& db, DbSession& s) {
+  if (db.dialect() == Dialect::kPostgres) s << "NOTIFY " << kTaskChannel, Poco::Data::Keywords::now;
+}
+
+void notify_tasks_after_commit(const Database& db) {
+  if (db.dialect() == Dialect::kSqlite) notify_local_listeners(db.connect_string());
 }
 
 }  // namespace gen

@@ -22,9 +22,11 @@
 #include <Poco/SHA2Engine.h>
 #include <nlohmann/json.hpp>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/tenants.hpp"
+#include "storage/session.hpp"
 
 using namespace Poco::Data::Keywords;
 using nlohmann::json;

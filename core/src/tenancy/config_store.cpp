@@ -4,8 +4,10 @@
 
 #include <Poco/Data/Session.h>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/storage/database.hpp"
+#include "storage/session.hpp"
 
 using namespace Poco::Data::Keywords;
 using nlohmann::json;

@@ -7,9 +7,11 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/storage/database.hpp"
 #include "storage/record_values.hpp"
+#include "storage/session.hpp"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;

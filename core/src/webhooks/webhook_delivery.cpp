@@ -28,12 +28,14 @@
 #include <Poco/URI.h>
 #include <nlohmann/json.hpp>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/webhooks/webhooks.hpp"
 #include "storage/record_values.hpp"
+#include "storage/session.hpp"
 
 using namespace Poco::Data::Keywords;
 using nlohmann::json;
@@ -179,7 +181,7 @@ std::int64_t WebhookDeliverer::backoff_ms(int next_attempt) const {
                                    jitter(rng));
 }
 
-void WebhookDeliverer::claim(Session& s, const std::vector<std::string>& ids,
+void WebhookDeliverer::claim(DbSession& s, const std::vector<std::string>& ids,
                              std::vector<Claimed>& out) {
   Poco::Int64 at = now_ms();
   Poco::Int64 expires = at + 3 * options_.timeout_ms + kLeaseSlackMs;
@@ -237,7 +239,7 @@ void WebhookDeliverer::claim(Session& s, const std::vector<std::string>& ids,
 
 bool WebhookDeliverer::deliver_one() {
   std::vector<Claimed> claimed;
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     claimed.clear();
     Poco::Int64 at = now_ms();
     std::string lock = db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
@@ -273,7 +275,7 @@ int WebhookDeliverer::start_due() {
   }
   if (free_slots <= 0) return 0;
 
-  db_.write_transaction([&](Session& s) {
+  db_.write_transaction([&](DbSession& s) {
     claimed.clear();
     std::map<std::string, int> r_count = receivers, t_count = tenants;
     std::vector<std::string> chosen;

@@ -17,11 +17,14 @@
 #include <Poco/URI.h>
 #include <nlohmann/json.hpp>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/auth.hpp"
 #include "storage/record_values.hpp"
+#include "storage/session.hpp"
+#include "webhooks/job_events.hpp"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;

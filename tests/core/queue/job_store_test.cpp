@@ -9,8 +9,10 @@
 #include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/queue/completion_batcher.hpp"
 #include "gen/core/storage/database.hpp"
+#include "storage/session.hpp"
 #include "test_database.hpp"
 
 namespace gen {

@@ -6,10 +6,14 @@
 #include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
 #include "database_fixture.hpp"
+#include "storage/session.hpp"
+#include "test_database.hpp"
+#include "webhooks/job_events.hpp"
 
 namespace gen {
 namespace {

@@ -1,9 +1,15 @@
 // The database behind the task table and artifact store: SQLite (embedded, default) or
-// PostgreSQL, chosen by DATABASE__URL. Owns a session pool and the schema migrations.
+// PostgreSQL, chosen by DATABASE__URL. Owns a session pool and the schema migrations
+// (core/src/storage/migrations/, one SQL file each).
+//
+// SQL is core's business: sessions are of type DbSession, which only core's private
+// storage/session.hpp defines, so only core's sources (and its white-box tests) run SQL.
+// Everyone else goes through the stores (JobStore, AuthStore, ...) and the functions here.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,14 +17,13 @@
 #include <string_view>
 #include <vector>
 
-namespace Poco::Data {
-class Session;
-class SessionPool;
-}  // namespace Poco::Data
-
 namespace gen {
 
 enum class Dialect : int { kSqlite = 1, kPostgres = 2 };
+
+/// A pooled connection of this database (a Poco::Data::Session); defined in core's private
+/// storage/session.hpp.
+class DbSession;
 
 class Database {
  public:
@@ -32,13 +37,21 @@ class Database {
   Dialect dialect() const { return dialect_; }
   const std::string& url() const { return url_; }
 
-  /// A pooled session; returned to the pool when the Session object is destroyed.
-  Poco::Data::Session session();
+  /// A pooled session; returned to the pool when the session object is destroyed. Core only.
+  DbSession session();
 
   /// Runs `fn` inside one write transaction (SQLite: BEGIN IMMEDIATE, so the write lock is
   /// taken up front and waits under the busy timeout instead of failing with "database is
   /// locked"; PostgreSQL: BEGIN). Commits when `fn` returns, rolls back when it throws.
-  void write_transaction(const std::function<void(Poco::Data::Session&)>& fn);
+  /// A driver error becomes gen::Error kDatabaseUnavailable ("database error: ..."). Core only.
+  void write_transaction(const std::function<void(DbSession&)>& fn);
+  /// Runs the reads in `fn` on a pooled session; a driver error becomes gen::Error
+  /// kDatabaseUnavailable ("database error: ..."), as in write_transaction(). Core only.
+  void read(const std::function<void(DbSession&)>& fn);
+
+  /// The change counters the backends poll to keep their read caches honest ("auth",
+  /// "jobs_deleted"; migration 7): name -> value. Throws gen::Error kDatabaseUnavailable.
+  std::map<std::string, std::int64_t> change_counters();
 
   /// Applies pending migrations; returns how many ran. Safe to call from several processes.
   int migrate();
@@ -52,12 +65,6 @@ class Database {
 
   /// The driver's connection string: the SQLite file path, or libpq's key=value form.
   const std::string& connect_string() const { return connect_string_; }
-
-  /// Tells idle workers that tasks became runnable. PostgreSQL: call inside the write
-  /// transaction (NOTIFY is delivered on commit). SQLite: call after the commit; it sends a
-  /// datagram to every listening worker process on this host (see task_signal.hpp).
-  void notify_tasks_in(Poco::Data::Session& session) const;
-  void notify_tasks_after_commit() const;
 
   /// PostgreSQL only: runs one statement (autocommit, so atomic by itself; data-modifying CTEs
   /// make several writes one statement) in ONE round trip (libpq PQexecPrepared; each pooled
@@ -78,17 +85,11 @@ class Database {
   Dialect dialect_;
   std::string url_;
   std::string connect_string_;
-  std::unique_ptr<Poco::Data::SessionPool> pool_;
+  class Pool;
+  std::unique_ptr<Pool> pool_;
   struct PgPool;
   std::unique_ptr<PgPool> pg_pool_;  // pg_exec's connections
   std::mutex write_mutex_;           // SQLite: one write transaction at a time per process
 };
-
-/// Milliseconds since the Unix epoch.
-std::int64_t now_ms();
-/// `ms` since the epoch as UTC ISO 8601 with milliseconds: "2026-11-27T00:41:54.997Z".
-std::string format_iso_time(std::int64_t ms);
-/// A UUIDv7 string: time-ordered to the millisecond, random within it.
-std::string new_id();
 
 }  // namespace gen

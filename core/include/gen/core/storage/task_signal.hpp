@@ -8,6 +8,9 @@
 // Workers keep polling as well (WORKER__POLL_INTERVAL_MS), so a lost notification — PgBouncer
 // in transaction mode drops them, a listener is reconnecting — costs at most one poll
 // interval, never a stuck task.
+//
+// The writers' side (notify_tasks_in / notify_tasks_after_commit) is private to core:
+// core/src/storage/task_notify.hpp. This file depends on database.hpp, never the reverse.
 #pragma once
 
 #include <chrono>

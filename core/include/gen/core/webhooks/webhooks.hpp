@@ -25,13 +25,10 @@
 #include <thread>
 #include <vector>
 
-namespace Poco::Data {
-class Session;
-}  // namespace Poco::Data
-
 namespace gen {
 
 class Database;
+class DbSession;
 
 /// The one event so far: a job ended, successfully or not.
 inline constexpr const char* kJobProcessed = "JOB_PROCESSED";
@@ -161,17 +158,8 @@ class WebhookStore {
   Database& db_;
 };
 
-/// The outbox hook of the job store: inside the write transaction `s` that just ended the
-/// jobs in `job_ids`, queues a JOB_PROCESSED delivery for every enabled webhook of each ended
-/// job's tenant. One statement; jobs not in a final state are skipped, and queuing twice for
-/// the same webhook, event and job is a no-op.
-void enqueue_job_events(const Database& db, Poco::Data::Session& s,
-                        const std::vector<std::string>& job_ids);
-/// The outbox INSERT ... SELECT behind enqueue_job_events(), over `jobs` (a FROM item aliased
-/// `j` with the jobs table's columns), with SQL expressions for max_attempts and now; it ends
-/// in a WHERE clause the caller may extend, then adds its ON CONFLICT.
-std::string job_events_insert_sql(const std::string& jobs, const std::string& max_attempts,
-                                  const std::string& at);
+/// The job store's outbox hook (enqueue_job_events) is private to core:
+/// core/src/webhooks/job_events.hpp.
 
 /// Delivers due webhook deliveries; one per worker process, driven by one thread that calls
 /// start_due() and wait_for_slot() in a loop, sending on up to options.concurrency threads of
@@ -211,8 +199,7 @@ class WebhookDeliverer {
  private:
   struct Claimed;
   /// Claims the rows `ids` still PENDING (in the caller's transaction); fills `out`.
-  void claim(Poco::Data::Session& s, const std::vector<std::string>& ids,
-             std::vector<Claimed>& out);
+  void claim(DbSession& s, const std::vector<std::string>& ids, std::vector<Claimed>& out);
   /// Sends one claimed delivery and records the outcome.
   void send(const Claimed& claimed);
   void finish(const Claimed& claimed, std::optional<int> http_status, const std::string& error,
