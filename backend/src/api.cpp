@@ -14,6 +14,7 @@
 #include "gen/core/base/log.hpp"
 #include "gen/core/base/media_type.hpp"
 #include "gen/core/base/params.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
@@ -33,47 +34,6 @@ namespace gen::backend {
 using nlohmann::json;
 
 namespace {
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string status_title(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 416:
-      return "Range Not Satisfiable";
-    case 422:
-      return "Unprocessable Content";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Error";
-  }
-}
 
 Response json_response(int status, const json& body) {
   Response r;
@@ -116,27 +76,6 @@ bool none_match(std::string_view header, const std::string& etag) {
 Error not_found_job(const std::string& id) {
   return Error(ErrorCode::kNotFound, "no job with id '" + id + "'", "id");
 }
-
-}  // namespace
-
-Response problem(const Error& error) {
-  ErrorCode code = error.code() == ErrorCode::kUnset ? ErrorCode::kInternal : error.code();
-  int status = http_status(code);
-  json body = {{"type", "https://generator.dev/problems/" + lowercase(code_name(code))},
-               {"title", status_title(status)},
-               {"status", status},
-               {"code", std::string(code_name(code))},
-               {"detail", error.what()}};
-  if (!error.field().empty()) body["field"] = error.field();
-  Response r;
-  r.status = status;
-  r.content_type = "application/problem+json";
-  // Details quote the client's input, which may be invalid UTF-8: replaced, never a throw.
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
-namespace {
 
 constexpr const char* kPublic = "public";
 constexpr int kWaitPollMs = 50;
@@ -325,7 +264,7 @@ Caller Api::authenticate(const Request& request) const {
                 "token>' (see POST /api/v1/login/access_token)");
   }
   std::string value = *header;
-  if (value.size() < 8 || lowercase(value.substr(0, 7)) != "bearer ") {
+  if (value.size() < 8 || !istarts_with(value, "bearer ")) {
     throw Error(ErrorCode::kUnauthorized,
                 "malformed Authorization header: expected 'Bearer <API key or access token>'");
   }
@@ -459,7 +398,7 @@ Response Api::login(const Request& request) const {
     secret = field("client_secret");
     // RFC 6749 2.3.1: the client may authenticate with HTTP Basic instead.
     if (auto basic = request.header("Authorization");
-        id.empty() && basic && lowercase(basic->substr(0, 6)) == "basic ") {
+        id.empty() && basic && istarts_with(*basic, "basic ")) {
       auto decoded = decode_base64(basic->substr(6)).value_or("");
       auto colon = decoded.find(':');
       if (colon != std::string::npos) {
@@ -790,7 +729,7 @@ Response Api::list_jobs(const Call& call) const {
   std::string status;
   if (auto it = request.query.find("status"); it != request.query.end()) {
     status = it->second;
-    for (char& c : status) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    status = ascii_upper(status);
     if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
       throw Error(ErrorCode::kValidationFailed,
                   "status: must be one of QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED; got '" +
@@ -1147,7 +1086,7 @@ Response Api::metrics(const Request& request) const {
   // Never expose metrics through a load balancer: a forwarded request is refused (the
   // headers proxies add: X-Forwarded-*, Forwarded, X-Real-IP, Via).
   for (const auto& [name, value] : request.headers) {
-    std::string lower = lowercase(name);
+    std::string lower = ascii_lower(name);
     if (lower.starts_with("x-forwarded-") || lower == "forwarded" || lower == "x-real-ip" ||
         lower == "via") {
       throw Error(ErrorCode::kNotFound,
