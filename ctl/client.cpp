@@ -1,13 +1,13 @@
 #include "client.hpp"
 
-#include <cctype>
-
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
+
+#include "gen/core/base/text.hpp"
 
 namespace gen::ctl {
 
@@ -78,9 +78,7 @@ HttpResult Client::send(const std::string& method, const std::string& path, cons
     std::istream& is = session.receiveResponse(resp);
     out.status = static_cast<int>(resp.getStatus());
     for (const auto& [k, v] : resp) {
-      std::string lower = k;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers[lower] = v;
+      out.headers[ascii_lower(k)] = v;
     }
     if (sink && out.status < 400) {
       Poco::StreamCopier::copyStream64(is, *sink);

@@ -11,9 +11,10 @@
 #include <Poco/Data/DataException.h>
 #include <nlohmann/json.hpp>
 
-#include "gen/core/base/clock.hpp"
 #include "api_internal.hpp"
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/config_store.hpp"
@@ -28,51 +29,6 @@
 namespace gen::backend {
 
 using nlohmann::json;
-
-namespace {
-
-std::string status_title(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 416:
-      return "Range Not Satisfiable";
-    case 422:
-      return "Unprocessable Content";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Error";
-  }
-}
-
-}  // namespace
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 Response json_response(int status, const json& body) {
   Response r;
@@ -123,23 +79,6 @@ bool bool_field(const json& doc, const std::string& name, bool fallback) {
 
 Error not_found_job(const std::string& id) {
   return Error(ErrorCode::kNotFound, "no job with id '" + id + "'", "id");
-}
-
-Response problem(const Error& error) {
-  ErrorCode code = error.code() == ErrorCode::kUnset ? ErrorCode::kInternal : error.code();
-  int status = http_status(code);
-  json body = {{"type", "https://generator.dev/problems/" + lowercase(code_name(code))},
-               {"title", status_title(status)},
-               {"status", status},
-               {"code", std::string(code_name(code))},
-               {"detail", error.what()}};
-  if (!error.field().empty()) body["field"] = error.field();
-  Response r;
-  r.status = status;
-  r.content_type = "application/problem+json";
-  // Details quote the client's input, which may be invalid UTF-8: replaced, never a throw.
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
 }
 
 Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions options)
@@ -314,7 +253,7 @@ Response Api::metrics(const Call& call) const {
   // Never expose metrics through a load balancer: a forwarded request is refused (the
   // headers proxies add: X-Forwarded-*, Forwarded, X-Real-IP, Via).
   for (const auto& [name, value] : call.request.headers) {
-    std::string lower = lowercase(name);
+    std::string lower = ascii_lower(name);
     if (lower.starts_with("x-forwarded-") || lower == "forwarded" || lower == "x-real-ip" ||
         lower == "via") {
       throw Error(ErrorCode::kNotFound,

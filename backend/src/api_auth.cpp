@@ -8,6 +8,7 @@
 #include "api_internal.hpp"
 #include "gen/backend/api.hpp"
 #include "gen/core/base/log.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/tenants.hpp"
 #include "job_request.hpp"
@@ -70,7 +71,7 @@ Caller Api::authenticate(const Request& request) const {
                 "token>' (see POST /api/v1/login/access_token)");
   }
   std::string value = *header;
-  if (value.size() < 8 || lowercase(value.substr(0, 7)) != "bearer ") {
+  if (value.size() < 8 || !istarts_with(value, "bearer ")) {
     throw Error(ErrorCode::kUnauthorized,
                 "malformed Authorization header: expected 'Bearer <API key or access token>'");
   }
@@ -141,7 +142,7 @@ Response Api::login(const Call& call) const {
     secret = field("client_secret");
     // RFC 6749 2.3.1: the client may authenticate with HTTP Basic instead.
     if (auto basic = request.header("Authorization");
-        id.empty() && basic && lowercase(basic->substr(0, 6)) == "basic ") {
+        id.empty() && basic && istarts_with(*basic, "basic ")) {
       auto decoded = decode_base64(basic->substr(6)).value_or("");
       auto colon = decoded.find(':');
       if (colon != std::string::npos) {

@@ -18,8 +18,6 @@ namespace gen::backend {
 /// The scope of routes that need no credential (login, /health, /ready, /metrics).
 inline constexpr const char* kPublic = "public";
 
-std::string lowercase(std::string_view s);
-
 /// `body` serialized as application/json with `status`.
 Response json_response(int status, const nlohmann::json& body);
 /// 204, no body and no Content-Type.

@@ -11,6 +11,7 @@
 #include "api_internal.hpp"
 #include "gen/backend/api.hpp"
 #include "gen/core/base/log.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/config_store.hpp"
@@ -165,7 +166,7 @@ Response Api::list_jobs(const Call& call) const {
   std::string status;
   if (auto it = request.query.find("status"); it != request.query.end()) {
     status = it->second;
-    for (char& c : status) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    status = ascii_upper(status);
     if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
       throw Error(ErrorCode::kValidationFailed,
                   "status: must be one of QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED; got '" +

@@ -2,16 +2,13 @@
 
 #include <Poco/URI.h>
 
-#include <algorithm>
-#include <cctype>
+#include "gen/core/base/problem.hpp"
+#include "gen/core/base/text.hpp"
 
 namespace gen::backend {
 
 bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) <
-           std::tolower(static_cast<unsigned char>(y));
-  });
+  return iless(a, b);
 }
 
 std::optional<std::string> Request::header(std::string_view name) const {
@@ -27,20 +24,17 @@ std::string Request::media_type() const {
   auto begin = type.find_first_not_of(" \t");
   auto end = type.find_last_not_of(" \t");
   if (begin == std::string::npos) return {};
-  type = type.substr(begin, end - begin + 1);
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return type;
+  return ascii_lower(type.substr(begin, end - begin + 1));
 }
 
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+Response problem(const Error& error) {
+  Problem p = problem_for(error);
+  Response r;
+  r.status = p.status;
+  r.content_type = kProblemContentType;
+  r.body = std::move(p.body);
+  return r;
 }
-}  // namespace
 
 std::string percent_decode(std::string_view in, bool plus_is_space) {
   std::string out;
@@ -48,8 +42,8 @@ std::string percent_decode(std::string_view in, bool plus_is_space) {
   for (std::size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c == '%' && i + 2 < in.size()) {
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
+      int hi = hex_digit_value(in[i + 1]);
+      int lo = hex_digit_value(in[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
         i += 2;

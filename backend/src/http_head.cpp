@@ -1,6 +1,7 @@
 #include "http_head.hpp"
 
 #include "gen/core/base/media_type.hpp"
+#include "gen/core/base/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -263,10 +264,7 @@ ChunkedDecoder::State ChunkedDecoder::feed(std::string_view in, std::string& out
         if (hex.empty() || hex.size() > 15) return fail("malformed chunk size");
         std::uint64_t size = 0;
         for (char c : hex) {
-          int v = (c >= '0' && c <= '9')   ? c - '0'
-                  : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                  : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                           : -1;
+          const int v = hex_digit_value(c);
           if (v < 0) return fail("malformed chunk size");
           size = size * 16 + static_cast<std::uint64_t>(v);
         }

@@ -1,7 +1,6 @@
 #include "job_request.hpp"
 
 #include <algorithm>
-#include <array>
 #include <limits>
 #include <set>
 
@@ -9,6 +8,7 @@
 
 #include "gen/core/base/media_type.hpp"
 #include "gen/core/base/params.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 
 namespace gen::backend {
@@ -137,40 +137,6 @@ InputFile parse_input(const json& input, const std::string& prefix, std::set<std
 }
 
 }  // namespace
-
-std::optional<std::string> decode_base64(std::string_view in) {
-  static const std::array<int, 256> table = [] {
-    std::array<int, 256> t{};
-    t.fill(-1);
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = i;
-    return t;
-  }();
-  std::size_t len = in.size();
-  if (len % 4 == 0 && len >= 1 && in[len - 1] == '=') {
-    --len;
-    if (in[len - 1] == '=') --len;
-  }
-  std::string_view body = in.substr(0, len);
-  if (body.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(body.size() / 4 * 3 + 2);
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : body) {
-    int v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFF);
-    }
-  }
-  // Leftover bits of a final partial group must be zero (canonical encoding).
-  if (bits > 0 && (buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
 
 json parse_json_body(std::string_view body, const sdk::JsonLimits& limits) {
   sdk::JsonParseResult parsed = sdk::parse_json(body, limits);

@@ -55,8 +55,4 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 /// spaces); else throws kValidationFailed naming `field`.
 std::string check_idempotency_key(const std::string& key, const std::string& field);
 
-/// Strict RFC 4648 base64 (standard alphabet, padding optional, no whitespace).
-/// nullopt when `in` is not valid base64.
-std::optional<std::string> decode_base64(std::string_view in);
-
 }  // namespace gen::backend

@@ -1,21 +1,25 @@
+// Hand-written on purpose, not Poco::Net::MultipartReader (Poco 1.11), which
+// - ends a part that is cut short without an error (and then reports one more, empty, part),
+//   so a truncated upload would become a job's input; here it is a 400;
+// - takes a bare LF before a delimiter as a line break, and any line that starts with
+//   "--boundary" ("--boundaryXYZ") as the first delimiter;
+// - reads byte by byte through std::istream::get() and peek(): about 14 times slower. One
+//   100 MB part from memory, three alternating runs on the same (busy) machine: 2.1-2.5 s
+//   there against 0.14-0.16 s here (bench in the commit message).
+// What is kept from Poco's design: the body is read as a stream and each part's bytes are
+// handed on as they come (memory bounded by one 256 KiB read plus a delimiter).
 #include "multipart.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "gen/core/base/errors.hpp"
+#include "gen/core/base/text.hpp"
 
 namespace gen::backend {
 namespace {
 
 [[noreturn]] void malformed(const std::string& why) {
   throw Error(ErrorCode::kBadRequest, "malformed multipart/form-data body: " + why);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string trim(std::string_view s) {
@@ -32,7 +36,7 @@ std::string parameter(std::string_view header, std::string_view key) {
     ++pos;
     auto eq = header.find('=', pos);
     if (eq == std::string_view::npos) break;
-    if (lower(trim(header.substr(pos, eq - pos))) != key) continue;
+    if (ascii_lower(trim(header.substr(pos, eq - pos))) != key) continue;
     std::string_view rest = header.substr(eq + 1);
     rest.remove_prefix(std::min(rest.find_first_not_of(" \t"), rest.size()));
     if (!rest.empty() && rest.front() == '"') {
@@ -131,7 +135,7 @@ void read_multipart(std::string_view content_type, std::istream& in, PartHandler
       std::string_view line = headers.substr(line_start, line_end - line_start);
       auto colon = line.find(':');
       if (colon != std::string_view::npos) {
-        std::string name = lower(trim(line.substr(0, colon)));
+        std::string name = ascii_lower(trim(line.substr(0, colon)));
         std::string_view value = line.substr(colon + 1);
         if (name == "content-disposition") {
           part.name = parameter(value, "name");

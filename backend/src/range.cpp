@@ -1,20 +1,10 @@
 #include "range.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "gen/core/base/text.hpp"
 
 namespace gen::backend {
-
-namespace {
-
-bool ascii_iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
-}  // namespace
 
 RangeKind parse_range(std::string_view header, std::int64_t size, ByteRange& out) {
   auto trim = [](std::string_view v) {
@@ -23,7 +13,7 @@ RangeKind parse_range(std::string_view header, std::int64_t size, ByteRange& out
     return v;
   };
   header = trim(header);
-  if (header.size() < 6 || !ascii_iequals(header.substr(0, 6), "bytes=")) return RangeKind::kNone;
+  if (header.size() < 6 || !iequals(header.substr(0, 6), "bytes=")) return RangeKind::kNone;
   std::string_view spec = trim(header.substr(6));
   if (spec.find(',') != std::string_view::npos) return RangeKind::kNone;
   auto dash = spec.find('-');

@@ -1,124 +1,51 @@
 #include "http_endpoint.hpp"
 
-#include <arpa/inet.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
-#include <thread>
-#include <vector>
 
-#include <nlohmann/json.hpp>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/ServerSocketImpl.h>
+#include <Poco/ThreadPool.h>
 
 #include "gen/core/base/log.hpp"
+#include "gen/core/base/problem.hpp"
 #include "gen/core/metrics/metrics.hpp"
 #include "gen/core/storage/database.hpp"
 
 namespace gen::worker {
 namespace {
 
-constexpr std::size_t kMaxRequestHeadBytes = 16 * 1024;
-constexpr int kMaxConnections = 64;
-constexpr int kReadTimeoutS = 5;
+// A thread per connection, as many as kMaxThreads at once (a slow or idle client holds one
+// for at most kTimeoutS per read); up to kMaxQueued more wait for a thread, and beyond that
+// Poco closes new connections at once. One request per connection (Connection: close).
+constexpr int kMaxThreads = 64;
+constexpr int kMaxQueued = 64;
+constexpr int kTimeoutS = 5;
 
-struct HttpRequest {
-  std::string method, path;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
-
-struct HttpReply {
+struct Reply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
 };
 
-const char* reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
-  }
-}
-
-HttpReply problem(int status, const std::string& code, const std::string& detail) {
-  HttpReply r;
-  r.status = status;
-  r.content_type = "application/problem+json";
-  std::string type = code;
-  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  r.body = nlohmann::json{
-      {"type", "https://generator.dev/problems/" + type},
-      {"title", reason(status)},
-      {"status", status},
-      {"code", code},
-      {"detail",
-       detail}}.dump();
-  return r;
-}
-
-// Reads the request head (request line + headers); the endpoint takes no bodies.
-bool read_request(int fd, HttpRequest& out) {
-  std::string head;
-  char buffer[4096];
-  while (head.find("\r\n\r\n") == std::string::npos) {
-    if (head.size() > kMaxRequestHeadBytes) return false;
-    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) return false;
-    head.append(buffer, static_cast<std::size_t>(n));
-  }
-  head.resize(head.find("\r\n\r\n"));
-  std::size_t line_end = head.find("\r\n");
-  std::string_view line = std::string_view(head).substr(0, line_end);
-  auto sp1 = line.find(' ');
-  auto sp2 = line.rfind(' ');
-  if (sp1 == std::string_view::npos || sp2 == sp1) return false;
-  out.method = std::string(line.substr(0, sp1));
-  std::string target(line.substr(sp1 + 1, sp2 - sp1 - 1));
-  out.path = target.substr(0, target.find('?'));
-  std::size_t pos = line_end;
-  while (pos != std::string::npos && pos < head.size()) {
-    pos += 2;
-    std::size_t end = head.find("\r\n", pos);
-    std::string_view h = std::string_view(head).substr(
-        pos, end == std::string::npos ? head.size() - pos : end - pos);
-    pos = end;
-    auto colon = h.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view value = h.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    out.headers.emplace_back(std::string(h.substr(0, colon)), std::string(value));
-  }
-  return true;
-}
-
-void send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
+Reply problem(ErrorCode code, const std::string& detail) {
+  Problem p = problem_for(Error(code, detail));
+  return {p.status, std::string(kProblemContentType), std::move(p.body)};
 }
 
 class Endpoint {
@@ -129,79 +56,33 @@ class Endpoint {
     readiness_.add("plugins", [this] { return check_workers(); });
   }
 
-  void serve(int listen_fd) {
-    for (;;) {
-      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        log::error("metrics endpoint: accept failed", {{"error", std::strerror(errno)}});
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        continue;
-      }
-      if (connections_.fetch_add(1) >= kMaxConnections) {
-        connections_.fetch_sub(1);
-        ::close(fd);
-        continue;
-      }
-      std::thread([this, fd] {
-        handle(fd);
-        ::close(fd);
-        connections_.fetch_sub(1);
-      }).detach();
+  // `path` without the query.
+  Reply route(const Poco::Net::HTTPServerRequest& request, const std::string& path) {
+    const std::string& method = request.getMethod();
+    const bool metrics = settings_.enable_metrics && path == "/metrics";
+    if (path != "/health" && path != "/ready" && !metrics) {
+      return problem(ErrorCode::kNotFound, "no route for " + method + " " + path);
     }
-  }
-
- private:
-  void handle(int fd) {
-    timeval tv{kReadTimeoutS, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    HttpRequest request;
-    HttpReply reply;
-    if (!read_request(fd, request)) {
-      reply = problem(400, "BAD_REQUEST", "could not read the request");
-    } else {
-      try {
-        reply = route(request);
-      } catch (const std::exception& e) {
-        log::error("metrics endpoint: request failed",
-                   {{"path", request.path}, {"error", e.what()}});
-        reply = problem(500, "INTERNAL_ERROR", "the request failed (see the worker's log)");
-      }
+    if (method != "GET" && method != "HEAD") {
+      return problem(ErrorCode::kMethodNotAllowed,
+                     method + " is not allowed on " + path + "; allowed: GET, HEAD");
     }
-    std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason(reply.status) +
-                       "\r\nContent-Type: " + reply.content_type +
-                       "\r\nContent-Length: " + std::to_string(reply.body.size()) +
-                       "\r\nCache-Control: no-store\r\nConnection: close\r\n" +
-                       (reply.status == 405 ? "Allow: GET, HEAD\r\n" : "") + "\r\n";
-    send_all(fd, head);
-    if (request.method != "HEAD") send_all(fd, reply.body);
-  }
-
-  HttpReply route(const HttpRequest& request) {
-    const bool metrics = settings_.enable_metrics && request.path == "/metrics";
-    if (request.path != "/health" && request.path != "/ready" && !metrics) {
-      return problem(404, "NOT_FOUND", "no route for " + request.method + " " + request.path);
-    }
-    if (request.method != "GET" && request.method != "HEAD") {
-      return problem(
-          405, "METHOD_NOT_ALLOWED",
-          request.method + " is not allowed on " + request.path + "; allowed: GET, HEAD");
-    }
-    if (request.path == "/health") return {200, "application/json", R"({"status":"ok"})"};
-    if (request.path == "/ready") {
+    if (path == "/health") return {200, "application/json", R"({"status":"ok"})"};
+    if (path == "/ready") {
       metrics::Readiness::Report report = readiness_.run();
       return {report.ready ? 200 : 503, "application/json", std::move(report.json)};
     }
     // /metrics: never through a proxy or load balancer.
-    for (const auto& [name, value] : request.headers) {
+    for (const auto& [name, value] : request) {
       if (metrics::is_forwarded_header(name)) {
-        return problem(404, "NOT_FOUND",
+        return problem(ErrorCode::kNotFound,
                        "/metrics is not served to forwarded requests (" + name + " is set)");
       }
     }
     return {200, std::string(metrics::kContentType), metrics::serialize(metrics_.collect())};
   }
 
+ private:
   metrics::CheckResult check_database() {
     std::lock_guard lock(db_mutex_);
     if (!db_) db_ = Database::open(settings_.database_url, 1);  // throws: not ready
@@ -225,11 +106,65 @@ class Endpoint {
   metrics::Readiness readiness_;
   std::mutex db_mutex_;
   std::unique_ptr<Database> db_;
-  std::atomic<int> connections_{0};
+};
+
+class Handler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit Handler(Endpoint& endpoint) : endpoint_(endpoint) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    const std::string path = request.getURI().substr(0, request.getURI().find('?'));
+    Reply reply;
+    try {
+      reply = endpoint_.route(request, path);
+    } catch (const std::exception& e) {
+      log::error("metrics endpoint: request failed", {{"path", path}, {"error", e.what()}});
+      reply = problem(ErrorCode::kInternal, "the request failed (see the worker's log)");
+    }
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
+    response.setContentType(reply.content_type);
+    response.set("Cache-Control", "no-store");
+    if (reply.status == 405) response.set("Allow", "GET, HEAD");
+    response.setKeepAlive(false);
+    response.sendBuffer(reply.body.data(), reply.body.size());  // the head alone for HEAD
+  }
+
+ private:
+  Endpoint& endpoint_;
+};
+
+class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit HandlerFactory(Endpoint& endpoint) : endpoint_(endpoint) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return new Handler(endpoint_);
+  }
+
+ private:
+  Endpoint& endpoint_;
+};
+
+// The socket bind_endpoint() made, listening already, as a Poco ServerSocket (which owns it
+// from then on). Poco 1.11 has no public constructor for that (ServerSocket::fromFileDescriptor
+// came in 1.12), so the protected ones are reached through these two subclasses.
+class ListeningSocketImpl final : public Poco::Net::ServerSocketImpl {
+ public:
+  explicit ListeningSocketImpl(int fd) { reset(fd); }
+};
+
+class ListeningSocket final : public Poco::Net::ServerSocket {
+ public:
+  explicit ListeningSocket(int fd) : ServerSocket(new ListeningSocketImpl(fd), true) {}
 };
 
 }  // namespace
 
+// Raw sockets on purpose: the supervisor binds the port once, before any fork, and keeps the
+// plain descriptor (close-on-exec, closed by hand in every other child) across endpoint
+// restarts. A Poco socket object there would be a reference-counted handle that closes the
+// port when its last copy goes, copied into every forked process.
 int bind_endpoint(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -262,9 +197,17 @@ void run_endpoint_process(const Settings& settings, int listen_fd, const Metrics
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) ::_exit(0);
   try {
-    // Lives until _exit, like the worker processes' state.
+    // These live until _exit, like the worker processes' state: nothing is torn down.
     auto* endpoint = new Endpoint(settings, metrics);
-    std::thread([endpoint, listen_fd] { endpoint->serve(listen_fd); }).detach();
+    auto* threads = new Poco::ThreadPool(1, kMaxThreads);
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(kMaxThreads);
+    params->setMaxQueued(kMaxQueued);
+    params->setTimeout(Poco::Timespan(kTimeoutS, 0));
+    params->setKeepAlive(false);
+    auto* server = new Poco::Net::HTTPServer(new HandlerFactory(*endpoint), *threads,
+                                             ListeningSocket(listen_fd), params);
+    server->start();
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -4,8 +4,10 @@
 // forks worker processes again whenever one dies, and a multithreaded parent that forks is
 // the classic hazard (a lock held by another thread stays locked in the child forever). So
 // the supervisor only binds the listening socket (it keeps it across endpoint restarts) and
-// forks this process, which may use threads and a database connection freely. It reads the
-// counters every worker process keeps in the shared metrics region (worker_metrics.hpp).
+// forks this process, which may use threads and a database connection freely: Poco's
+// HTTPServer on that socket, errors as problem+json (gen::problem_for(), as in the backend).
+// It reads the counters every worker process keeps in the shared metrics region
+// (worker_metrics.hpp).
 #pragma once
 
 #include "gen/core/base/settings.hpp"

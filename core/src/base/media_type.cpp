@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "gen/core/base/text.hpp"
+
 namespace gen {
 
 bool is_token_char(unsigned char c) {
@@ -120,15 +122,12 @@ std::string content_type_for(std::string_view media_type) {
 }
 
 std::string printable_for_message(std::string_view text, std::size_t max_bytes) {
-  static const char* digits = "0123456789abcdef";
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (i == max_bytes) return out + "...";
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c < 0x20 || c >= 0x7F) {
-      out += "\\x";
-      out += digits[c >> 4];
-      out += digits[c & 15];
+      out += "\\x" + to_hex(text.substr(i, 1));
     } else {
       out += static_cast<char>(c);
     }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "gen/core/base/errors.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/tenancy/config_store.hpp"
 #include "gen/core/webhooks/webhooks.hpp"
 
@@ -34,8 +35,7 @@ std::int64_t parse_int(const std::string& name, const std::string& value, std::i
 }
 
 bool parse_bool(const std::string& name, const std::string& value) {
-  std::string v = value;
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string v = ascii_lower(value);
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
   if (v == "false" || v == "0" || v == "no" || v == "off") return false;
   bad(name, "true or false", value);

@@ -3,7 +3,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,6 +12,7 @@
 #include <prometheus/text_serializer.h>
 #include <gen/sdk/generator.hpp>
 
+#include "gen/core/base/text.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 
 namespace gen::metrics {
@@ -82,14 +82,7 @@ const std::vector<double>& size_buckets() {
 }
 
 bool is_forwarded_header(std::string_view name) {
-  auto starts_with_nocase = [&](std::string_view prefix) {
-    if (name.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(name[i])) != prefix[i]) return false;
-    }
-    return true;
-  };
-  return starts_with_nocase("x-forwarded-") || starts_with_nocase("forwarded");
+  return istarts_with(name, "x-forwarded-") || istarts_with(name, "forwarded");
 }
 
 std::string serialize(const std::vector<prometheus::MetricFamily>& families) {

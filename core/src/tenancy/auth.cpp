@@ -24,6 +24,7 @@
 
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/tenants.hpp"
 #include "storage/session.hpp"
@@ -43,33 +44,6 @@ constexpr std::size_t kHashBytes = 32;
 constexpr std::size_t kMinPasswordBytes = 12;
 constexpr std::size_t kMaxIdBytes = 64;
 constexpr const char* kRootId = "root";
-
-std::string hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-std::optional<std::string> unhex(std::string_view text) {
-  if (text.size() % 2) return std::nullopt;
-  auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); i += 2) {
-    int hi = value(text[i]), lo = value(text[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
-}
 
 std::string pbkdf2(const std::string& password, const std::string& salt, int rounds) {
   unsigned char out[kHashBytes];
@@ -113,7 +87,7 @@ const char* kColumns =
 
 // A credential's incarnation (Credential::generation).
 std::string new_generation() {
-  return hex(random_bytes(16));
+  return to_hex(random_bytes(16));
 }
 
 // The process-wide bound on concurrent password hashing: PBKDF2 is CPU work on a request
@@ -282,31 +256,14 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string base64url(std::string_view data) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : data) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(buffer >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += alphabet[(buffer << (6 - bits)) & 63];
-  return out;
-}
-
 std::string new_api_key() {
   return "gen_" + base64url(random_bytes(32));
 }
 
 std::string hash_password(const std::string& password) {
   std::string salt = random_bytes(kSaltBytes);
-  return "pbkdf2-sha256$" + std::to_string(kPasswordIterations) + "$" + hex(salt) + "$" +
-         hex(pbkdf2(password, salt, kPasswordIterations));
+  return "pbkdf2-sha256$" + std::to_string(kPasswordIterations) + "$" + to_hex(salt) + "$" +
+         to_hex(pbkdf2(password, salt, kPasswordIterations));
 }
 
 bool verify_password(const std::string& password, const std::string& stored) {
@@ -326,8 +283,8 @@ bool verify_password(const std::string& password, const std::string& stored) {
   } catch (const std::exception&) {
     return false;
   }
-  auto salt = unhex(parts[2]);
-  auto expected = unhex(parts[3]);
+  auto salt = from_hex(parts[2]);
+  auto expected = from_hex(parts[3]);
   if (rounds < 1 || !salt || !expected || expected->size() != kHashBytes) return false;
   std::string actual = pbkdf2(password, *salt, rounds);
   return CRYPTO_memcmp(actual.data(), expected->data(), kHashBytes) == 0;
@@ -500,7 +457,7 @@ std::optional<Credential> CredentialStore::find_by_api_key(const std::string& ke
 
 std::string CredentialStore::token_secret(const std::string& configured) {
   if (!configured.empty()) return configured;
-  std::string fresh = hex(random_bytes(32));
+  std::string fresh = to_hex(random_bytes(32));
   Poco::Int64 at = now_ms();
   std::vector<std::string> values;
   db_.write_transaction([&](Session& s) {

@@ -5,7 +5,6 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <mutex>
@@ -31,6 +30,7 @@
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/webhooks/webhooks.hpp"
@@ -128,8 +128,7 @@ std::string webhook_receiver(const std::string& url) {
   try {
     Poco::URI uri(url);
     std::string host = uri.getHost();
-    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!host.empty()) return host + ":" + std::to_string(uri.getPort());
+    if (!host.empty()) return ascii_lower(host) + ":" + std::to_string(uri.getPort());
   } catch (const Poco::Exception&) {
   }
   return url;
@@ -163,13 +162,8 @@ std::string WebhookDeliverer::signature(const std::string& secret, std::int64_t 
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out = "t=" + std::to_string(unix_seconds) + ",v1=";
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 15];
-  }
-  return out;
+  return "t=" + std::to_string(unix_seconds) +
+         ",v1=" + to_hex({reinterpret_cast<const char*>(mac), len});
 }
 
 std::int64_t WebhookDeliverer::backoff_ms(int next_attempt) const {

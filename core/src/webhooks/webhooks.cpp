@@ -19,6 +19,7 @@
 
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
+#include "gen/core/base/text.hpp"
 #include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/auth.hpp"
@@ -39,11 +40,6 @@ using rows::opt_i64;
 using rows::str;
 
 using Bytes = std::vector<unsigned char>;
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string trim(const std::string& s) {
   auto b = s.find_first_not_of(" \t");
@@ -229,7 +225,7 @@ AddressPolicy::AddressPolicy(const std::string& allow_list) {
                         "' is neither a host name nor an IP address or CIDR block",
                     "WEBHOOKS__ALLOW_HOSTS");
       }
-      hosts_.push_back(lower(entry));
+      hosts_.push_back(ascii_lower(entry));
       continue;
     }
     Bytes b = normalized(*bytes);
@@ -252,7 +248,7 @@ std::string AddressPolicy::internal_kind(const std::string& address) {
 }
 
 bool AddressPolicy::allowed_host(const std::string& host) const {
-  return std::find(hosts_.begin(), hosts_.end(), lower(host)) != hosts_.end();
+  return std::find(hosts_.begin(), hosts_.end(), ascii_lower(host)) != hosts_.end();
 }
 
 bool AddressPolicy::allowed_address(const Bytes& raw) const {
@@ -272,7 +268,7 @@ AddressPolicy::Target AddressPolicy::check(const std::string& url, const std::st
     throw refuse("'" + url + "' is not a valid URL (" + e.displayText() + ")");
   }
   Target t;
-  t.scheme = lower(uri.getScheme());
+  t.scheme = ascii_lower(uri.getScheme());
   if (t.scheme != "http" && t.scheme != "https") {
     throw refuse("must be an http:// or https:// URL; got '" + url + "'");
   }

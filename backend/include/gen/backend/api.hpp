@@ -44,10 +44,6 @@ struct FormPart;
 
 namespace gen::backend {
 
-/// THE function that turns an error into an HTTP response: status from gen::http_status(),
-/// body {"type","title","status","code","detail","field"?} as application/problem+json.
-Response problem(const Error& error);
-
 struct ApiOptions {
   std::int64_t max_request_bytes = 64ll * 1024 * 1024;
   /// LIMITS__MAX_JSON_DEPTH / LIMITS__MAX_JSON_VALUES: every JSON body is parsed within them.

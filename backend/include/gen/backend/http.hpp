@@ -12,6 +12,10 @@
 #include <string_view>
 #include <vector>
 
+namespace gen {
+class Error;
+}  // namespace gen
+
 namespace gen::backend {
 
 /// Header names compare case-insensitively (RFC 9110).
@@ -49,6 +53,11 @@ struct Response {
     return body_writer ? body_length : static_cast<std::int64_t>(body.size());
   }
 };
+
+/// THE function that turns an error into an HTTP response: gen::problem_for() (status from
+/// gen::http_status(), body {"type","title","status","code","detail","field"?}) as
+/// application/problem+json.
+Response problem(const Error& error);
 
 /// Splits "/a/b%20c/" into {"a", "b c"}; empty segments are dropped.
 std::vector<std::string> split_path(std::string_view raw_path);

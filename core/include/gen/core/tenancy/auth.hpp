@@ -71,8 +71,6 @@ struct IssuedCredential {
 
 /// Random bytes from the operating system (getrandom). Throws kInternal when unavailable.
 std::string random_bytes(std::size_t n);
-/// base64url without padding (RFC 4648 section 5).
-std::string base64url(std::string_view data);
 /// A fresh API key: "gen_" + 256 random bits in base64url.
 std::string new_api_key();
 
