@@ -19,6 +19,7 @@
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
 #include "harness.hpp"
+#include "sanitizers.hpp"
 #include "test_database.hpp"
 
 namespace gen {
@@ -168,6 +169,8 @@ TEST_P(HardLimits, TimeoutIsRetriedOnlyWhenTheGeneratorSaysSo) {
 
 // A task allocating (and touching) memory past its ceiling took the host's memory.
 TEST_P(HardLimits, HogPastItsMemoryCeilingEndsOutOfMemoryAndTheWorkerKeepsServing) {
+  GEN_SKIP_UNDER_ASAN(
+      "its operator new aborts past the memory ceiling instead of throwing std::bad_alloc");
   LimitsStack& s = *stack_;
   const std::string neighbour = s.submit(step_job("fixture.sleep", {{"ms", 6000}}));
   s.wait_running(neighbour);
@@ -204,6 +207,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, HardLimits, ::testing::Values("sqlite", "post
 // std::bad_alloc in the generator ends the task OUT_OF_MEMORY; the process lives on. Without
 // the limit the 3 GB were allocated and touched.
 TEST(MemoryCeiling, AllocationPastTheAddressSpaceLimitIsOutOfMemoryNotACrash) {
+  GEN_SKIP_UNDER_ASAN(
+      "its operator new aborts past the memory ceiling instead of throwing std::bad_alloc");
   LimitsStack s("sqlite");
   const json h = s.wait(
       s.submit(step_job("fixture.hog", {{"mb", 3072}, {"block_mb", 3072}, {"pause_ms", 0}})));
