@@ -7,7 +7,9 @@
 #   scripts/sanitize.sh -R 'Params|Pdf'    extra arguments go to ctest
 #   SANITIZE_TARGETS="core_tests" scripts/sanitize.sh -R Params   build only those targets
 #
-# Any sanitizer report aborts the process, so the test fails. Leak checking is off by default
+# Any sanitizer report aborts the process, so the test fails. Memory figures are ASan's in this
+# build: tests that measure process memory leave them out, and the out-of-memory tests skip,
+# saying why (tests/support/sanitizers.hpp). Leak checking is off by default
 # (the services keep process-lifetime singletons: Poco, Qt, prometheus-cpp); turn it on with
 # ASAN_OPTIONS=detect_leaks=1:abort_on_error=1.
 set -euo pipefail

@@ -7,9 +7,11 @@
 
 #include "api_internal.hpp"
 #include "gen/backend/api.hpp"
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/base/text.hpp"
 #include "gen/core/storage/database.hpp"
+#include "gen/core/tenancy/scopes.hpp"
 #include "gen/core/tenancy/tenants.hpp"
 #include "job_request.hpp"
 #include "rate_limit.hpp"
@@ -21,16 +23,6 @@ namespace gen::backend {
 using nlohmann::json;
 
 namespace {
-
-bool is_write(const std::string& scope) {
-  return scope.starts_with("WRITE:");
-}
-
-// Subjects that exist per tenant; the others (tenants, credentials) are global only.
-bool is_tenant_scoped(const std::string& scope) {
-  return scope.ends_with(":JOBS") || scope.ends_with(":CONFIG") || scope.ends_with(":PLUGINS") ||
-         scope.ends_with(":WEBHOOKS");
-}
 
 std::vector<std::string> scope_list(const json& value, const std::string& field) {
   if (!value.is_array()) {
@@ -100,9 +92,12 @@ Caller Api::authenticate(const Request& request) const {
 
 void Api::authorize(const RouteInfo& route, const Caller& caller) const {
   if (route.scope.empty() || route.scope == kPublic) return;
-  bool tenant_scoped = is_tenant_scoped(route.scope);
-  bool allowed = tenant_scoped ? caller.credential.allows(route.scope, caller.tenant)
-                               : caller.credential.allows_globally(route.scope);
+  // Route scopes are spelled once, in scopes.hpp; a route naming another is a programming error.
+  const std::optional<Scope> scope = parse_scope(route.scope);
+  if (!scope) throw Error(ErrorCode::kInternal, "route has an unknown scope '" + route.scope + "'");
+  bool tenant_scoped = is_tenant_scoped(*scope);
+  bool allowed = tenant_scoped ? caller.credential.allows(*scope, caller.tenant)
+                               : caller.credential.allows_globally(*scope);
   if (!allowed) {
     throw Error(ErrorCode::kForbidden,
                 "credential '" + caller.credential.id + "' lacks " + route.scope +
@@ -116,7 +111,7 @@ void Api::authorize(const RouteInfo& route, const Caller& caller) const {
     if (!tenant) {
       throw Error(ErrorCode::kNotFound, "no tenant with id '" + caller.tenant + "'", "tenant-id");
     }
-    if (!tenant->enabled && is_write(route.scope)) {
+    if (!tenant->enabled && is_write(*scope)) {
       throw Error(ErrorCode::kConflict,
                   "tenant '" + caller.tenant + "' is disabled: it cannot change anything",
                   "tenant-id");

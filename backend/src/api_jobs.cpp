@@ -10,9 +10,11 @@
 
 #include "api_internal.hpp"
 #include "gen/backend/api.hpp"
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/base/text.hpp"
 #include "gen/core/queue/job_store.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/config_store.hpp"
 #include "job_request.hpp"
@@ -161,17 +163,15 @@ Response Api::get_job(const Call& call) const {
 
 Response Api::list_jobs(const Call& call) const {
   const Request& request = call.request;
-  static const std::vector<std::string> statuses = {"QUEUED", "RUNNING", "COMPLETED", "FAILED",
-                                                    "CANCELLED"};
   std::string status;
   if (auto it = request.query.find("status"); it != request.query.end()) {
-    status = it->second;
-    status = ascii_upper(status);
-    if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
+    status = ascii_upper(it->second);
+    if (!parse_job_status(status)) {
+      std::string allowed;
+      for (JobStatus s : kAllJobStatuses)
+        allowed += (allowed.empty() ? "" : ", ") + std::string(to_string(s));
       throw Error(ErrorCode::kValidationFailed,
-                  "status: must be one of QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED; got '" +
-                      it->second + "'",
-                  "status");
+                  "status: must be one of " + allowed + "; got '" + it->second + "'", "status");
     }
   }
   int limit = 100;

@@ -22,6 +22,7 @@
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
+#include "gen/core/tenancy/scopes.hpp"
 
 namespace gen::itest {
 namespace {
@@ -87,6 +88,18 @@ std::vector<backend::RouteInfo> all_routes() {
   options.metrics_text = [] { return std::string(); };
   backend::Api api(*db, jobs, plugins, options);
   return api.routes();
+}
+
+// Scopes are spelled once (gen/core/tenancy/scopes.hpp): every route names one of them, or
+// none ("" any credential, "public" no credential); a misspelt scope would lock a route.
+TEST(RouteScopes, EveryRouteNamesAKnownScope) {
+  const auto routes = all_routes();
+  ASSERT_FALSE(routes.empty());
+  for (const auto& route : routes) {
+    SCOPED_TRACE(route.method + " " + route.pattern);
+    if (route.scope.empty() || route.scope == "public") continue;
+    EXPECT_TRUE(parse_scope(route.scope).has_value()) << route.scope;
+  }
 }
 
 TEST_F(Auth, EveryApiRouteRefusesBadCredentials) {

@@ -2,8 +2,6 @@
 // SQLite (datagrams to sockets beside the database file) and PostgreSQL (LISTEN/NOTIFY).
 #include "gen/core/storage/task_signal.hpp"
 
-#include <Poco/Data/Session.h>
-
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -12,8 +10,9 @@
 
 #include <gtest/gtest.h>
 
-#include "gen/core/storage/database.hpp"
 #include "database_fixture.hpp"
+#include "gen/core/storage/database.hpp"
+#include "storage/task_notify.hpp"
 
 namespace gen {
 namespace {
@@ -26,12 +25,11 @@ constexpr auto kArrives = 30s;
 
 class TaskListenerTest : public test::MigratedDatabaseTest {
  protected:
-
   /// What a writer does when tasks become runnable: NOTIFY inside its transaction
   /// (PostgreSQL), a datagram to each listener after the commit (SQLite).
   void notify() {
-    db_->write_transaction([&](Poco::Data::Session& s) { db_->notify_tasks_in(s); });
-    db_->notify_tasks_after_commit();
+    db_->write_transaction([&](DbSession& s) { notify_tasks_in(*db_, s); });
+    notify_tasks_after_commit(*db_);
   }
 };
 
@@ -76,8 +74,8 @@ TEST_P(TaskListenerTest, WakesAgainForTheNextNotification) {
 TEST_P(TaskListenerTest, RolledBackTransactionDoesNotWakeIt) {
   auto listener = TaskListener::create(*db_);
   ASSERT_TRUE(listener->listening());
-  EXPECT_THROW(db_->write_transaction([&](Poco::Data::Session& s) {
-    db_->notify_tasks_in(s);
+  EXPECT_THROW(db_->write_transaction([&](DbSession& s) {
+    notify_tasks_in(*db_, s);
     throw std::runtime_error("roll back");
   }),
                std::runtime_error);
