@@ -3,6 +3,7 @@
 #include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
+#include "database_fixture.hpp"
 #include "gen/core/base/clock.hpp"
 #include "gen/core/queue/job_store.hpp"
 #include "gen/core/storage/database.hpp"
@@ -22,18 +23,12 @@ std::string pattern(std::size_t size, unsigned seed) {
   return out;
 }
 
-class BlobStoreTest : public ::testing::TestWithParam<std::string> {
+class BlobStoreTest : public test::MigratedDatabaseTest {
  protected:
+  BlobStoreTest() : MigratedDatabaseTest(4) {}
   void SetUp() override {
-    test_db_ = std::make_unique<test::TestDatabase>(GetParam());
-    db_ = Database::open(test_db_->url(), 4);
-    db_->migrate();
+    MigratedDatabaseTest::SetUp();
     store_ = std::make_unique<JobStore>(*db_);
-  }
-  void TearDown() override {
-    store_.reset();
-    db_.reset();
-    test_db_.reset();
   }
   std::int64_t rows(const std::string& table) {
     Poco::Data::Session s = db_->session();
@@ -48,9 +43,7 @@ class BlobStoreTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
-  std::unique_ptr<test::TestDatabase> test_db_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<JobStore> store_;
+  std::unique_ptr<JobStore> store_;  // a member of this class: dropped before the database
 };
 
 TEST_P(BlobStoreTest, SmallFilesStayInlineAndNeverTouchTheDatabase) {

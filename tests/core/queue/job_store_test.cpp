@@ -9,6 +9,7 @@
 #include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
+#include "database_fixture.hpp"
 #include "gen/core/base/clock.hpp"
 #include "gen/core/queue/completion_batcher.hpp"
 #include "gen/core/storage/database.hpp"
@@ -21,18 +22,12 @@ namespace {
 using namespace Poco::Data::Keywords;
 
 // Every test runs on SQLite and on PostgreSQL.
-class JobStoreTest : public ::testing::TestWithParam<std::string> {
+class JobStoreTest : public test::MigratedDatabaseTest {
  protected:
+  JobStoreTest() : MigratedDatabaseTest(8) {}
   void SetUp() override {
-    test_db_ = std::make_unique<test::TestDatabase>(GetParam());
-    db_ = Database::open(test_db_->url(), 8);
-    db_->migrate();
+    MigratedDatabaseTest::SetUp();
     store_ = std::make_unique<JobStore>(*db_);
-  }
-  void TearDown() override {
-    store_.reset();
-    db_.reset();
-    test_db_.reset();
   }
 
   static JobSpec two_steps() {
@@ -49,9 +44,7 @@ class JobStoreTest : public ::testing::TestWithParam<std::string> {
     s << "UPDATE tasks SET run_after_ms = 0 WHERE state = 'QUEUED'", now;
   }
 
-  std::unique_ptr<test::TestDatabase> test_db_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<JobStore> store_;
+  std::unique_ptr<JobStore> store_;  // a member of this class: dropped before the database
 };
 
 TEST_P(JobStoreTest, MigrationsAreVersionedAndIdempotent) {
