@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "sample_generator_info.hpp"
+
 namespace {
 
 using gen::sdk::complete_params;
@@ -17,24 +19,10 @@ using gen::sdk::ParamError;
 using gen::sdk::ParamType;
 using nlohmann::json;
 
+// The shared sample, with output_name defaulting to "" (the tests here rely on it).
 GeneratorInfo sample_info() {
-  GeneratorInfo info;
-  info.id = "sample.render";
-  info.version = "1.0.0";
-  info.params = {
-      {.name = "template", .type = ParamType::kString, .required = true},
-      {.name = "data", .type = ParamType::kObject, .default_value = json::object()},
-      {.name = "size",
-       .type = ParamType::kString,
-       .default_value = "A4",
-       .allowed_values = {"A4", "Letter"}},
-      {.name = "copies", .type = ParamType::kInteger},
-      {.name = "scale", .type = ParamType::kNumber},
-      {.name = "draft", .type = ParamType::kBoolean},
-      {.name = "pages", .type = ParamType::kArray},
-      {.name = "extra", .type = ParamType::kAny},
-      {.name = "output_name", .type = ParamType::kString, .default_value = ""},
-  };
+  GeneratorInfo info = gen::test::sample_generator_info();
+  info.params.back().default_value = "";
   return info;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gen/core/base/errors.hpp"
+#include "sample_generator_info.hpp"
 
 namespace gen {
 namespace {
@@ -17,24 +18,7 @@ using nlohmann::json;
 using sdk::ParamType;
 
 sdk::GeneratorInfo sample_info() {
-  sdk::GeneratorInfo info;
-  info.id = "sample.render";
-  info.version = "1.0.0";
-  info.params = {
-      {.name = "template", .type = ParamType::kString, .required = true},
-      {.name = "data", .type = ParamType::kObject, .default_value = json::object()},
-      {.name = "size",
-       .type = ParamType::kString,
-       .default_value = "A4",
-       .allowed_values = {"A4", "Letter"}},
-      {.name = "copies", .type = ParamType::kInteger},
-      {.name = "scale", .type = ParamType::kNumber},
-      {.name = "draft", .type = ParamType::kBoolean},
-      {.name = "pages", .type = ParamType::kArray},
-      {.name = "extra", .type = ParamType::kAny},
-      {.name = "output_name", .type = ParamType::kString},
-  };
-  return info;
+  return test::sample_generator_info();
 }
 
 /// The gen::Error thrown by validate_params, or a failure when none is thrown.
