@@ -15,14 +15,8 @@ OUT_DIR="$ROOT/demo-output"
 rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR" "$OUT_DIR"
 
-free_port() {
-  local p
-  for p in $(seq "$1" $(($1 + 100))); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "demo: no free port near $1" >&2
-  exit 1
-}
+# shellcheck source=lib/free-port.sh
+source "$ROOT/scripts/lib/free-port.sh"
 export HOSTING__HOST=127.0.0.1
 export HOSTING__PORT="$(free_port 8080)"
 export HOSTING__METRICS_PORT="$(free_port 9091)"
