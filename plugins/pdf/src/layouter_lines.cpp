@@ -251,10 +251,10 @@ void Layouter::finalize_metrics(Line& line, const std::vector<Span>& spans) {
   }
 }
 
-void Layouter::fill_rect(double x, double y, double w, double h, Color color) {
-  std::string& c = page().content;
-  c += "q ";
-  append_color(c, color, false);
+namespace {
+
+// "x y w h", the operands of the re operator.
+void append_rect(std::string& c, double x, double y, double w, double h) {
   num(c, x);
   c += ' ';
   num(c, y);
@@ -262,6 +262,15 @@ void Layouter::fill_rect(double x, double y, double w, double h, Color color) {
   num(c, w);
   c += ' ';
   num(c, h);
+}
+
+}  // namespace
+
+void Layouter::fill_rect(double x, double y, double w, double h, Color color) {
+  std::string& c = page().content;
+  c += "q ";
+  append_color(c, color, false);
+  append_rect(c, x, y, w, h);
   c += " re f Q\n";
 }
 
@@ -271,13 +280,7 @@ void Layouter::stroke_rect(double x, double y, double w, double h, double line_w
   num(c, line_width);
   c += " w ";
   append_color(c, color, true);
-  num(c, x);
-  c += ' ';
-  num(c, y);
-  c += ' ';
-  num(c, w);
-  c += ' ';
-  num(c, h);
+  append_rect(c, x, y, w, h);
   c += " re S Q\n";
 }
 
