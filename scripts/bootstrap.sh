@@ -11,10 +11,14 @@ PACKAGES=(
   libqpdf-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libfreetype-dev libharfbuzz-dev
   libsystemd-dev libpq-dev libsqlite3-dev zlib1g-dev libdeflate-dev fonts-dejavu-core
   libssl-dev libjemalloc-dev
+  # content library (issue 15): HTML5 parsing, XML (DOCX, SCORM manifests), zip, Snowball stemmers
+  libgumbo-dev libxml2-dev libzip-dev libstemmer-dev
   # fuzzing: clang with libFuzzer + ASan/UBSan runtimes (scripts/fuzz.sh)
   clang libclang-rt-14-dev llvm
   # tests, benchmarks and the demo
   libgtest-dev libgmock-dev libbenchmark-dev curl jq poppler-utils qpdf sqlite3 postgresql
+  # bench/search corpus: real English documents (man pages)
+  manpages manpages-dev
   # monitoring: promtool (check metrics/rules in CI); bench/http: wrk against nginx
   prometheus wrk nginx-light
   # packages: build and lint the deb and rpm (scripts/package-test.sh)
