@@ -89,6 +89,7 @@ json task_json(const TaskView& t) {
 
 json job_summary_json(const JobView& job) {
   return {{"id", job.id},
+          {"type", job.type},
           {"status", job.status},
           {"priority", job.priority},
           {"step_count", job.step_count},

@@ -106,7 +106,7 @@ const std::string kJobStartedAt =
 const std::string kJobColumns = "id, tenant, CASE WHEN status = 'QUEUED' AND " + kJobRunningNow +
                                 " THEN 'RUNNING' ELSE status END, priority, step_count, error,"
                                 " error_code, created_at_ms, updated_at_ms, " +
-                                kJobStartedAt + ", finished_at_ms";
+                                kJobStartedAt + ", finished_at_ms, type";
 
 JobView job_view(const RecordSet& rs, std::size_t row) {
   JobView j;
@@ -121,6 +121,7 @@ JobView job_view(const RecordSet& rs, std::size_t row) {
   j.updated_at_ms = i64(rs, 8, row);
   j.started_at_ms = opt_i64(rs, 9, row);
   j.finished_at_ms = opt_i64(rs, 10, row);
+  j.type = str(rs, 11, row);
   // Derived RUNNING (see kJobColumns): the claim changed the job, though not its row.
   if (j.started_at_ms && *j.started_at_ms > j.updated_at_ms) j.updated_at_ms = *j.started_at_ms;
   return j;

@@ -80,6 +80,12 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
   return claimed;
 }
 
+bool JobStore::ingests(const std::vector<OutputFile>& outputs) const {
+  return ingest_ && std::any_of(outputs.begin(), outputs.end(), [this](const OutputFile& o) {
+           return ingest_->wants(o.media_type);
+         });
+}
+
 WriteResult JobStore::complete(const ClaimedTask& task, const std::vector<OutputFile>& outputs) {
   return complete_many({Completion{task, outputs}}).front();
 }
@@ -88,10 +94,11 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
   std::vector<WriteResult> results(items.size(), WriteResult::kStale);
   if (items.empty()) return results;
   if (db_.dialect() == Dialect::kPostgres &&
-      std::all_of(items.begin(), items.end(), [](const Completion& c) {
-        return std::all_of(c.outputs.begin(), c.outputs.end(), [](const OutputFile& o) {
-          return o.data.size() <= BlobWriter::kChunkBytes;  // stored inline, not chunked
-        });
+      std::all_of(items.begin(), items.end(), [this](const Completion& c) {
+        return !ingests(c.outputs) &&
+               std::all_of(c.outputs.begin(), c.outputs.end(), [](const OutputFile& o) {
+                 return o.data.size() <= BlobWriter::kChunkBytes;  // stored inline, not chunked
+               });
       })) {
     // Where the claims left the rows first; the rest (moved since, or refused by the fence)
     // by (job_id, step). Each item's effects are all in the statement that applies it.
@@ -189,6 +196,7 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
         const OutputFile& out = items[i].outputs[o];
         insert_artifact(db_, s, items[i].task.job_id, items[i].task.step, static_cast<int>(o),
                         out.name, out.media_type, out.data, blobs[i][o]);
+        if (ingest_ && ingest_->wants(out.media_type)) ingest_->ingest(db_, s, items[i].task, out);
       }
     }
     // A completed run writes no attempt row: the task row keeps its attempt, lease owner,

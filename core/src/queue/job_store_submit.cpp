@@ -24,7 +24,7 @@ namespace {
 
 // Inserts the job unless its idempotency key is taken; returns whether it was created
 // (`job_id` is then the existing job's id) and whether a task is runnable now.
-bool insert_job(const Database& db, Session& s, const JobSpec& spec, std::string& job_id,
+bool insert_job(const Database& db, DbSession& s, const JobSpec& spec, std::string& job_id,
                 bool& runnable_now) {
   if (spec.steps.empty()) {
     throw Error(ErrorCode::kValidationFailed, "a job needs at least one step", "steps");
@@ -58,11 +58,12 @@ bool insert_job(const Database& db, Session& s, const JobSpec& spec, std::string
   int step_count = static_cast<int>(spec.steps.size());
   Poco::Nullable<std::string> key;
   if (!spec.idempotency_key.empty()) key = spec.idempotency_key;
+  std::string type = spec.type;
   s << db.sql(
       "INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
-      " updated_at_ms, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      " updated_at_ms, idempotency_key, type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       use(id), use(tenant), use(status), use(priority), use(step_count), use(at), use(at), use(key),
-      now;
+      use(type), now;
   for (int i = 0; i < step_count; ++i) {
     const StepSpec& step = spec.steps[static_cast<std::size_t>(i)];
     std::string task_id = new_id();
@@ -91,6 +92,7 @@ bool insert_job(const Database& db, Session& s, const JobSpec& spec, std::string
     std::string upload = in.blob_id;
     s << db.sql("DELETE FROM uploads WHERE id = ?"), use(upload), now;
   }
+  if (spec.in_transaction) spec.in_transaction(s, job_id);
   return true;
 }
 
@@ -109,7 +111,9 @@ std::vector<std::string> JobStore::submit_many(const std::vector<JobSpec>& specs
 std::vector<Submitted> JobStore::submit_all(const std::vector<JobSpec>& specs) {
   if (db_.dialect() == Dialect::kPostgres &&
       std::all_of(specs.begin(), specs.end(), [](const JobSpec& spec) {
-        return spec.idempotency_key.empty() && spec.inputs.empty();
+        // (The fast path writes only what every job has.)
+        return spec.idempotency_key.empty() && spec.inputs.empty() && !spec.in_transaction &&
+               spec.type == kGenerationJobType;
       })) {
     return submit_postgres(db_, specs);
   }

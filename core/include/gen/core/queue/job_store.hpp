@@ -23,6 +23,7 @@
 namespace gen {
 
 class Database;
+class DbSession;
 
 struct InputFile {
   std::string name;
@@ -42,6 +43,9 @@ struct StepSpec {
   std::int64_t timeout_ms = 300000;
 };
 
+/// The type of a job whose steps the client chose (JobSpec::type).
+inline constexpr const char* kGenerationJobType = "GENERATION";
+
 struct JobSpec {
   std::vector<StepSpec> steps;
   std::vector<InputFile> inputs;
@@ -51,6 +55,13 @@ struct JobSpec {
   std::int64_t run_after_ms = 0;
   /// When set, submitting again with the same key (per tenant) returns the existing job.
   std::string idempotency_key;
+  /// What the job is for, shown to clients: "GENERATION" (steps the client chose),
+  /// "CONTENT_IMPORT", "CONTENT_FIELD_GENERATION" (gen::content::Library).
+  std::string type = kGenerationJobType;
+  /// Runs inside the submission's write transaction, after the job's rows are written (not
+  /// for a repeat of an idempotency key), with the new job's id: for rows that must exist
+  /// exactly when the job does (a content version). Throwing refuses the whole submission.
+  std::function<void(DbSession&, const std::string& job_id)> in_transaction;
 };
 
 struct Submitted {
@@ -104,6 +115,7 @@ bool is_final(const std::string& status);
 struct JobView {
   std::string id;
   std::string tenant;
+  std::string type;  ///< JobSpec::type
   std::string status;
   int priority = 0;
   int step_count = 0;
@@ -164,6 +176,21 @@ struct Completion {
   std::vector<OutputFile> outputs;
 };
 
+/// Takes typed outputs into core's own tables in the transaction that completes their task,
+/// after its fence passed (a stale attempt ingests nothing). Set on the JobStore of the
+/// process that completes tasks (the worker): gen::content::LibraryIngest.
+class ArtifactIngest {
+ public:
+  virtual ~ArtifactIngest() = default;
+  /// Whether outputs of this media type go to ingest(). Cheap; called for every output.
+  virtual bool wants(const std::string& media_type) const = 0;
+  /// Called for each wanted output of an applied completion, in the completing transaction.
+  /// Must not throw for bad content (record the problem instead): throwing rolls back the
+  /// whole batch of completions, which are then retried.
+  virtual void ingest(Database& db, DbSession& s, const ClaimedTask& task,
+                      const OutputFile& output) = 0;
+};
+
 /// Streams one file into the database in chunks of kChunkBytes, each stored in its own short
 /// write transaction (an upload never holds the write lock), hashing and counting as it goes.
 /// A file that fits in one chunk never touches the database here: it stays inline (data()).
@@ -210,6 +237,9 @@ class BlobWriter {
 class JobStore {
  public:
   explicit JobStore(Database& db) : db_(db) {}
+
+  /// Sets what takes typed outputs into core's tables at completion (see ArtifactIngest).
+  void set_ingest(std::shared_ptr<ArtifactIngest> ingest) { ingest_ = std::move(ingest); }
 
   // --- client side -------------------------------------------------------------------------
   /// Stores the job, its tasks and inputs in one transaction; returns the job's id.
@@ -292,7 +322,11 @@ class JobStore {
   /// The tasks `worker` holds RUNNING (read outside any transaction).
   std::vector<ClaimedTask> tasks_held_by(const std::string& worker);
 
+  /// Whether one of the outputs goes to ingest_ (then completions take the general path).
+  bool ingests(const std::vector<OutputFile>& outputs) const;
+
   Database& db_;
+  std::shared_ptr<ArtifactIngest> ingest_;
 };
 
 }  // namespace gen

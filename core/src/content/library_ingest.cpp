@@ -1,0 +1,345 @@
+// Import and field jobs' typed outputs into the library, inside the transaction that completes
+// their step (JobStore::complete_many, after the fence): a stale attempt ingests nothing, and a
+// retried transaction ingests again from scratch (every write here replaces what it writes).
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+
+#include "content/library_impl.hpp"
+#include "gen/analysis/analyzer.hpp"
+#include "gen/core/base/clock.hpp"
+#include "gen/core/base/log.hpp"
+#include "gen/core/content/library.hpp"
+#include "gen/core/storage/database.hpp"
+#include "storage/record_values.hpp"
+#include "storage/session.hpp"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+
+namespace gen::content {
+namespace {
+
+using rows::i64;
+using rows::str;
+
+struct Binding {
+  std::string tenant, content_id;
+  int version = 0;
+  std::string field;  ///< a field job's field; "" for an import
+  bool force = true;
+  std::string status;  ///< the version's
+};
+
+std::optional<Binding> binding_of(const Database& db, DbSession& s, const std::string& job_id) {
+  std::string job = job_id;
+  Statement st(s);
+  st << db.sql(
+      "SELECT b.tenant, b.content_id, b.version, b.field, b.force_regenerate, v.status"
+      " FROM content_jobs b JOIN content_versions v ON v.tenant = b.tenant AND"
+      " v.content_id = b.content_id AND v.version = b.version WHERE b.job_id = ?"),
+      use(job), now;
+  RecordSet rs(st);
+  if (rs.rowCount() == 0) return std::nullopt;  // not a content job, or its content went
+  return Binding{str(rs, 0, 0), str(rs, 1, 0),      static_cast<int>(i64(rs, 2, 0)),
+                 str(rs, 3, 0), i64(rs, 4, 0) != 0, str(rs, 5, 0)};
+}
+
+void fail_version(const Database& db, DbSession& s, const Binding& b, const std::string& error) {
+  std::string t = b.tenant, c = b.content_id, e = error, status = kVersionFailed;
+  int v = b.version;
+  Poco::Int64 at = now_ms();
+  s << db.sql(
+      "UPDATE content_versions SET status = ?, error = ?, updated_at_ms = ? WHERE tenant ="
+      " ? AND content_id = ? AND version = ? AND status = 'IMPORTING'"),
+      use(status), use(e), use(at), use(t), use(c), use(v), now;
+}
+
+analysis::Language language_of(const nlohmann::json& doc) {
+  if (doc.contains("language") && doc["language"].is_string()) {
+    if (auto lang = analysis::parse_language(doc["language"].get<std::string>())) return *lang;
+  }
+  return analysis::Language::kEnglish;
+}
+
+// A segments or index document, checked: segments is an array of objects with string text.
+std::optional<std::string> shape_error(const nlohmann::json& doc) {
+  if (!doc.is_object()) return "not a JSON object";
+  if (!doc.contains("segments") || !doc["segments"].is_array()) return "no segments array";
+  for (std::size_t i = 0; i < doc["segments"].size(); ++i) {
+    const auto& seg = doc["segments"][i];
+    if (!seg.is_object() || !seg.contains("text") || !seg["text"].is_string()) {
+      return "segments[" + std::to_string(i) + "] has no text";
+    }
+  }
+  return std::nullopt;
+}
+
+std::string string_or(const nlohmann::json& obj, const char* key, const std::string& fallback) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+void write_segments(const Database& db, DbSession& s, const Binding& b, const nlohmann::json& doc) {
+  // (A segment's index row goes with it: none exist before the index step.)
+  delete_index(db, s, b.tenant, b.content_id, b.version, IndexRows::kSegments);
+  std::string t = b.tenant, c = b.content_id;
+  int v = b.version;
+  s << db.sql("DELETE FROM content_segments WHERE tenant = ? AND content_id = ? AND version = ?"),
+      use(t), use(c), use(v), now;
+  Poco::Int64 tokens_total = 0;
+  int seq = 0;
+  for (const auto& seg : doc["segments"]) {
+    std::string location = string_or(seg, "location", "");
+    std::string kind = string_or(seg, "location_kind", "");
+    std::string text = seg["text"].get<std::string>();
+    int tokens = seg.contains("tokens") && seg["tokens"].is_number_integer()
+                     ? seg["tokens"].get<int>()
+                     : static_cast<int>((text.size() + 3) / 4);
+    tokens_total += tokens;
+    s << db.sql(
+        "INSERT INTO content_segments (tenant, content_id, version, seq, location,"
+        " location_kind, text, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+        use(t), use(c), use(v), use(seq), use(location), use(kind), use(text), use(tokens), now;
+    ++seq;
+  }
+  std::string format = string_or(doc, "format", "");
+  std::string title = string_or(doc, "title", "");
+  std::string language = string_or(doc, "language", "");
+  Poco::Int64 at = now_ms();
+  s << db.sql(
+      "UPDATE content_versions SET format = ?, title = ?, language = ?, token_count = ?,"
+      " segment_count = ?, updated_at_ms = ? WHERE tenant = ? AND content_id = ? AND"
+      " version = ?"),
+      use(format), use(title), use(language), use(tokens_total), use(seq), use(at), use(t), use(c),
+      use(v), now;
+}
+
+// One row of the search index: a segment (seq >= 0, field "") or a field (seq -1), written
+// after the segment's or field's own row.
+void index_row(const Database& db, DbSession& s, const Binding& b, int seq,
+               const std::string& field, analysis::Language lang, const std::string& text,
+               const std::string* terms) {
+  std::string t = b.tenant, c = b.content_id, f = field;
+  int v = b.version;
+  if (db.dialect() == Dialect::kPostgres) {
+    std::string config(analysis::postgres_config(lang));
+    std::string body = text;
+    s << db.sql(
+        "INSERT INTO content_index (tenant, content_id, version, seq, field, config, tsv)"
+        " VALUES (?, ?, ?, ?, ?, CAST(? AS regconfig), to_tsvector(CAST(? AS regconfig),"
+        " ?))"),
+        use(t), use(c), use(v), use(seq), use(f), use(config), use(config), use(body), now;
+    return;
+  }
+  std::string scope = tenant_token(b.tenant) + " " + content_token(b.content_id) + " " +
+                      (seq < 0 ? kFieldRowToken : kSegmentRowToken);
+  std::string analysed = terms ? *terms : analysis::index_terms(lang, text);
+  std::string en, de, fr;
+  (lang == analysis::Language::kGerman   ? de
+   : lang == analysis::Language::kFrench ? fr
+                                         : en) = std::move(analysed);
+  if (seq >= 0) {
+    s << db.sql(
+        "INSERT INTO content_index (rowid, scope, en, de, fr) SELECT id, ?, ?, ?, ? FROM"
+        " content_segments WHERE tenant = ? AND content_id = ? AND version = ? AND seq = ?"),
+        use(scope), use(en), use(de), use(fr), use(t), use(c), use(v), use(seq), now;
+  } else {
+    s << db.sql(
+        "INSERT INTO content_index (rowid, scope, en, de, fr) SELECT -id, ?, ?, ?, ? FROM"
+        " content_fields WHERE tenant = ? AND content_id = ? AND version = ? AND field = ?"),
+        use(scope), use(en), use(de), use(fr), use(t), use(c), use(v), use(f), now;
+  }
+}
+
+void write_index(const Database& db, DbSession& s, const Binding& b, const nlohmann::json& doc) {
+  delete_index(db, s, b.tenant, b.content_id, b.version, IndexRows::kSegments);
+  write_segments(db, s, b, doc);
+  std::string t = b.tenant, c = b.content_id;
+  int v = b.version;
+  const analysis::Language lang = language_of(doc);
+  int seq = 0;
+  for (const auto& seg : doc["segments"]) {
+    const std::string text = seg["text"].get<std::string>();
+    std::string terms;
+    const bool has_terms = seg.contains("terms") && seg["terms"].is_string();
+    if (has_terms) terms = seg["terms"].get<std::string>();
+    index_row(db, s, b, seq++, "", lang, text, has_terms ? &terms : nullptr);
+  }
+  // Ready; active if asked (replacing the active version).
+  std::string ready = kVersionReady;
+  Poco::Int64 at = now_ms();
+  s << db.sql(
+      "UPDATE content_versions SET status = ?, updated_at_ms = ? WHERE tenant = ? AND"
+      " content_id = ? AND version = ?"),
+      use(ready), use(at), use(t), use(c), use(v), now;
+  s << db.sql(
+      "UPDATE content_items SET active_version = ?, updated_at_ms = ? WHERE tenant = ? AND"
+      " content_id = ? AND EXISTS (SELECT 1 FROM content_versions WHERE tenant = ? AND"
+      " content_id = ? AND version = ? AND activate_when_ready = 1)"),
+      use(v), use(at), use(t), use(c), use(t), use(c), use(v), now;
+}
+
+void write_field(const Database& db, DbSession& s, const Binding& b, const std::string& job_id,
+                 const nlohmann::json& doc) {
+  std::string field = string_or(doc, "field", "");
+  if (!parse_field(field) || !doc.contains("value")) {
+    log::warning("content: job " + job_id + " wrote a field artifact without a known field/value");
+    return;
+  }
+  std::string t = b.tenant, c = b.content_id;
+  int v = b.version;
+  if (!b.force) {
+    int existing = 0;
+    s << db.sql(
+        "SELECT COUNT(*) FROM content_fields WHERE tenant = ? AND content_id = ? AND"
+        " version = ? AND field = ?"),
+        use(t), use(c), use(v), use(field), into(existing), now;
+    if (existing > 0) return;  // generated meanwhile, and the job did not force
+  }
+  std::string value = doc["value"].dump();
+  std::string method = string_or(doc, "method", "");
+  std::string job = job_id;
+  Poco::Int64 at = now_ms();
+  delete_index(db, s, b.tenant, b.content_id, b.version, IndexRows::kFields, field);
+  s << db.sql(
+      "DELETE FROM content_fields WHERE tenant = ? AND content_id = ? AND version = ? AND"
+      " field = ?"),
+      use(t), use(c), use(v), use(field), now;
+  s << db.sql(
+      "INSERT INTO content_fields (tenant, content_id, version, field, value, method,"
+      " job_id, generated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      use(t), use(c), use(v), use(field), use(value), use(method), use(job), use(at), now;
+  std::vector<std::string> languages;
+  s << db.sql(
+      "SELECT COALESCE(language, '') FROM content_versions WHERE tenant = ? AND"
+      " content_id = ? AND version = ?"),
+      use(t), use(c), use(v), into(languages), now;
+  analysis::Language lang = analysis::Language::kEnglish;
+  if (!languages.empty()) lang = analysis::parse_language(languages.front()).value_or(lang);
+  index_row(db, s, b, -1, field, lang, field_search_text(doc["value"]), nullptr);
+}
+
+}  // namespace
+
+bool LibraryIngest::wants(const std::string& media_type) const {
+  return media_type == kSegmentsMediaType || media_type == kIndexMediaType ||
+         media_type == kFieldMediaType;
+}
+
+void LibraryIngest::ingest(Database& db, DbSession& s, const ClaimedTask& task,
+                           const OutputFile& output) {
+  auto binding = binding_of(db, s, task.job_id);
+  if (!binding) return;
+  const bool is_field = output.media_type == kFieldMediaType;
+  if (!is_field && binding->status != kVersionImporting) return;  // the version moved on
+  nlohmann::json doc = nlohmann::json::parse(output.data, nullptr, false);
+  const std::string where = "step " + std::to_string(task.step) + " (" + task.generator + ")";
+  if (is_field) {
+    if (!doc.is_object()) {
+      log::warning("content: " + where + " of job " + task.job_id + " wrote malformed JSON");
+      return;
+    }
+    write_field(db, s, *binding, task.job_id, doc);
+    return;
+  }
+  if (doc.is_discarded()) {
+    fail_version(db, s, *binding, where + " wrote malformed JSON as " + output.media_type);
+    return;
+  }
+  if (auto error = shape_error(doc)) {
+    fail_version(db, s, *binding, where + " wrote " + output.media_type + ": " + *error);
+    return;
+  }
+  if (output.media_type == kSegmentsMediaType) {
+    write_segments(db, s, *binding, doc);
+  } else {
+    write_index(db, s, *binding, doc);
+  }
+}
+
+// --- shared ----------------------------------------------------------------------------------
+
+namespace {
+std::string fnv_token(char prefix, const std::string& text) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : text) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out(1, prefix);
+  for (int i = 15; i >= 0; --i) out += kHex[(h >> (i * 4)) & 0xF];
+  return out;
+}
+}  // namespace
+
+void delete_index(const Database& db, DbSession& s, const std::string& tenant,
+                  const std::string& content_id, std::optional<int> version, IndexRows rows,
+                  const std::string& field) {
+  std::string t = tenant, c = content_id, f = field;
+  int v = version.value_or(0);
+  int any_version = version ? 0 : 1;
+  int any_field = field.empty() ? 1 : 0;
+  const bool segments = rows == IndexRows::kSegments;
+  if (db.dialect() == Dialect::kPostgres) {
+    if (segments) {
+      s << db.sql(
+          "DELETE FROM content_index WHERE tenant = ? AND content_id = ? AND (? = 1 OR"
+          " version = ?) AND seq >= 0"),
+          use(t), use(c), use(any_version), use(v), now;
+    } else {
+      s << db.sql(
+          "DELETE FROM content_index WHERE tenant = ? AND content_id = ? AND (? = 1 OR"
+          " version = ?) AND seq < 0 AND (? = 1 OR field = ?)"),
+          use(t), use(c), use(any_version), use(v), use(any_field), use(f), now;
+    }
+    return;
+  }
+  if (segments) {
+    s << db.sql(
+        "DELETE FROM content_index WHERE rowid IN (SELECT id FROM content_segments WHERE"
+        " tenant = ? AND content_id = ? AND (? = 1 OR version = ?))"),
+        use(t), use(c), use(any_version), use(v), now;
+  } else {
+    s << db.sql(
+        "DELETE FROM content_index WHERE rowid IN (SELECT -id FROM content_fields WHERE"
+        " tenant = ? AND content_id = ? AND (? = 1 OR version = ?) AND (? = 1 OR field ="
+        " ?))"),
+        use(t), use(c), use(any_version), use(v), use(any_field), use(f), now;
+  }
+}
+
+std::string tenant_token(const std::string& tenant) {
+  return fnv_token('t', tenant);
+}
+std::string content_token(const std::string& content_id) {
+  return fnv_token('c', content_id);
+}
+
+std::string field_search_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  std::string out;
+  auto add = [&out](const std::string& text) {
+    if (!out.empty()) out += '\n';
+    out += text;
+  };
+  if (value.is_array()) {
+    for (const auto& item : value) {
+      if (item.is_string()) {
+        add(item.get<std::string>());
+      } else if (item.is_object()) {
+        if (auto q = item.find("question"); q != item.end() && q->is_string()) add(*q);
+        if (auto ch = item.find("choices"); ch != item.end() && ch->is_array()) {
+          for (const auto& choice : *ch) {
+            if (choice.is_string()) add(choice.get<std::string>());
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace gen::content
