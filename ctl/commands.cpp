@@ -116,6 +116,45 @@ const cli::Program kProgram{
           .args = "ID",
           .help = "its recent deliveries",
           .options = {{"--limit", "N", "at most N (default 100)"}}},
+         {.name = "content import",
+          .args = "FILE[:TYPE]",
+          .help = "import a document into the content library (docs/content.md)",
+          .options = {{"--id", "CONTENT_ID", "the content's id (required)"},
+                      {"--field", "FIELD",
+                       "generate TITLE, PLUG, BLURB, SUMMARY, KEYWORDS or "
+                       "QUESTIONS too",
+                       true},
+                      {"--language", "LANG", "auto (default), en, de, fr"},
+                      {"--inactive", "", "do not make the new version active"},
+                      {"--no-new-version", "", "refuse (409) if the content exists"},
+                      {"--wait", "", "wait for the import to end"},
+                      {"--timeout", "SECONDS", "--wait: give up after SECONDS (default 600)"}}},
+         {.name = "content list", .help = "the tenant's content", .is_default = true},
+         {.name = "content show", .args = "CONTENT_ID", .help = "versions, status and fields"},
+         {.name = "content text",
+          .args = "CONTENT_ID",
+          .help = "the extracted text of a version",
+          .options = {{"--version", "N", "default: the active one"},
+                      {"--json", "", "segments with locations and token counts"}}},
+         {.name = "content search",
+          .args = "QUERY",
+          .help = "search the library: words (stemmed, any order), \"phrases\"",
+          .options = {{"--fields", "", "search the metadata instead of the text"},
+                      {"--content", "CONTENT_ID", "only this content"},
+                      {"--all-versions", "", "inactive versions too"},
+                      {"--limit", "N", "at most N results (default 20)"}}},
+         {.name = "content field",
+          .args = "CONTENT_ID FIELD",
+          .help = "generate one metadata field of a version",
+          .options = {{"--version", "N", "default: the active one"},
+                      {"--force", "", "regenerate a field that has a value"},
+                      {"--wait", "", "wait for the job to end"},
+                      {"--timeout", "SECONDS", "--wait: give up after SECONDS (default 600)"}}},
+         {.name = "content activate", .args = "CONTENT_ID VERSION", .help = "make it active"},
+         {.name = "content delete",
+          .args = "CONTENT_ID",
+          .help = "delete a content (or one version)",
+          .options = {{"--version", "N", "only this version"}}},
          {.name = "migrate", .help = "apply database migrations (on the host; DATABASE__URL)"}},
     .epilog =
         "Exit codes: 0 ok, 1 refused by the server (4xx), 2 usage, 3 server unreachable,\n"
@@ -179,7 +218,10 @@ void download(const Client& client, const std::string& job, const std::string& n
   if (!out) throw CtlError(kExitUsage, "cannot write " + target.string());
 }
 
-int wait_for(const Client& client, const std::string& id, const cli::Parsed& args) {
+// Waits for the job's end with a progress bar on stderr; then downloads its artifacts unless
+// `download` is false. Exit code: kExitOk when it COMPLETED.
+int wait_for(const Client& client, const std::string& id, const cli::Parsed& args,
+             bool download_artifacts = true) {
   double timeout_s = std::stod(option(args, "--timeout", "600"));
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000));
@@ -211,6 +253,7 @@ int wait_for(const Client& client, const std::string& id, const cli::Parsed& arg
     std::cerr << "job " << id << " " << job["status"].get<std::string>() << ": " << detail << "\n";
     return kExitJobFailed;
   }
+  if (!download_artifacts) return kExitOk;
   fs::path dir = option(args, "--output", ".");
   fs::create_directories(dir);
   for (const json& a : job["artifacts"]) {
@@ -221,31 +264,15 @@ int wait_for(const Client& client, const std::string& id, const cli::Parsed& arg
   return kExitOk;
 }
 
-int submit(const Client& client, const cli::Parsed& args, const std::vector<StepArg>& steps) {
-  json body;
-  if (!option(args, "--file").empty()) {
-    body = json::parse(read_whole(option(args, "--file")), nullptr, false);
-    if (!body.is_object()) throw CtlError(kExitUsage, "--file must hold a JSON job object");
-  } else {
-    if (steps.empty()) throw CtlError(kExitUsage, "submit needs --step GENERATOR or --file");
-    body["steps"] = json::array();
-    for (const auto& s : steps) {
-      body["steps"].push_back({{"generator", s.generator}, {"params", s.params}});
-    }
-  }
-  if (!option(args, "--priority").empty()) body["priority"] = std::stoi(option(args, "--priority"));
-  if (!option(args, "--delay-ms").empty())
-    body["delay_ms"] = std::stoll(option(args, "--delay-ms"));
-  if (!option(args, "--run-after").empty()) body["run_after"] = option(args, "--run-after");
-  std::map<std::string, std::string> headers;
-  if (!option(args, "--idempotency-key").empty()) {
-    headers["Idempotency-Key"] = option(args, "--idempotency-key");
-  }
-  // Input files go as multipart/form-data parts (no base64 inflation), streamed from disk
-  // while the request is sent: never whole in memory.
+// POSTs `body` to `path`: as JSON, or with `inputs` (FILE[:TYPE]) as multipart/form-data
+// parts (no base64 inflation), streamed from disk while the request is sent: never whole in
+// memory.
+HttpResult post_with_inputs(const Client& client, const std::string& path, const json& body,
+                            const std::vector<std::string>& inputs,
+                            const std::map<std::string, std::string>& headers) {
   std::string payload = body.dump(), content_type = "application/json";
   std::vector<std::pair<std::string, fs::path>> pieces;  // text, then a file to copy (or none)
-  if (args.has("--input")) {
+  if (!inputs.empty()) {
     std::random_device random;
     const std::string boundary =
         "generatorctl-" + std::to_string(::getpid()) + "-" +
@@ -255,7 +282,7 @@ int submit(const Client& client, const cli::Parsed& args, const std::vector<Step
               "\r\nContent-Disposition: form-data; name=\"job\"\r\nContent-Type: "
               "application/json\r\n\r\n" +
               body.dump() + "\r\n";
-    for (const std::string& spec : args.values("--input")) {
+    for (const std::string& spec : inputs) {
       const cli::InputFile input = cli::parse_input(spec);
       const fs::path& p = input.path;
       std::error_code ec;
@@ -291,7 +318,30 @@ int submit(const Client& client, const cli::Parsed& args, const std::vector<Step
       }
     }
   };
-  HttpResult r = client.stream("POST", "/api/v1/jobs", &writer, content_type, headers, nullptr);
+  return client.stream("POST", path, &writer, content_type, headers, nullptr);
+}
+
+int submit(const Client& client, const cli::Parsed& args, const std::vector<StepArg>& steps) {
+  json body;
+  if (!option(args, "--file").empty()) {
+    body = json::parse(read_whole(option(args, "--file")), nullptr, false);
+    if (!body.is_object()) throw CtlError(kExitUsage, "--file must hold a JSON job object");
+  } else {
+    if (steps.empty()) throw CtlError(kExitUsage, "submit needs --step GENERATOR or --file");
+    body["steps"] = json::array();
+    for (const auto& s : steps) {
+      body["steps"].push_back({{"generator", s.generator}, {"params", s.params}});
+    }
+  }
+  if (!option(args, "--priority").empty()) body["priority"] = std::stoi(option(args, "--priority"));
+  if (!option(args, "--delay-ms").empty())
+    body["delay_ms"] = std::stoll(option(args, "--delay-ms"));
+  if (!option(args, "--run-after").empty()) body["run_after"] = option(args, "--run-after");
+  std::map<std::string, std::string> headers;
+  if (!option(args, "--idempotency-key").empty()) {
+    headers["Idempotency-Key"] = option(args, "--idempotency-key");
+  }
+  HttpResult r = post_with_inputs(client, "/api/v1/jobs", body, args.values("--input"), headers);
   json job = r.json();
   std::string id = job.value("id", "");
   if (!args.has("--wait")) {
@@ -300,6 +350,111 @@ int submit(const Client& client, const cli::Parsed& args, const std::vector<Step
   }
   std::cerr << "job " << id << (r.status == 200 ? " (existing)" : "") << "\n";
   return wait_for(client, id, args);
+}
+
+std::string content_path(const std::string& id) {
+  return "/api/v1/content/" + encode_segment(id);
+}
+
+// The active version when --version is not given.
+std::string version_of(const Client& client, const cli::Parsed& args, const std::string& id) {
+  if (!option(args, "--version").empty()) return option(args, "--version");
+  json content = client.get_json(content_path(id));
+  if (!content["active_version"].is_number_integer()) {
+    throw CtlError(kExitUsage, "content '" + id + "' has no active version: give --version");
+  }
+  return std::to_string(content["active_version"].get<int>());
+}
+
+int content_command(const Client& client, const cli::Parsed& args) {
+  const std::string_view cmd = args.command->name;
+  const std::vector<std::string>& a = args.args;
+  if (cmd == "content import") {
+    if (option(args, "--id").empty()) throw CtlError(kExitUsage, "content import needs --id");
+    json body = {{"content_id", option(args, "--id")},
+                 {"is_active", !args.has("--inactive")},
+                 {"may_create_new_version", !args.has("--no-new-version")}};
+    if (!option(args, "--language").empty()) body["language"] = option(args, "--language");
+    if (args.has("--field")) {
+      body["field_generation"] = {{"fields_to_generate", args.values("--field")}};
+    }
+    HttpResult r = post_with_inputs(client, "/api/v1/jobs/content_import", body, {a[0]}, {});
+    json job = r.json();
+    const std::string id = job.value("id", "");
+    std::cerr << "job " << id << ": version " << job["content"].value("version", 0) << " of "
+              << option(args, "--id") << "\n";
+    if (!args.has("--wait")) {
+      std::cout << id << "\n";
+      return kExitOk;
+    }
+    int code = wait_for(client, id, args, false);
+    if (code == kExitOk) print(client.get_json(content_path(option(args, "--id"))));
+    return code;
+  }
+  if (cmd == "content list") {
+    json page = client.get_json("/api/v1/content");
+    for (const json& c : page["content"]) {
+      std::cout << c.value("content_id", "") << "  active "
+                << (c["active_version"].is_null() ? std::string("-")
+                                                  : std::to_string(c["active_version"].get<int>()))
+                << "  versions " << c["versions"].size() << "\n";
+    }
+    return kExitOk;
+  }
+  if (cmd == "content show") return print(client.get_json(content_path(a[0]))), kExitOk;
+  if (cmd == "content text") {
+    const std::string path = content_path(a[0]) + "/versions/" + version_of(client, args, a[0]) +
+                             "/text" + (args.has("--json") ? "?format=json" : "");
+    HttpResult r = client.request("GET", path);
+    if (args.has("--json")) return print(r.json()), kExitOk;
+    std::cout << r.body << "\n";
+    return kExitOk;
+  }
+  if (cmd == "content search") {
+    std::string query = "/api/v1/search?q=" + encode_segment(a[0]) +
+                        "&limit=" + encode_segment(option(args, "--limit", "20"));
+    if (args.has("--fields")) query += "&mode=field";
+    if (!option(args, "--content").empty())
+      query += "&content_id=" + encode_segment(option(args, "--content"));
+    if (args.has("--all-versions")) query += "&active_only=false";
+    json page = client.get_json(query);
+    for (const json& hit : page["results"]) {
+      std::cout << hit.value("content_id", "") << " v" << hit.value("version", 0) << "  "
+                << hit.value("location", "") << "  (" << hit.value("match_strength", 0.0)
+                << ")\n    " << hit.value("snippet", "") << "\n";
+    }
+    return kExitOk;
+  }
+  if (cmd == "content field") {
+    json body = {{"content_id", a[0]}, {"field", a[1]}, {"force_regenerate", args.has("--force")}};
+    if (!option(args, "--version").empty()) body["version"] = std::stoi(option(args, "--version"));
+    json answer = client.send_json("POST", "/api/v1/jobs/field", body);
+    if (answer.value("kept", false)) {
+      std::cerr << "kept: the field has a value (use --force to regenerate)\n";
+      return print(answer["field"]), kExitOk;
+    }
+    const std::string id = answer.value("id", "");
+    if (!args.has("--wait")) {
+      std::cout << id << "\n";
+      return kExitOk;
+    }
+    int code = wait_for(client, id, args, false);
+    if (code == kExitOk) print(client.get_json(content_path(a[0])));
+    return code;
+  }
+  if (cmd == "content activate") {
+    return print(client.send_json("PUT", content_path(a[0]) + "/versions/" + encode_segment(a[1]),
+                                  {{"is_active", true}})),
+           kExitOk;
+  }
+  if (cmd == "content delete") {
+    std::string path = content_path(a[0]);
+    if (!option(args, "--version").empty()) {
+      path += "/versions/" + encode_segment(option(args, "--version"));
+    }
+    return client.request("DELETE", path), kExitOk;
+  }
+  throw CtlError(kExitUsage, "command '" + std::string(cmd) + "' has no handler");
 }
 
 int host_command(const cli::Parsed& args) {
@@ -329,6 +484,7 @@ int dispatch(const cli::Parsed& args) {
                 option(args, "--token", env_or("GENERATOR_TOKEN", "")),
                 option(args, "--tenant", env_or("GENERATOR_TENANT", "")));
   if (cmd == "submit") return submit(client, args, steps_of(args));
+  if (cmd.starts_with("content ")) return content_command(client, args);
   if (cmd == "generators") return print(client.get_json("/api/v1/generators")), kExitOk;
   if (cmd == "plugins") return print(client.get_json("/api/v1/plugins")), kExitOk;
   if (cmd == "login") {

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 BUILD_DIR="${BUILD_DIR:-build}"
-targets=(bench_queue bench_pdf bench_template bench_edge)
+targets=(bench_queue bench_pdf bench_template bench_edge bench_search)
 [ -d bench/http ] && targets+=(bench_http)
 scripts/build.sh "${targets[@]}" generator-backend generator-worker
 GENERATOR_TEST_POSTGRES_URL="$(scripts/postgres-for-tests.sh | tail -n 1)"

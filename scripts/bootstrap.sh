@@ -18,7 +18,7 @@ PACKAGES=(
   # tests, benchmarks and the demo
   libgtest-dev libgmock-dev libbenchmark-dev curl jq poppler-utils qpdf sqlite3 postgresql
   # bench/search corpus: real English documents (man pages)
-  manpages manpages-dev
+  manpages manpages-dev groff-base
   # monitoring: promtool (check metrics/rules in CI); bench/http: wrk against nginx
   prometheus wrk nginx-light
   # packages: build and lint the deb and rpm (scripts/package-test.sh)

@@ -15,6 +15,7 @@
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/base/text.hpp"
+#include "gen/core/content/library.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/config_store.hpp"
@@ -100,7 +101,8 @@ Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions opt
       login_throttle_(std::make_unique<LoginThrottle>()),
       cache_(std::make_unique<ReadCache>(db)),
       webhooks_(std::make_unique<WebhookStore>(db)),
-      webhook_policy_(std::make_unique<AddressPolicy>(options_.webhook_allow_hosts)) {
+      webhook_policy_(std::make_unique<AddressPolicy>(options_.webhook_allow_hosts)),
+      library_(std::make_unique<content::Library>(db, jobs)) {
   // THE dispatch table: the routes of docs/api.md, tried in order (the order also decides
   // the Allow header of a 405). Each names the scope its caller needs (kPublic: none; "":
   // any credential) and the member function that answers it.
@@ -112,12 +114,25 @@ Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions opt
       // jobs: api_jobs.cpp; artifacts: api_artifacts.cpp
       {{"POST", "/api/v1/jobs", "WRITE:JOBS"}, on(&Api::submit_job)},
       {{"POST", "/api/v1/jobs/bulk", "WRITE:JOBS"}, on(&Api::submit_bulk)},
+      // the content library: api_content.cpp
+      {{"POST", "/api/v1/jobs/content_import", "WRITE:CONTENT"}, on(&Api::submit_content_import)},
+      {{"POST", "/api/v1/jobs/field", "WRITE:CONTENT"}, on(&Api::submit_field_job)},
       {{"GET", "/api/v1/jobs", "READ:JOBS"}, on(&Api::list_jobs)},
       {{"GET", "/api/v1/jobs/{id}", "READ:JOBS"}, on(&Api::get_job)},
       {{"DELETE", "/api/v1/jobs/{id}", "WRITE:JOBS"}, on(&Api::delete_job)},
       {{"POST", "/api/v1/jobs/{id}/cancel", "WRITE:JOBS"}, on(&Api::cancel_job)},
       {{"GET", "/api/v1/jobs/{id}/artifacts", "READ:JOBS"}, on(&Api::list_artifacts)},
       {{"GET", "/api/v1/jobs/{id}/artifacts/{name}", "READ:JOBS"}, on(&Api::download_artifact)},
+      {{"GET", "/api/v1/content", "READ:CONTENT"}, on(&Api::list_content)},
+      {{"GET", "/api/v1/content/{content_id}", "READ:CONTENT"}, on(&Api::get_content)},
+      {{"DELETE", "/api/v1/content/{content_id}", "WRITE:CONTENT"}, on(&Api::delete_content)},
+      {{"PUT", "/api/v1/content/{content_id}/versions/{version}", "WRITE:CONTENT"},
+       on(&Api::put_content_version)},
+      {{"DELETE", "/api/v1/content/{content_id}/versions/{version}", "WRITE:CONTENT"},
+       on(&Api::delete_content_version)},
+      {{"GET", "/api/v1/content/{content_id}/versions/{version}/text", "READ:CONTENT"},
+       on(&Api::get_content_text)},
+      {{"GET", "/api/v1/search", "READ:CONTENT"}, on(&Api::search_content)},
       // plugins and the service routes: api.cpp, below
       {{"GET", "/api/v1/generators", "READ:PLUGINS"}, on(&Api::list_generators)},
       {{"GET", "/api/v1/plugins", "READ:PLUGINS"}, on(&Api::list_plugins)},

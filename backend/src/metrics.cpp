@@ -64,7 +64,12 @@ struct HttpMetrics::Impl {
                       .Name("generator_http_requests_in_flight")
                       .Help("Requests being handled right now.")
                       .Register(*registry)
-                      .Add({})) {}
+                      .Add({})),
+        search_duration(prometheus::BuildHistogram()
+                            .Name("generator_content_search_duration_seconds")
+                            .Help("Time the content library took to answer a search.")
+                            .Register(*registry)
+                            .Add({}, metrics::latency_buckets())) {}
 
   Series& series(std::string_view method, const std::string& route, int status) {
     std::string cls = status_class(status);
@@ -91,6 +96,7 @@ struct HttpMetrics::Impl {
   prometheus::Family<prometheus::Histogram>& request_size;
   prometheus::Family<prometheus::Histogram>& response_size;
   prometheus::Gauge& in_flight;
+  prometheus::Histogram& search_duration;
 
   std::shared_mutex mutex;
   std::unordered_map<std::string, Series> by_key;
@@ -110,6 +116,10 @@ HttpMetrics::~HttpMetrics() = default;
 
 void HttpMetrics::begin() {
   impl_->in_flight.Increment();
+}
+
+void HttpMetrics::observe_search(double seconds) {
+  impl_->search_duration.Observe(seconds);
 }
 
 void HttpMetrics::observe(std::string_view method, const std::string& route, int status,

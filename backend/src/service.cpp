@@ -69,6 +69,7 @@ int serve(const Settings& settings) {
   options.json_limits.max_values = static_cast<std::size_t>(settings.max_json_values);
   options.enable_metrics = settings.enable_metrics;
   options.metrics_text = [&metrics] { return metrics.render(); };
+  options.observe_search = [&metrics](double seconds) { metrics.observe_search(seconds); };
   options.token_secret = settings.token_secret;
   options.token_ttl_s = settings.token_ttl_s;
   set_hash_limits({.max_concurrent = settings.max_concurrent_hashes, .max_wait_ms = 1000});

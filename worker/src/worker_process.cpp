@@ -23,6 +23,7 @@
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 #include "gen/core/base/log.hpp"
+#include "gen/core/content/library.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/queue/completion_batcher.hpp"
 #include "gen/core/queue/executor.hpp"
@@ -126,6 +127,8 @@ class WorkerProcess {
     plugins_->load_all();  // after fork(): Qt and plugin code never run in the supervisor
     stats::plugins_loaded(plugins_->generators().size());
     store_ = std::make_unique<JobStore>(*db_);
+    // Import and field jobs' outputs go into the content library as their steps complete.
+    store_->set_ingest(std::make_shared<content::LibraryIngest>());
     batcher_ = std::make_unique<CompletionBatcher>(*store_, kMaxClaimBatch);
     executor_ = std::make_unique<TaskExecutor>(*store_, *plugins_, id_);
     executor_->set_completion_batcher(batcher_.get());

@@ -76,6 +76,12 @@ QueueStats::Snapshot QueueStats::read() {
           static_cast<double>(std::max<Poco::Int64>(0, now - oldest)) / 1000.0;
     }
   }
+  {
+    // The content library's versions by status (IMPORTING, READY, FAILED as stored).
+    Poco::Data::Statement st(s);
+    st << "SELECT status, COUNT(*) FROM content_versions GROUP BY status";
+    snap.content_versions = counts_by_generator(st);
+  }
   snap.ok = true;
   return snap;
 }
@@ -118,6 +124,13 @@ void QueueStats::append_to(std::vector<prometheus::MetricFamily>& out) {
                        MetricType::Gauge);
   add_value(oldest, {}, cached_.oldest_age_seconds);
   out.push_back(std::move(oldest));
+
+  auto versions = family("generator_content_versions",
+                         "Versions in the content library, by status.", MetricType::Gauge);
+  for (const auto& [status, n] : cached_.content_versions) {
+    add_value(versions, {{"status", status}}, n);
+  }
+  out.push_back(std::move(versions));
 
   auto up =
       family("generator_queue_up",

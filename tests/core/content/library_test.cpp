@@ -13,6 +13,7 @@
 
 #include "database_fixture.hpp"
 #include "gen/analysis/analyzer.hpp"
+#include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
 
 namespace gen::content {
@@ -305,6 +306,18 @@ TEST_P(LibraryTest, AFailedImportJobShowsAsAFailedVersion) {
   EXPECT_EQ(version.status, "FAILED");
   EXPECT_NE(version.error.find("has no text"), std::string::npos) << version.error;
   EXPECT_FALSE(library_->get("acme", "guide")->active_version);
+}
+
+TEST_P(LibraryTest, RetentionPrunesJobsNotTheLibrary) {
+  Imported imported = import("acme", "guide", kPrinters);
+  EXPECT_GT(jobs_->prune_finished(now_ms() + 1000), 0);
+  EXPECT_FALSE(jobs_->get_job(imported.job_id));
+  auto content = library_->get("acme", "guide");
+  ASSERT_TRUE(content);
+  EXPECT_EQ(content->versions[0].status, "READY");
+  EXPECT_EQ(content->active_version, 1);
+  EXPECT_EQ(library_->segments("acme", "guide", 1)->size(), 3u);
+  EXPECT_EQ(hits("acme", "jam"), std::vector<std::string>{"guide@1:Faults"});
 }
 
 TEST_P(LibraryTest, ContentIdsAreChecked) {

@@ -33,6 +33,9 @@ class PluginHost;
 class TenantStore;
 class WebhookStore;
 class AddressPolicy;
+namespace content {
+class Library;
+}
 }  // namespace gen
 
 namespace gen::backend {
@@ -52,6 +55,8 @@ struct ApiOptions {
   bool enable_metrics = true;
   /// Renders the Prometheus text for GET /metrics; unset: the route answers 404.
   std::function<std::string()> metrics_text;
+  /// Told how long each content search took (seconds); unset: not measured.
+  std::function<void(double)> observe_search;
   /// Runs the readiness checks for GET /ready (200, or 503 with per-check detail); unset:
   /// no /ready route. (Monitoring, issue 6.)
   std::function<Response()> readiness;
@@ -155,6 +160,26 @@ class Api {
   Response delete_webhook(const Call& call) const;
   Response list_webhook_deliveries(const Call& call) const;
 
+  // api_content.cpp: the content library (docs/content.md)
+  Response submit_content_import(const Call& call) const;
+  Response submit_field_job(const Call& call) const;
+  Response list_content(const Call& call) const;
+  Response get_content(const Call& call) const;
+  Response put_content_version(const Call& call) const;
+  Response delete_content_version(const Call& call) const;
+  Response delete_content(const Call& call) const;
+  Response get_content_text(const Call& call) const;
+  Response search_content(const Call& call) const;
+  /// Appends one meta.generate step per field of a `field_generation` object (with the
+  /// tenant's GENERATION__PROVIDER); errors name `prefix` + the field.
+  void add_field_steps(nlohmann::json& steps, const nlohmann::json& generation,
+                       const std::string& tenant, const std::string& prefix) const;
+  /// parse_job() on steps the API built; a step error names `field_for_steps` instead.
+  JobSpec content_job(const nlohmann::json& doc, const std::string& field_for_steps) const;
+  void observe_search(double seconds) const {
+    if (options_.observe_search) options_.observe_search(seconds);
+  }
+
   // api.cpp: plugins, service routes
   Response list_generators(const Call& call) const;
   Response list_plugins(const Call& call) const;
@@ -173,6 +198,7 @@ class Api {
   std::unique_ptr<ReadCache> cache_;  ///< credentials, tenants and finished jobs (read_cache.hpp)
   std::unique_ptr<WebhookStore> webhooks_;
   std::unique_ptr<AddressPolicy> webhook_policy_;
+  std::unique_ptr<content::Library> library_;
   Router router_;  ///< every route, once (the table in Api::Api)
 };
 

@@ -37,6 +37,8 @@ class HttpMetrics {
   /// ("2xx"). Thread-safe and cheap: the label set's series are looked up once.
   void observe(std::string_view method, const std::string& route, int status, double seconds,
                std::size_t request_bytes, std::size_t response_bytes);
+  /// A content search took `seconds` (generator_content_search_duration_seconds). Thread-safe.
+  void observe_search(double seconds);
   /// The exposition text (Content-Type gen::metrics::kContentType).
   std::string render() const;
 

@@ -87,7 +87,8 @@ void append_plugin_metrics(std::vector<prometheus::MetricFamily>& out, const Plu
 ///    (retry backoff or a delayed job);
 ///  * generator_queue_oldest_task_age_seconds: now - MIN(queued_at) over runnable tasks (0
 ///    when none);
-///  * generator_queue_scrape_errors_total and generator_queue_up (1 when the last read worked).
+///  * generator_queue_scrape_errors_total and generator_queue_up (1 when the last read worked);
+///  * generator_content_versions{status}: the content library's versions.
 /// PENDING tasks (later steps waiting for an earlier one) and final states are not counted:
 /// no index covers them and they are not demand a worker can serve.
 class QueueStats {
@@ -99,6 +100,7 @@ class QueueStats {
  private:
   struct Snapshot {
     std::vector<std::pair<std::string, double>> queued, delayed, running;  // by generator
+    std::vector<std::pair<std::string, double>> content_versions;          // by status
     double oldest_age_seconds = 0;
     bool ok = false;
   };

@@ -23,6 +23,8 @@ enum class Scope {
   kWriteCredentials,
   kReadWebhooks,
   kWriteWebhooks,
+  kReadContent,
+  kWriteContent,
 };
 
 namespace scopes_detail {
@@ -33,7 +35,7 @@ struct ScopeName {
   bool per_tenant;  ///< the subject exists per tenant (tenants and credentials are global only)
 };
 
-inline constexpr std::array<ScopeName, 11> kScopes = {{
+inline constexpr std::array<ScopeName, 13> kScopes = {{
     {Scope::kReadJobs, "READ:JOBS", true},
     {Scope::kWriteJobs, "WRITE:JOBS", true},
     {Scope::kReadPlugins, "READ:PLUGINS", true},
@@ -45,6 +47,8 @@ inline constexpr std::array<ScopeName, 11> kScopes = {{
     {Scope::kWriteCredentials, "WRITE:CREDENTIALS", false},
     {Scope::kReadWebhooks, "READ:WEBHOOKS", true},
     {Scope::kWriteWebhooks, "WRITE:WEBHOOKS", true},
+    {Scope::kReadContent, "READ:CONTENT", true},
+    {Scope::kWriteContent, "WRITE:CONTENT", true},
 }};
 
 constexpr const ScopeName* find(Scope scope) {
