@@ -41,7 +41,7 @@ std::optional<std::string> native_field(std::string_view field, const Document& 
                                         TextModel& model, const FieldOptions& options,
                                         FieldValue& out) {
   if (field == "TITLE") {
-    out = title(document, model);
+    out = title(document, model);  // the caller reads little text for a TITLE
     if (out.method.empty()) return "the document has no text to take a title from";
     return std::nullopt;
   }

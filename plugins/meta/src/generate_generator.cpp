@@ -112,7 +112,10 @@ Status GenerateGenerator::run(sdk::Context& ctx) {
   const sdk::InputArtifact* input = nullptr;
   if (auto problem = load_document(ctx, document, input)) return Status::permanent(*problem);
   const analysis::Language language = resolve_language(params, document);
-  TextModel model(document, language, [&] { return ctx.cancelled(); });
+  // A TITLE needs the first sentence at most.
+  TextModel model(
+      document, language, [&] { return ctx.cancelled(); },
+      field == "TITLE" ? 64 * 1024 : TextModel::kMaxTextBytes);
   if (ctx.cancelled()) {
     return Status::retryable(
         "meta.generate: stopped: the job was cancelled or its time limit passed");

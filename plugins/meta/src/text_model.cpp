@@ -33,9 +33,9 @@ std::string_view cut_text(std::string_view text, std::size_t max_bytes) {
 }  // namespace
 
 TextModel::TextModel(const Document& document, analysis::Language language,
-                     const std::function<bool()>& cancelled)
+                     const std::function<bool()>& cancelled, std::size_t max_text_bytes)
     : language_(language) {
-  std::size_t budget = kMaxTextBytes;
+  std::size_t budget = max_text_bytes;
   for (const Segment& segment : document.segments) {
     if (budget == 0 || (cancelled && cancelled())) break;
     std::string_view text = cut_text(segment.text, budget);
@@ -67,6 +67,8 @@ TextModel::TextModel(const Document& document, analysis::Language language,
           if (!is_space(text[k])) token.chunk_start = true;
         }
         previous_end = word.offset + word.size;
+        token.identifier_part = (word.offset > 0 && text[word.offset - 1] == '_') ||
+                                (previous_end < text.size() && text[previous_end] == '_');
         // A capital: the text's first code point differs from its lowercase form.
         std::string_view original = text.substr(word.offset, word.size);
         const std::size_t first = lead_length(static_cast<unsigned char>(original[0]));

@@ -38,6 +38,9 @@ struct Token {
   bool chunk_start = false;
   bool capitalized = false;  ///< its first letter is a capital in the text
   bool acronym = false;      ///< two or more letters, all capitals
+  /// Part of an identifier: an underscore touches it ("O_CREAT" -> "o", "creat"). Not a
+  /// keyword (nor part of one), and never blanked by a question.
+  bool identifier_part = false;
 };
 
 struct SentenceSpan {
@@ -54,10 +57,11 @@ class TextModel {
   /// book does not depend on its end, and the work stays bounded whatever the input.
   static constexpr std::size_t kMaxTextBytes = 1024 * 1024;
 
-  /// Analyses the document. `cancelled` is polled between segments; when it answers true
-  /// the model holds what was read so far.
+  /// Analyses the document's first `max_text_bytes` of text. `cancelled` is polled between
+  /// segments; when it answers true the model holds what was read so far.
   TextModel(const Document& document, analysis::Language language,
-            const std::function<bool()>& cancelled = {});
+            const std::function<bool()>& cancelled = {},
+            std::size_t max_text_bytes = kMaxTextBytes);
 
   analysis::Language language() const { return language_; }
   const std::vector<std::string_view>& texts() const { return texts_; }

@@ -48,18 +48,23 @@ double median(const std::vector<std::uint32_t>& sorted) {
 KeywordCandidates yake(const TextModel& model) {
   const auto& tokens = model.tokens();
   const auto& terms = model.terms();
-  // Node ids -> dense indexes in first-seen order.
-  std::unordered_map<std::int32_t, std::uint32_t> dense;  // looked up only
+  // Node ids -> dense indexes in first-seen order (stems and stop words apart).
+  constexpr std::uint32_t kNone = ~0u;
+  std::vector<std::uint32_t> dense_stem(model.stems().size(), kNone);
+  std::vector<std::uint32_t> dense_term(terms.size(), kNone);
   std::vector<TermStats> stats;
   std::vector<std::uint32_t> token_node(tokens.size());
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    const std::int32_t node = model.node_of_term(tokens[i].term);
-    auto [it, inserted] = dense.try_emplace(node, static_cast<std::uint32_t>(stats.size()));
-    if (inserted) {
+    const auto term = static_cast<std::size_t>(tokens[i].term);
+    std::uint32_t& slot = terms[term].keyword_stop
+                              ? dense_term[term]
+                              : dense_stem[static_cast<std::size_t>(terms[term].stem)];
+    if (slot == kNone) {
+      slot = static_cast<std::uint32_t>(stats.size());
       stats.emplace_back();
-      stats.back().stop = terms[static_cast<std::size_t>(tokens[i].term)].keyword_stop;
+      stats.back().stop = terms[term].keyword_stop;
     }
-    token_node[i] = it->second;
+    token_node[i] = slot;
   }
 
   // Term features' counts, and the co-occurrence graph (window 1, within a chunk; digits are
@@ -124,15 +129,18 @@ KeywordCandidates yake(const TextModel& model) {
   std::unordered_map<std::uint64_t, std::size_t> index;
   std::vector<CandidateStats> candidates;
   std::vector<std::int32_t> key;
+  std::string form;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if (terms[static_cast<std::size_t>(tokens[i].term)].keyword_stop) continue;
+    if (terms[static_cast<std::size_t>(tokens[i].term)].keyword_stop || tokens[i].identifier_part) {
+      continue;
+    }
     key.clear();
     std::uint64_t packed = 0;
     for (std::size_t n = 0; n < kMaxWords && i + n < tokens.size(); ++n) {
       const Token& last = tokens[i + n];
       if (n > 0 && last.chunk_start) break;
       const Term& term = terms[static_cast<std::size_t>(last.term)];
-      if (term.digits) break;
+      if (term.digits || last.identifier_part) break;
       key.push_back(static_cast<std::int32_t>(token_node[i + n]));
       packed |= static_cast<std::uint64_t>(token_node[i + n] + 1) << (21 * n);
       if (term.keyword_stop) continue;
@@ -140,15 +148,18 @@ KeywordCandidates yake(const TextModel& model) {
       if (inserted) candidates.push_back({key, 0, {}});
       CandidateStats& c = candidates[it->second];
       ++c.tf;
-      const std::string_view segment = model.texts()[tokens[i].segment];
-      std::string form = collapse_whitespace(
-          segment.substr(tokens[i].offset, last.offset + last.size - tokens[i].offset));
+      // The surface form, built in a reused buffer: copied only when it is new.
+      form.clear();
+      for (std::size_t k = 0; k <= n; ++k) {
+        if (k > 0) form += ' ';  // words of a chunk are apart by whitespace only
+        form += model.text_of(tokens[i + k]);
+      }
       auto found = std::find_if(c.forms.begin(), c.forms.end(),
                                 [&](const Occurrence& o) { return o.text == form; });
       if (found != c.forms.end()) {
         ++found->count;
       } else if (c.forms.size() < 8) {  // enough to find the most frequent form
-        c.forms.push_back({std::move(form), 1});
+        c.forms.push_back({form, 1});
       }
     }
   }

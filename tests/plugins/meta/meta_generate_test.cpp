@@ -379,3 +379,51 @@ TEST(MetaGenerate, ALongSentenceIsCutAtAWordWhenNothingFits) {
 
 }  // namespace
 }  // namespace gen::meta
+
+namespace gen::meta {
+namespace {
+
+TEST(MetaGenerate, IdentifierPartsAreNeitherKeywordsNorBlanks) {
+  const std::string index =
+      index_of(segments_json(render_man_page("/usr/share/man/man2/open.2.gz")));
+  const Generated keywords = generate(index, {{"field", "KEYWORDS"}, {"max_keywords", 15}});
+  ASSERT_TRUE(keywords.status.is_ok()) << keywords.status.message();
+  ASSERT_EQ(keywords.field["value"].size(), 15u);
+  for (const json& k : keywords.field["value"]) {
+    for (const char* part :
+         {"creat", "excl", "rdonly", "wronly", "nofollow", "cloexec", "tmpfile", "o"}) {
+      EXPECT_NE(normalise(k.get<std::string>()), part);  // from O_CREAT, O_EXCL...
+    }
+  }
+  const Generated questions = generate(index, {{"field", "QUESTIONS"}, {"question_count", 10}});
+  ASSERT_TRUE(questions.status.is_ok()) << questions.status.message();
+  EXPECT_GE(questions.field["value"].size(), 5u);
+  for (const json& q : questions.field["value"]) {
+    const std::string question = q["question"];
+    const std::size_t blank = question.find("_____");
+    ASSERT_NE(blank, std::string::npos);
+    EXPECT_NE(question[blank - 1], '_') << question;
+    if (blank + 5 < question.size()) {
+      EXPECT_NE(question[blank + 5], '_') << question;
+    }
+  }
+}
+
+TEST(MetaGenerate, StopsWhenCancelled) {
+  const std::string segments = segments_json(read_file("/usr/share/common-licenses/GPL-3"));
+  for (bool index_step : {true, false}) {
+    IndexGenerator index;
+    GenerateGenerator generate_generator;
+    FakeContext ctx(index_step ? json::object() : json{{"field", "SUMMARY"}});
+    ctx.add_input("doc.json", std::string(kSegmentsMediaType), segments);
+    ctx.cancel();
+    const sdk::Status status = index_step ? ctx.run(index) : ctx.run(generate_generator);
+    EXPECT_EQ(status.kind(), sdk::Status::Kind::kRetryable) << status.message();
+    EXPECT_NE(status.message().find("stopped: the job was cancelled"), std::string::npos);
+    EXPECT_GT(ctx.cancellation_polls(), 0);
+    EXPECT_TRUE(ctx.outputs().empty());
+  }
+}
+
+}  // namespace
+}  // namespace gen::meta
