@@ -105,6 +105,64 @@ std::string joined_text(const Document& document) {
   return out;
 }
 
+void for_each_piece(std::string_view text, std::size_t max_bytes,
+                    const std::function<void(std::string_view)>& fn) {
+  auto separator = [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c < 0x80 &&
+           !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+  };
+  while (text.size() > max_bytes) {
+    std::size_t cut = max_bytes;
+    while (cut > 0 && !separator(text[cut - 1])) --cut;
+    if (cut == 0) {  // a run of letters longer than a piece: cut at a code point
+      cut = max_bytes;
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      if (cut == 0) cut = max_bytes;
+    }
+    fn(text.substr(0, cut));
+    text.remove_prefix(cut);
+  }
+  if (!text.empty()) fn(text);
+}
+
+namespace {
+constexpr std::size_t kPieceBytes = 1024 * 1024;
+/// analysis::detect_language reads this many words.
+constexpr std::size_t kDetectionWords = 5000;
+}  // namespace
+
+std::string segment_terms(analysis::Language language, std::string_view text) {
+  if (text.size() <= kPieceBytes) return analysis::index_terms(language, text);
+  std::string out;
+  for_each_piece(text, kPieceBytes, [&](std::string_view piece) {
+    std::string terms = analysis::index_terms(language, piece);
+    if (terms.empty()) return;
+    if (!out.empty()) out += ' ';
+    out += terms;
+  });
+  return out;
+}
+
+analysis::Language detect_document_language(const Document& document) {
+  std::size_t total = 0;
+  for (const Segment& s : document.segments) total += s.text.size() + 2;
+  if (total <= kPieceBytes) return analysis::detect_language(joined_text(document));
+  // A prefix of the joined text that holds the words detection reads, cut after a separator.
+  std::string sample;
+  std::size_t words = 0;
+  for (const Segment& segment : document.segments) {
+    if (words > kDetectionWords) break;
+    if (!sample.empty()) sample += "\n\n";
+    for_each_piece(segment.text, kPieceBytes, [&](std::string_view piece) {
+      if (words > kDetectionWords) return;
+      sample += piece;
+      words += analysis::words(piece).size();
+    });
+  }
+  return analysis::detect_language(sample);
+}
+
 std::optional<std::string> check_range(const json& params, std::string_view name, long long low,
                                        long long high, long long& out) {
   auto it = params.find(name);
@@ -175,7 +233,7 @@ std::optional<std::string> load_document(const sdk::Context& ctx, Document& docu
 analysis::Language resolve_language(const nlohmann::json& params, const Document& document) {
   if (auto language = language_param(params)) return *language;
   if (document.language) return *document.language;
-  return analysis::detect_language(joined_text(document));
+  return detect_document_language(document);
 }
 
 }  // namespace gen::meta

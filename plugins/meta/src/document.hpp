@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,8 +61,23 @@ std::optional<std::string> parse_document(std::string_view data, Document& out);
 /// `kSegmentsMediaType`; nullptr when there is none.
 const sdk::InputArtifact* find_document_input(const std::vector<sdk::InputArtifact>& inputs);
 
-/// The text the language is detected from: the segments' texts joined by blank lines.
+/// The segments' texts joined by blank lines.
 std::string joined_text(const Document& document);
+
+/// Calls `fn` with consecutive pieces of `text` of at most `max_bytes` (> 0), each cut after
+/// an ASCII byte that is not a letter or digit: such a byte always ends a word, so analysing
+/// the pieces one by one finds the words analysing the whole would (gen::analysis builds a
+/// vector of every word of its input, some 50 bytes each: for a 100 MB segment, gigabytes).
+/// Only a run of letters longer than `max_bytes` is cut inside.
+void for_each_piece(std::string_view text, std::size_t max_bytes,
+                    const std::function<void(std::string_view)>& fn);
+
+/// analysis::index_terms(language, text), in memory bounded by 1 MiB pieces.
+std::string segment_terms(analysis::Language language, std::string_view text);
+
+/// analysis::detect_language over joined_text(document), reading no more of it than the first
+/// 5,000 words that function counts (in 1 MiB pieces).
+analysis::Language detect_document_language(const Document& document);
 
 /// `params.<name>` as an integer within [low, high], or the problem
 /// ("params.max_keywords: must be from 5 to 15, got 20").
@@ -85,7 +101,7 @@ std::optional<std::string> load_document(const sdk::Context& ctx, Document& docu
                                          const sdk::InputArtifact*& input);
 
 /// The language of the run: the `language` param unless "auto", else the artifact's
-/// `language`, else detected from the whole text (analysis::detect_language).
+/// `language`, else detected from the text (detect_document_language).
 analysis::Language resolve_language(const nlohmann::json& params, const Document& document);
 
 }  // namespace gen::meta

@@ -34,7 +34,7 @@ Status IndexGenerator::run(sdk::Context& ctx) {
       return Status::retryable(
           "meta.index: stopped: the job was cancelled or its time limit passed");
     }
-    segments[i]["terms"] = analysis::index_terms(language, document.segments[i].text);
+    segments[i]["terms"] = segment_terms(language, document.segments[i].text);
   }
   document.json["language"] = std::string(analysis::language_code(language));
   ctx.write_output("index.json", kIndexMediaType,

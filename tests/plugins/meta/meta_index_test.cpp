@@ -180,3 +180,35 @@ TEST(MetaIndex, RefusesInputsOverTheLimitOrOfAnotherType) {
 
 }  // namespace
 }  // namespace gen::meta
+
+namespace gen::meta {
+namespace {
+
+TEST(MetaIndex, LargeSegmentsAnalysedInPiecesGiveTheSameTermsAndLanguage) {
+  // 3 MB in one segment: analysed in 1 MiB pieces cut between words.
+  const std::string gpl = read_file("/usr/share/common-licenses/GPL-3");
+  std::string big;
+  while (big.size() < 3 * 1024 * 1024) big += gpl;
+  std::string german;
+  while (german.size() < 700 * 1024) german += std::string(kGermanText) + " ";
+  json doc = {{"segments", {{{"text", german}}, {{"text", big}}}}};
+  const Indexed result = run_index(doc.dump());
+  ASSERT_TRUE(result.status.is_ok()) << result.status.message();
+  // The document's language (German: its first 5,000 words are) analyses every segment.
+  EXPECT_EQ(result.index["segments"][1]["terms"],
+            analysis::index_terms(analysis::Language::kGerman, big));
+
+  Document parsed;
+  ASSERT_FALSE(parse_document(doc.dump(), parsed));
+  const analysis::Language whole = analysis::detect_language(joined_text(parsed));
+  EXPECT_EQ(detect_document_language(parsed), whole);
+  EXPECT_EQ(result.index["language"], analysis::language_code(whole));
+  EXPECT_EQ(result.index["language"], "de");  // the first 5,000 words are German
+
+  std::vector<std::string> pieces;
+  for_each_piece("alpha beta, gamma", 8, [&](std::string_view p) { pieces.emplace_back(p); });
+  EXPECT_EQ(pieces, (std::vector<std::string>{"alpha ", "beta, ", "gamma"}));
+}
+
+}  // namespace
+}  // namespace gen::meta
