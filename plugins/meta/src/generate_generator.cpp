@@ -78,7 +78,7 @@ sdk::GeneratorInfo GenerateGenerator::info() const {
                       "as the taxonomy spells them."},
       max_input_bytes_param_spec(),
   };
-  info.input_media_types = {std::string(kIndexMediaType), std::string(kSegmentsMediaType), "*/*"};
+  info.input_media_types = {std::string(kIndexMediaType), std::string(kSegmentsMediaType)};
   info.output_media_types = {std::string(kFieldMediaType), std::string(kIndexMediaType),
                              std::string(kSegmentsMediaType)};
   info.timeout_ms = std::chrono::minutes(2);

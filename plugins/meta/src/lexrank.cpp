@@ -51,6 +51,8 @@ std::vector<std::uint32_t> select(const TextModel& model, int level) {
     if (level < 1) {
       std::string_view text = model.text_of(span);
       if (!starts_like_sentence(text) || !has_final_punctuation(text)) continue;
+      // "O_EXCL Ensure that..." is an entry of a definition list, not a sentence.
+      if (model.tokens()[span.first_token].identifier_part) continue;
     }
     out.push_back(i);
   }

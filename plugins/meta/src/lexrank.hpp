@@ -40,7 +40,8 @@ inline constexpr std::size_t kMaxCandidates = 400;
 /// Ranks the document's sentences. Candidates are, in order of preference (the first rule
 /// that leaves any sentence applies): sentences of 5 to 60 words, at least 75% of whose
 /// non-space bytes are in letter words (not code or tables), that start like a sentence (a
-/// capital, digit or quote: what analysis::sentences() splits before) and end with . ! ? or …
+/// capital, digit or quote: what analysis::sentences() splits before, but not an identifier
+/// such as "O_EXCL") and end with . ! ? or …
 /// (list items and headings are not sentences; joined by spaces, the picked sentences then
 /// split again into the same sentences); then the 5-60 word and letter rules alone; then every
 /// sentence with a word.
