@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <tuple>
 
 namespace gen::meta {
 namespace {
@@ -62,10 +63,12 @@ bool joining(char c) {
 }
 
 // The first occurrence of the keyword's words, consecutive within a chunk and standing apart
-// from the text around them: its first word's index, or npos.
+// from the text around them, preferring one after the first word (a capital at the start of the
+// sentence would tell the answer from the other choices): its first word's index, or npos.
 std::size_t find_keyword(std::string_view sentence, const std::vector<SentenceWord>& words,
                          const Keyword& keyword) {
   const std::size_t n = keyword.nodes.size();
+  std::size_t at_start = std::string::npos;
   for (std::size_t i = 0; i + n <= words.size(); ++i) {
     bool match = true;
     for (std::size_t k = 0; k < n && match; ++k) {
@@ -80,9 +83,11 @@ std::size_t find_keyword(std::string_view sentence, const std::vector<SentenceWo
         end == sentence.size() ||
         (!joining(sentence[end]) ||
          (sentence[end] == '.' && (end + 1 == sentence.size() || sentence[end + 1] == ' ')));
-    if (before_ok && after_ok) return i;
+    if (!before_ok || !after_ok) continue;
+    if (begin > 0) return i;
+    at_start = i;
   }
-  return std::string::npos;
+  return at_start;
 }
 
 }  // namespace
@@ -104,7 +109,11 @@ std::vector<Question> cloze_questions(const TextModel& model, const Ranking& ran
     for (std::size_t k = 0; k < pool; ++k) {
       present[k] = find_keyword(sentence, words, keyword(k));
       if (present[k] == std::string::npos) continue;
-      if (pick == pool || (answered[pick] && !answered[k])) pick = k;
+      // The best keyword not yet an answer, and not at the start of the sentence if it can.
+      auto preference = [&](std::size_t j) {
+        return std::tuple{answered[j], words[present[j]].offset == 0, j};
+      };
+      if (pick == pool || preference(k) < preference(pick)) pick = k;
     }
     if (pick == pool) continue;
     const Keyword& key = keyword(pick);

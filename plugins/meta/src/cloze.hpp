@@ -29,9 +29,10 @@ inline constexpr std::string_view kBlank = "_____";
 
 /// Up to `count` questions from distinct sentences in rank order; each blanks the best of the
 /// first `keyword_pool` distinct keywords (distinct_keywords) the sentence contains as words of
-/// their own (not inside "O_DIRECTORY" or "read-only") (one not yet an answer when there is
-/// one), with `choice_count` choices shuffled by a PRNG seeded with the sentence's hash.
-/// A sentence without a keyword, or without enough distractors, gives no question.
+/// their own (not inside "O_DIRECTORY" or "read-only"), preferring one not yet an answer, then
+/// one not at the start of the sentence; `choice_count` choices shuffled by a PRNG seeded with
+/// the sentence's hash. A sentence without a keyword, or without enough distractors, gives no
+/// question.
 std::vector<Question> cloze_questions(const TextModel& model, const Ranking& ranking,
                                       const KeywordCandidates& keywords, std::size_t count,
                                       std::size_t choice_count, std::size_t keyword_pool);
