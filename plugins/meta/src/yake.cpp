@@ -108,8 +108,8 @@ KeywordCandidates yake(const TextModel& model) {
     valid += 1;
   }
   const double mean = valid > 0 ? sum / valid : 0;
-  const double stddev =
-      valid > 1 ? std::sqrt(std::max(0.0, (sum_sq - valid * mean * mean) / (valid - 1))) : 0;
+  // The population standard deviation, as the reference implementation's numpy.std.
+  const double stddev = valid > 0 ? std::sqrt(std::max(0.0, sum_sq / valid - mean * mean)) : 0;
   const double sentence_count = std::max<double>(1, static_cast<double>(model.sentences().size()));
   if (max_tf == 0) max_tf = 1;
   for (TermStats& s : stats) {
