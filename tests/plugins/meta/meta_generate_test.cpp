@@ -427,3 +427,43 @@ TEST(MetaGenerate, StopsWhenCancelled) {
 
 }  // namespace
 }  // namespace gen::meta
+
+namespace gen::meta {
+namespace {
+
+TEST(MetaGenerate, HostileTextsStayWithinLimits) {
+  // One 2 MB "word": analysed in pieces, cut to 64-byte words; nothing to rank but itself.
+  const std::string run = index_of(segments_json(std::string(2 * 1024 * 1024, 'a')));
+  Generated g = generate(run, {{"field", "KEYWORDS"}});
+  EXPECT_EQ(g.status.kind(), sdk::Status::Kind::kPermanent);
+  EXPECT_NE(g.status.message().find("too little text for 5 keywords"), std::string::npos)
+      << g.status.message();
+  g = generate(run, {{"field", "PLUG"}});
+  ASSERT_TRUE(g.status.is_ok()) << g.status.message();
+  EXPECT_LE(chars(g.field["value"].get<std::string>()), 200u);
+
+  // 200,000 sentences: at most 400 are ranked, the text read is the first 1 MiB.
+  std::string many;
+  for (int i = 0; many.size() < 4 * 1024 * 1024; ++i) {
+    many += "Sentence number " + std::to_string(i) + " talks about topic " +
+            std::to_string(i % 97) + " and about the weather today. ";
+  }
+  const std::string index = index_of(segments_json(many));
+  for (const char* field : {"SUMMARY", "KEYWORDS"}) {
+    g = generate(index, {{"field", field}});
+    ASSERT_TRUE(g.status.is_ok()) << field << ": " << g.status.message();
+    check_field(field, g.field["value"], many);
+  }
+  // Every sentence holds every keyword: no distractor is absent from any sentence.
+  EXPECT_EQ(generate(index, {{"field", "QUESTIONS"}}).status.message(),
+            "QUESTIONS: no question possible: none of the document's 400 candidate sentences "
+            "contains one of its keywords with enough distractors");
+
+  // Punctuation only: no words, no sentences to pick.
+  const std::string dots = index_of(segments_json(std::string(10000, '.')));
+  EXPECT_EQ(generate(dots, {{"field", "SUMMARY"}}).status.message(),
+            "SUMMARY: the document has no sentences to pick from");
+}
+
+}  // namespace
+}  // namespace gen::meta
