@@ -6,6 +6,7 @@
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/metrics/metrics.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "storage/session.hpp"
 
@@ -42,31 +43,30 @@ QueueStats::Snapshot QueueStats::read() {
     // Both use the tasks_claimable partial index (state = 'QUEUED'): cost follows the
     // backlog, never the size of the table's history.
     Poco::Data::Statement st(s);
-    st << db_.sql(
-        "SELECT generator, COUNT(*) FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ?"
-        " GROUP BY generator"),
+    st << db_.sql("SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+                  sql_literal(TaskStatus::kQueued) + " AND run_after_ms <= ? GROUP BY generator"),
         use(now);
     snap.queued = counts_by_generator(st);
   }
   {
     Poco::Data::Statement st(s);
-    st << db_.sql(
-        "SELECT generator, COUNT(*) FROM tasks WHERE state = 'QUEUED' AND run_after_ms > ?"
-        " GROUP BY generator"),
+    st << db_.sql("SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+                  sql_literal(TaskStatus::kQueued) + " AND run_after_ms > ? GROUP BY generator"),
         use(now);
     snap.delayed = counts_by_generator(st);
   }
   {
     Poco::Data::Statement st(s);  // tasks_leased partial index (state = 'RUNNING')
-    st << "SELECT generator, COUNT(*) FROM tasks WHERE state = 'RUNNING' GROUP BY generator";
+    st << "SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+              sql_literal(TaskStatus::kRunning) + " GROUP BY generator";
     snap.running = counts_by_generator(st);
   }
   {
     // How long the longest-waiting runnable task has been runnable (run_after_ms is when
     // it became runnable: its enqueue time, or the end of its retry backoff or delay).
     Poco::Data::Statement st(s);
-    st << db_.sql(
-        "SELECT MIN(run_after_ms) FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ?"),
+    st << db_.sql("SELECT MIN(run_after_ms) FROM tasks WHERE state = " +
+                  sql_literal(TaskStatus::kQueued) + " AND run_after_ms <= ?"),
         use(now);
     st.execute();
     Poco::Data::RecordSet rs(st);
@@ -98,10 +98,14 @@ void QueueStats::append_to(std::vector<prometheus::MetricFamily>& out) {
                       "Tasks waiting to run now (QUEUED) or running (RUNNING), by generator.",
                       MetricType::Gauge);
   for (const auto& [generator, n] : cached_.queued) {
-    add_value(tasks, {{"state", "QUEUED"}, {"generator", generator}}, n);
+    add_value(tasks,
+              {{"state", std::string(to_string(TaskStatus::kQueued))}, {"generator", generator}},
+              n);
   }
   for (const auto& [generator, n] : cached_.running) {
-    add_value(tasks, {{"state", "RUNNING"}, {"generator", generator}}, n);
+    add_value(tasks,
+              {{"state", std::string(to_string(TaskStatus::kRunning))}, {"generator", generator}},
+              n);
   }
   out.push_back(std::move(tasks));
 
