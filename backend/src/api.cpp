@@ -14,7 +14,7 @@
 #include "api_internal.hpp"
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
-#include "gen/core/base/text.hpp"
+#include "gen/core/metrics/metrics.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/config_store.hpp"
@@ -256,11 +256,9 @@ Response Api::list_plugins(const Call&) const {
 
 Response Api::metrics(const Call& call) const {
   // Never expose metrics through a load balancer: a forwarded request is refused (the
-  // headers proxies add: X-Forwarded-*, Forwarded, X-Real-IP, Via).
+  // headers proxies add; the worker's /metrics has the same rule).
   for (const auto& [name, value] : call.request.headers) {
-    std::string lower = ascii_lower(name);
-    if (lower.starts_with("x-forwarded-") || lower == "forwarded" || lower == "x-real-ip" ||
-        lower == "via") {
+    if (metrics::is_forwarded_header(name)) {
       throw Error(ErrorCode::kNotFound,
                   "/metrics is not served to forwarded requests (" + name + " is set)");
     }
