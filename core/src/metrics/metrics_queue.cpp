@@ -37,45 +37,46 @@ QueueStats::QueueStats(Database& db, std::chrono::milliseconds max_age)
 
 QueueStats::Snapshot QueueStats::read() {
   Snapshot snap;
-  Poco::Data::Session s = db_.session();
-  Poco::Int64 now = now_ms();
-  {
-    // Both use the tasks_claimable partial index (state = 'QUEUED'): cost follows the
-    // backlog, never the size of the table's history.
-    Poco::Data::Statement st(s);
-    st << db_.sql("SELECT generator, COUNT(*) FROM tasks WHERE state = " +
-                  sql_literal(TaskStatus::kQueued) + " AND run_after_ms <= ? GROUP BY generator"),
-        use(now);
-    snap.queued = counts_by_generator(st);
-  }
-  {
-    Poco::Data::Statement st(s);
-    st << db_.sql("SELECT generator, COUNT(*) FROM tasks WHERE state = " +
-                  sql_literal(TaskStatus::kQueued) + " AND run_after_ms > ? GROUP BY generator"),
-        use(now);
-    snap.delayed = counts_by_generator(st);
-  }
-  {
-    Poco::Data::Statement st(s);  // tasks_leased partial index (state = 'RUNNING')
-    st << "SELECT generator, COUNT(*) FROM tasks WHERE state = " +
-              sql_literal(TaskStatus::kRunning) + " GROUP BY generator";
-    snap.running = counts_by_generator(st);
-  }
-  {
-    // How long the longest-waiting runnable task has been runnable (run_after_ms is when
-    // it became runnable: its enqueue time, or the end of its retry backoff or delay).
-    Poco::Data::Statement st(s);
-    st << db_.sql("SELECT MIN(run_after_ms) FROM tasks WHERE state = " +
-                  sql_literal(TaskStatus::kQueued) + " AND run_after_ms <= ?"),
-        use(now);
-    st.execute();
-    Poco::Data::RecordSet rs(st);
-    if (rs.rowCount() > 0 && !rs.value(0, 0).isEmpty()) {
-      auto oldest = rs.value(0, 0).convert<Poco::Int64>();
-      snap.oldest_age_seconds =
-          static_cast<double>(std::max<Poco::Int64>(0, now - oldest)) / 1000.0;
+  db_.read([&](DbSession& s) {
+    Poco::Int64 now = now_ms();
+    {
+      // Both use the tasks_claimable partial index (state = 'QUEUED'): cost follows the
+      // backlog, never the size of the table's history.
+      Poco::Data::Statement st(s);
+      st << db_.sql("SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+                    sql_literal(TaskStatus::kQueued) + " AND run_after_ms <= ? GROUP BY generator"),
+          use(now);
+      snap.queued = counts_by_generator(st);
     }
-  }
+    {
+      Poco::Data::Statement st(s);
+      st << db_.sql("SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+                    sql_literal(TaskStatus::kQueued) + " AND run_after_ms > ? GROUP BY generator"),
+          use(now);
+      snap.delayed = counts_by_generator(st);
+    }
+    {
+      Poco::Data::Statement st(s);  // tasks_leased partial index (state = 'RUNNING')
+      st << "SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+                sql_literal(TaskStatus::kRunning) + " GROUP BY generator";
+      snap.running = counts_by_generator(st);
+    }
+    {
+      // How long the longest-waiting runnable task has been runnable (run_after_ms is when
+      // it became runnable: its enqueue time, or the end of its retry backoff or delay).
+      Poco::Data::Statement st(s);
+      st << db_.sql("SELECT MIN(run_after_ms) FROM tasks WHERE state = " +
+                    sql_literal(TaskStatus::kQueued) + " AND run_after_ms <= ?"),
+          use(now);
+      st.execute();
+      Poco::Data::RecordSet rs(st);
+      if (rs.rowCount() > 0 && !rs.value(0, 0).isEmpty()) {
+        auto oldest = rs.value(0, 0).convert<Poco::Int64>();
+        snap.oldest_age_seconds =
+            static_cast<double>(std::max<Poco::Int64>(0, now - oldest)) / 1000.0;
+      }
+    }
+  });
   snap.ok = true;
   return snap;
 }

@@ -15,6 +15,7 @@
 #include "gen/core/base/clock.hpp"
 #include "queue/job_store_impl.hpp"
 #include "storage/record_values.hpp"
+#include "storage/session.hpp"
 #include "storage/task_notify.hpp"
 #include "webhooks/job_events.hpp"
 
@@ -328,12 +329,18 @@ WriteResult JobStore::progress(const ClaimedTask& task, double fraction) {
   int step = task.step;
   int attempt = task.attempt;
   std::vector<std::string> updated;
-  Session s = db_.session();
-  s << db_.sql(
-      "UPDATE tasks SET progress = ? WHERE job_id = ? AND step = ? AND id = ? AND attempt = ?"
-      " AND state = " +
-      sql_literal(TaskStatus::kRunning) + " RETURNING id"),
-      use(p), use(job_id), use(step), use(task_id), use(attempt), into(updated), now;
+  // One autocommit statement (no transaction to wait for); its driver error is translated as
+  // write_transaction() and read() translate theirs.
+  try {
+    Session s = db_.session();
+    s << db_.sql(
+        "UPDATE tasks SET progress = ? WHERE job_id = ? AND step = ? AND id = ? AND attempt = ?"
+        " AND state = " +
+        sql_literal(TaskStatus::kRunning) + " RETURNING id"),
+        use(p), use(job_id), use(step), use(task_id), use(attempt), into(updated), now;
+  } catch (const Poco::Exception& e) {
+    throw database_error(e);
+  }
   return updated.empty() ? WriteResult::kStale : WriteResult::kApplied;
 }
 
