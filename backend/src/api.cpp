@@ -14,8 +14,8 @@
 #include "api_internal.hpp"
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
-#include "gen/core/base/text.hpp"
 #include "gen/core/content/library.hpp"
+#include "gen/core/metrics/metrics.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/core/tenancy/config_store.hpp"
@@ -104,80 +104,86 @@ Api::Api(Database& db, JobStore& jobs, const PluginHost& plugins, ApiOptions opt
       webhook_policy_(std::make_unique<AddressPolicy>(options_.webhook_allow_hosts)),
       library_(std::make_unique<content::Library>(db, jobs)) {
   // THE dispatch table: the routes of docs/api.md, tried in order (the order also decides
-  // the Allow header of a 405). Each names the scope its caller needs (kPublic: none; "":
-  // any credential) and the member function that answers it.
+  // the Allow header of a 405). Each names the scope its caller needs (kNoScope: any
+  // credential; kNoScope, kPublic: none) and the member function that answers it.
   auto on = [this](Response (Api::*handler)(const Call&) const) -> Handler {
     return [this, handler](const Call& call) { return (this->*handler)(call); };
   };
   const std::vector<Route> table = {
-      {{"POST", "/api/v1/login/access_token", kPublic}, on(&Api::login)},
+      {{"POST", "/api/v1/login/access_token", kNoScope, kPublic}, on(&Api::login)},
       // jobs: api_jobs.cpp; artifacts: api_artifacts.cpp
-      {{"POST", "/api/v1/jobs", "WRITE:JOBS"}, on(&Api::submit_job)},
-      {{"POST", "/api/v1/jobs/bulk", "WRITE:JOBS"}, on(&Api::submit_bulk)},
+      {{"POST", "/api/v1/jobs", Scope::kWriteJobs}, on(&Api::submit_job)},
+      {{"POST", "/api/v1/jobs/bulk", Scope::kWriteJobs}, on(&Api::submit_bulk)},
       // the content library: api_content.cpp
-      {{"POST", "/api/v1/jobs/content_import", "WRITE:CONTENT"}, on(&Api::submit_content_import)},
-      {{"POST", "/api/v1/jobs/field", "WRITE:CONTENT"}, on(&Api::submit_field_job)},
-      {{"GET", "/api/v1/jobs", "READ:JOBS"}, on(&Api::list_jobs)},
-      {{"GET", "/api/v1/jobs/{id}", "READ:JOBS"}, on(&Api::get_job)},
-      {{"DELETE", "/api/v1/jobs/{id}", "WRITE:JOBS"}, on(&Api::delete_job)},
-      {{"POST", "/api/v1/jobs/{id}/cancel", "WRITE:JOBS"}, on(&Api::cancel_job)},
-      {{"GET", "/api/v1/jobs/{id}/artifacts", "READ:JOBS"}, on(&Api::list_artifacts)},
-      {{"GET", "/api/v1/jobs/{id}/artifacts/{name}", "READ:JOBS"}, on(&Api::download_artifact)},
-      {{"GET", "/api/v1/content", "READ:CONTENT"}, on(&Api::list_content)},
-      {{"GET", "/api/v1/content/{content_id}", "READ:CONTENT"}, on(&Api::get_content)},
-      {{"DELETE", "/api/v1/content/{content_id}", "WRITE:CONTENT"}, on(&Api::delete_content)},
-      {{"PUT", "/api/v1/content/{content_id}/versions/{version}", "WRITE:CONTENT"},
+      {{"POST", "/api/v1/jobs/content_import", Scope::kWriteContent},
+       on(&Api::submit_content_import)},
+      {{"POST", "/api/v1/jobs/field", Scope::kWriteContent}, on(&Api::submit_field_job)},
+      {{"GET", "/api/v1/jobs", Scope::kReadJobs}, on(&Api::list_jobs)},
+      {{"GET", "/api/v1/jobs/{id}", Scope::kReadJobs}, on(&Api::get_job)},
+      {{"DELETE", "/api/v1/jobs/{id}", Scope::kWriteJobs}, on(&Api::delete_job)},
+      {{"POST", "/api/v1/jobs/{id}/cancel", Scope::kWriteJobs}, on(&Api::cancel_job)},
+      {{"GET", "/api/v1/jobs/{id}/artifacts", Scope::kReadJobs}, on(&Api::list_artifacts)},
+      {{"GET", "/api/v1/jobs/{id}/artifacts/{name}", Scope::kReadJobs},
+       on(&Api::download_artifact)},
+      {{"GET", "/api/v1/content", Scope::kReadContent}, on(&Api::list_content)},
+      {{"GET", "/api/v1/content/{content_id}", Scope::kReadContent}, on(&Api::get_content)},
+      {{"DELETE", "/api/v1/content/{content_id}", Scope::kWriteContent}, on(&Api::delete_content)},
+      {{"PUT", "/api/v1/content/{content_id}/versions/{version}", Scope::kWriteContent},
        on(&Api::put_content_version)},
-      {{"DELETE", "/api/v1/content/{content_id}/versions/{version}", "WRITE:CONTENT"},
+      {{"DELETE", "/api/v1/content/{content_id}/versions/{version}", Scope::kWriteContent},
        on(&Api::delete_content_version)},
-      {{"GET", "/api/v1/content/{content_id}/versions/{version}/text", "READ:CONTENT"},
+      {{"GET", "/api/v1/content/{content_id}/versions/{version}/text", Scope::kReadContent},
        on(&Api::get_content_text)},
-      {{"GET", "/api/v1/search", "READ:CONTENT"}, on(&Api::search_content)},
+      {{"GET", "/api/v1/search", Scope::kReadContent}, on(&Api::search_content)},
       // plugins and the service routes: api.cpp, below
-      {{"GET", "/api/v1/generators", "READ:PLUGINS"}, on(&Api::list_generators)},
-      {{"GET", "/api/v1/plugins", "READ:PLUGINS"}, on(&Api::list_plugins)},
+      {{"GET", "/api/v1/generators", Scope::kReadPlugins}, on(&Api::list_generators)},
+      {{"GET", "/api/v1/plugins", Scope::kReadPlugins}, on(&Api::list_plugins)},
       // credentials: api_auth.cpp
-      {{"POST", "/api/v1/credentials", "WRITE:CREDENTIALS"}, on(&Api::create_credential)},
-      {{"GET", "/api/v1/credentials", "READ:CREDENTIALS"}, on(&Api::list_credentials)},
-      {{"GET", "/api/v1/credentials/{id}", "READ:CREDENTIALS"}, on(&Api::get_credential)},
-      {{"PUT", "/api/v1/credentials/{id}", "WRITE:CREDENTIALS"}, on(&Api::update_credential)},
-      {{"DELETE", "/api/v1/credentials/{id}", "WRITE:CREDENTIALS"}, on(&Api::delete_credential)},
+      {{"POST", "/api/v1/credentials", Scope::kWriteCredentials}, on(&Api::create_credential)},
+      {{"GET", "/api/v1/credentials", Scope::kReadCredentials}, on(&Api::list_credentials)},
+      {{"GET", "/api/v1/credentials/{id}", Scope::kReadCredentials}, on(&Api::get_credential)},
+      {{"PUT", "/api/v1/credentials/{id}", Scope::kWriteCredentials}, on(&Api::update_credential)},
+      {{"DELETE", "/api/v1/credentials/{id}", Scope::kWriteCredentials},
+       on(&Api::delete_credential)},
       // tenants and settings: api_tenants.cpp
-      {{"POST", "/api/v1/app_management/tenants", "WRITE:TENANTS"}, on(&Api::create_tenant)},
-      {{"GET", "/api/v1/app_management/tenants", "READ:TENANTS"}, on(&Api::list_tenants)},
-      {{"GET", "/api/v1/app_management/tenants/{id}", "READ:TENANTS"}, on(&Api::get_tenant)},
-      {{"PUT", "/api/v1/app_management/tenants/{id}", "WRITE:TENANTS"}, on(&Api::update_tenant)},
-      {{"DELETE", "/api/v1/app_management/tenants/{id}", "WRITE:TENANTS"}, on(&Api::delete_tenant)},
-      {{"GET", "/api/v1/config", "READ:CONFIG"}, on(&Api::list_config)},
-      {{"GET", "/api/v1/config/{name}", "READ:CONFIG"}, on(&Api::get_config)},
-      {{"PUT", "/api/v1/config/{name}", "WRITE:CONFIG"}, on(&Api::put_config)},
-      {{"DELETE", "/api/v1/config/{name}", "WRITE:CONFIG"}, on(&Api::delete_config)},
+      {{"POST", "/api/v1/app_management/tenants", Scope::kWriteTenants}, on(&Api::create_tenant)},
+      {{"GET", "/api/v1/app_management/tenants", Scope::kReadTenants}, on(&Api::list_tenants)},
+      {{"GET", "/api/v1/app_management/tenants/{id}", Scope::kReadTenants}, on(&Api::get_tenant)},
+      {{"PUT", "/api/v1/app_management/tenants/{id}", Scope::kWriteTenants},
+       on(&Api::update_tenant)},
+      {{"DELETE", "/api/v1/app_management/tenants/{id}", Scope::kWriteTenants},
+       on(&Api::delete_tenant)},
+      {{"GET", "/api/v1/config", Scope::kReadConfig}, on(&Api::list_config)},
+      {{"GET", "/api/v1/config/{name}", Scope::kReadConfig}, on(&Api::get_config)},
+      {{"PUT", "/api/v1/config/{name}", Scope::kWriteConfig}, on(&Api::put_config)},
+      {{"DELETE", "/api/v1/config/{name}", Scope::kWriteConfig}, on(&Api::delete_config)},
       // webhooks: webhooks_api.cpp
-      {{"POST", "/api/v1/webhooks", "WRITE:WEBHOOKS"}, on(&Api::create_webhook)},
-      {{"GET", "/api/v1/webhooks", "READ:WEBHOOKS"}, on(&Api::list_webhooks)},
-      {{"GET", "/api/v1/webhooks/{id}", "READ:WEBHOOKS"}, on(&Api::get_webhook)},
-      {{"PUT", "/api/v1/webhooks/{id}", "WRITE:WEBHOOKS"}, on(&Api::update_webhook)},
-      {{"DELETE", "/api/v1/webhooks/{id}", "WRITE:WEBHOOKS"}, on(&Api::delete_webhook)},
-      {{"GET", "/api/v1/webhooks/{id}/deliveries", "READ:WEBHOOKS"},
+      {{"POST", "/api/v1/webhooks", Scope::kWriteWebhooks}, on(&Api::create_webhook)},
+      {{"GET", "/api/v1/webhooks", Scope::kReadWebhooks}, on(&Api::list_webhooks)},
+      {{"GET", "/api/v1/webhooks/{id}", Scope::kReadWebhooks}, on(&Api::get_webhook)},
+      {{"PUT", "/api/v1/webhooks/{id}", Scope::kWriteWebhooks}, on(&Api::update_webhook)},
+      {{"DELETE", "/api/v1/webhooks/{id}", Scope::kWriteWebhooks}, on(&Api::delete_webhook)},
+      {{"GET", "/api/v1/webhooks/{id}/deliveries", Scope::kReadWebhooks},
        on(&Api::list_webhook_deliveries)},
       // service routes
-      {{"GET", "/api/v1/openapi.json", ""},
+      {{"GET", "/api/v1/openapi.json", kNoScope},
        [](const Call&) {
          Response r;
          r.body = openapi_document();
          return r;
        }},
-      {{"GET", "/health", kPublic},
+      {{"GET", "/health", kNoScope, kPublic},
        [](const Call&) {
          return json_response(200, {{"status", "ok"}});
        }},
   };
   for (const Route& route : table) router_.add(route);
   if (options_.readiness) {  // monitoring (issue 6): database, migrations, plugins
-    router_.add({{"GET", "/ready", kPublic}, [this](const Call&) { return options_.readiness(); }});
+    router_.add({{"GET", "/ready", kNoScope, kPublic},
+                 [this](const Call&) { return options_.readiness(); }});
   }
   if (options_.enable_metrics && options_.metrics_text) {
-    router_.add({{"GET", "/metrics", kPublic}, on(&Api::metrics)});
+    router_.add({{"GET", "/metrics", kNoScope, kPublic}, on(&Api::metrics)});
   }
 }
 
@@ -198,7 +204,7 @@ Response Api::handle(const Request& request) const {
     auto match = router_.match(request.method, request.path);
     const Route* found = match.route;
     bool is_public =
-        found ? found->scope == kPublic : !(request.path.size() >= 1 && request.path[0] == "api");
+        found ? found->is_public : !(request.path.size() >= 1 && request.path[0] == "api");
     Caller caller;
     if (!is_public) caller = authenticate(request);  // 401 before 404: no route probing
     if (!found) {
@@ -266,11 +272,9 @@ Response Api::list_plugins(const Call&) const {
 
 Response Api::metrics(const Call& call) const {
   // Never expose metrics through a load balancer: a forwarded request is refused (the
-  // headers proxies add: X-Forwarded-*, Forwarded, X-Real-IP, Via).
+  // headers proxies add; the worker's /metrics has the same rule).
   for (const auto& [name, value] : call.request.headers) {
-    std::string lower = ascii_lower(name);
-    if (lower.starts_with("x-forwarded-") || lower == "forwarded" || lower == "x-real-ip" ||
-        lower == "via") {
+    if (metrics::is_forwarded_header(name)) {
       throw Error(ErrorCode::kNotFound,
                   "/metrics is not served to forwarded requests (" + name + " is set)");
     }

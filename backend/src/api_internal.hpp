@@ -4,6 +4,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,11 +13,14 @@
 #include <gen/sdk/json.hpp>
 #include "gen/backend/http.hpp"
 #include "gen/core/base/errors.hpp"
+#include "gen/core/tenancy/scopes.hpp"
 
 namespace gen::backend {
 
-/// The scope of routes that need no credential (login, /health, /ready, /metrics).
-inline constexpr const char* kPublic = "public";
+/// A route's access in the dispatch table (RouteInfo): `{method, pattern, kNoScope}` takes any
+/// credential, `{method, pattern, kNoScope, kPublic}` none (login, /health, /ready, /metrics).
+inline constexpr std::optional<Scope> kNoScope = std::nullopt;
+inline constexpr bool kPublic = true;
 
 /// `body` serialized as application/json with `status`.
 Response json_response(int status, const nlohmann::json& body);

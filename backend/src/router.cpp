@@ -1,8 +1,14 @@
 #include "gen/backend/router.hpp"
 
+#include <stdexcept>
+
 namespace gen::backend {
 
 void Router::add(Route route) {
+  if (route.is_public && route.scope) {
+    throw std::invalid_argument("route " + route.method + " " + route.pattern +
+                                " is public and names a scope");
+  }
   std::vector<std::string> segments = split_path(route.pattern);
   entries_.push_back(Entry{std::move(route), std::move(segments)});
 }

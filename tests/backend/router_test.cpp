@@ -2,6 +2,9 @@
 // reach, what they capture, and what a miss tells Api::handle() (404 vs 405 with Allow).
 #include "gen/backend/router.hpp"
 
+#include <optional>
+#include <stdexcept>
+
 #include <gtest/gtest.h>
 
 #include "gen/backend/api.hpp"
@@ -20,13 +23,13 @@ Handler named(std::string name) {
 
 Router jobs_router() {
   Router router;
-  router.add({{"POST", "/jobs", "WRITE:JOBS"}, named("submit")});
-  router.add({{"POST", "/jobs/bulk", "WRITE:JOBS"}, named("bulk")});
-  router.add({{"GET", "/jobs/{id}", "READ:JOBS"}, named("get")});
-  router.add({{"DELETE", "/jobs/{id}", "WRITE:JOBS"}, named("delete")});
-  router.add({{"POST", "/jobs/{id}/cancel", "WRITE:JOBS"}, named("cancel")});
-  router.add({{"GET", "/jobs/{id}/artifacts/{name}", "READ:JOBS"}, named("artifact")});
-  router.add({{"GET", "/health", "public"}, named("health")});
+  router.add({{"POST", "/jobs", Scope::kWriteJobs}, named("submit")});
+  router.add({{"POST", "/jobs/bulk", Scope::kWriteJobs}, named("bulk")});
+  router.add({{"GET", "/jobs/{id}", Scope::kReadJobs}, named("get")});
+  router.add({{"DELETE", "/jobs/{id}", Scope::kWriteJobs}, named("delete")});
+  router.add({{"POST", "/jobs/{id}/cancel", Scope::kWriteJobs}, named("cancel")});
+  router.add({{"GET", "/jobs/{id}/artifacts/{name}", Scope::kReadJobs}, named("artifact")});
+  router.add({{"GET", "/health", std::nullopt, true}, named("health")});
   return router;
 }
 
@@ -45,7 +48,7 @@ TEST(Router, CapturesDecodedSegmentsAndAnEncodedSlashStaysInOne) {
   EXPECT_EQ(match.params.at("name"), "a/b c.txt");
   EXPECT_EQ(match.params.size(), 2u);
   EXPECT_EQ(match.pattern, "/jobs/{id}/artifacts/{name}");
-  EXPECT_EQ(match.route->scope, "READ:JOBS");
+  EXPECT_EQ(match.route->scope, Scope::kReadJobs);
   EXPECT_TRUE(match.allowed.empty());
 }
 
@@ -76,7 +79,8 @@ TEST(Router, HeadIsAnsweredByTheGetRouteOnly) {
 
 TEST(Router, WrongMethodListsTheAllowedMethodsInRouteOrderOnce) {
   Router router = jobs_router();
-  router.add({{"GET", "/jobs/{name}", ""}, named("shadowed")});  // same shape, a second GET
+  router.add(
+      {{"GET", "/jobs/{name}", std::nullopt}, named("shadowed")});  // same shape, a second GET
   auto match = router.match("PUT", split_path("/jobs/bulk"));
   EXPECT_EQ(match.route, nullptr);
   EXPECT_EQ(match.allowed, "POST, GET, DELETE");  // "/jobs/bulk" (POST) comes first
@@ -124,9 +128,18 @@ TEST(Router, RoutesListsEveryRouteWithItsScopeInOrder) {
   ASSERT_EQ(routes.size(), 7u);
   EXPECT_EQ(routes.front().method, "POST");
   EXPECT_EQ(routes.front().pattern, "/jobs");
-  EXPECT_EQ(routes.front().scope, "WRITE:JOBS");
+  EXPECT_EQ(routes.front().scope, Scope::kWriteJobs);
+  EXPECT_FALSE(routes.front().is_public);
   EXPECT_EQ(routes[5].pattern, "/jobs/{id}/artifacts/{name}");
-  EXPECT_EQ(routes.back().scope, "public");
+  EXPECT_EQ(routes.back().scope, std::nullopt);
+  EXPECT_TRUE(routes.back().is_public);
+}
+
+TEST(Router, APublicRouteNamingAScopeIsRefused) {
+  Router router;
+  EXPECT_THROW(router.add({{"GET", "/health", Scope::kReadJobs, true}, named("health")}),
+               std::invalid_argument);
+  EXPECT_TRUE(router.routes().empty());
 }
 
 TEST(Router, EmptyRouterMatchesNothing) {

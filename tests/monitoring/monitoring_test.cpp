@@ -273,13 +273,18 @@ TEST_F(MonitoringTest, CountersStayMonotonicWhenAWorkerProcessIsKilled) {
   })) << worker_metrics();
 }
 
+// One rule (metrics::is_forwarded_header), one refusal: the same 404 problem from both.
 TEST_F(MonitoringTest, MetricsRefuseForwardedRequestsOnBothServices) {
   for (const HttpClient& client : {api(), worker_http()}) {
-    for (const char* header :
-         {"X-Forwarded-For", "x-forwarded-proto", "X-FORWARDED-HOST", "Forwarded"}) {
+    for (const char* header : {"X-Forwarded-For", "x-forwarded-proto", "X-FORWARDED-HOST",
+                               "Forwarded", "X-Real-IP", "Via", "via"}) {
       HttpResponse r = client.request("GET", "/metrics", {}, {}, {{header, "203.0.113.7"}});
       EXPECT_EQ(r.status, 404) << "port " << client.port() << " " << header;
       EXPECT_EQ(r.body.find("generator_"), std::string::npos);
+      EXPECT_NE(r.body.find("/metrics is not served to forwarded requests (" + std::string(header) +
+                            " is set)"),
+                std::string::npos)
+          << "port " << client.port() << " " << r.body;
     }
     EXPECT_EQ(client.request("GET", "/metrics", {}, {}, {{"X-Request-Id", "1"}}).status, 200);
   }

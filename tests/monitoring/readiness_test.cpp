@@ -79,12 +79,14 @@ TEST(Readiness, AHungCheckIsNotReadyAndIsNotStartedAgainWhileItHangs) {
   EXPECT_GE(gate->started.load(), 2);
 }
 
-TEST(ForwardedHeaders, XForwardedAnyCaseAndForwardedAreForwarded) {
-  for (const char* name :
-       {"X-Forwarded-For", "x-forwarded-proto", "X-FORWARDED-HOST", "Forwarded", "forwarded"}) {
+// The one rule both services' /metrics apply (MonitoringTest sends the real requests).
+TEST(ForwardedHeaders, XForwardedForwardedXRealIpAndViaInAnyCaseAreForwarded) {
+  for (const char* name : {"X-Forwarded-For", "x-forwarded-proto", "X-FORWARDED-HOST", "Forwarded",
+                           "forwarded", "X-Real-IP", "x-real-ip", "Via", "VIA"}) {
     EXPECT_TRUE(is_forwarded_header(name)) << name;
   }
-  for (const char* name : {"X-Forwarded", "X-Request-Id", "Host", "Via", "Authorization"}) {
+  for (const char* name : {"X-Forwarded", "Forwarded-For", "X-Real-IPs", "Vias", "X-Request-Id",
+                           "Host", "Authorization"}) {
     EXPECT_FALSE(is_forwarded_header(name)) << name;
   }
 }

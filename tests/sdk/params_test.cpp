@@ -15,7 +15,9 @@ namespace {
 using gen::sdk::complete_params;
 using gen::sdk::file_name_problem;
 using gen::sdk::GeneratorInfo;
+using gen::sdk::param_value_problem;
 using gen::sdk::ParamError;
+using gen::sdk::ParamSpec;
 using gen::sdk::ParamType;
 using nlohmann::json;
 
@@ -170,6 +172,25 @@ TEST(CompleteParams, PrefixNamesTheField) {
   EXPECT_EQ(bare.field, "template");
   EXPECT_EQ(bare.describe(), "template: required parameter missing");
   EXPECT_EQ(error_of(json::array(), "").describe(), "expected object, got array");
+}
+
+// One value by the rules complete_params() applies to each given value (the host checks a
+// manifest's defaults with it).
+TEST(ParamValueProblem, OneValueByTheSameRules) {
+  ParamSpec copies{.name = "copies", .type = ParamType::kInteger};
+  json two = 2.0;
+  EXPECT_EQ(param_value_problem(copies, two), std::nullopt);
+  EXPECT_TRUE(two.is_number_integer());
+  json half = 2.5;
+  EXPECT_EQ(param_value_problem(copies, half), "expected integer, got non-integral number 2.5");
+  json text = "three";
+  EXPECT_EQ(param_value_problem(copies, text), "expected integer, got string");
+  ParamSpec paper{.name = "paper", .type = ParamType::kString, .allowed_values = {"A4", "Letter"}};
+  json a5 = "A5";
+  EXPECT_EQ(param_value_problem(paper, a5), "must be one of: A4, Letter");
+  ParamSpec output{.name = "output_name", .type = ParamType::kString};
+  json path = "../x.pdf";
+  EXPECT_EQ(param_value_problem(output, path), "must be a plain file name (no '/' or '\\')");
 }
 
 TEST(FileNameProblem, AcceptsPlainUtf8Names) {

@@ -12,6 +12,7 @@
 #include "content/library_impl.hpp"
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/errors.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "gen/sdk/params.hpp"
 #include "queue/job_store_impl.hpp"
@@ -68,14 +69,20 @@ void bind_job(const Database& db, DbSession& s, const std::string& job_id,
 
 // A version's status as clients see it: an import whose job failed, was cancelled or went
 // away before its index step completed is FAILED, with the job's error.
-constexpr const char* kVersionColumns =
-    "v.version, CASE WHEN v.status = 'IMPORTING' AND (j.id IS NULL OR j.status IN ('FAILED',"
-    " 'CANCELLED')) THEN 'FAILED' ELSE v.status END, CASE WHEN i.active_version = v.version"
-    " THEN 1 ELSE 0 END, v.activate_when_ready, v.job_id, v.source_name, v.source_media_type,"
-    " v.source_size_bytes, v.format, v.title, v.language, v.token_count, v.segment_count,"
-    " COALESCE(v.error, CASE WHEN v.status = 'IMPORTING' AND j.id IS NULL THEN 'the import job"
-    " was deleted' WHEN v.status = 'IMPORTING' AND j.status IN ('FAILED', 'CANCELLED') THEN"
-    " j.status || ': ' || COALESCE(j.error, '') END), v.created_at_ms, v.updated_at_ms";
+const std::string kVersionColumns = [] {
+  const std::string importing = std::string("'") + kVersionImporting + "'";
+  const std::string ended =
+      "(" + sql_literal(JobStatus::kFailed) + ", " + sql_literal(JobStatus::kCancelled) + ")";
+  return "v.version, CASE WHEN v.status = " + importing + " AND (j.id IS NULL OR j.status IN " +
+         ended + ") THEN '" + kVersionFailed +
+         "' ELSE v.status END, CASE WHEN i.active_version = v.version THEN 1 ELSE 0 END,"
+         " v.activate_when_ready, v.job_id, v.source_name, v.source_media_type,"
+         " v.source_size_bytes, v.format, v.title, v.language, v.token_count, v.segment_count,"
+         " COALESCE(v.error, CASE WHEN v.status = " +
+         importing + " AND j.id IS NULL THEN 'the import job was deleted' WHEN v.status = " +
+         importing + " AND j.status IN " + ended +
+         " THEN j.status || ': ' || COALESCE(j.error, '') END), v.created_at_ms, v.updated_at_ms";
+}();
 constexpr const char* kVersionFrom =
     " FROM content_versions v JOIN content_items i ON i.tenant = v.tenant AND i.content_id ="
     " v.content_id LEFT JOIN jobs j ON j.id = v.job_id";
@@ -140,7 +147,7 @@ std::optional<ContentView> read_content(const Database& db, DbSession& s, const 
   view.created_at_ms = i64(irs, 1, 0);
   view.updated_at_ms = i64(irs, 2, 0);
   Statement st(s);
-  st << db.sql(std::string("SELECT ") + kVersionColumns + kVersionFrom +
+  st << db.sql("SELECT " + kVersionColumns + kVersionFrom +
                " WHERE v.tenant = ? AND v.content_id = ? ORDER BY v.version"),
       use(t), use(c), now;
   RecordSet rs(st);

@@ -82,7 +82,8 @@ const std::vector<double>& size_buckets() {
 }
 
 bool is_forwarded_header(std::string_view name) {
-  return istarts_with(name, "x-forwarded-") || istarts_with(name, "forwarded");
+  return istarts_with(name, "x-forwarded-") || iequals(name, "forwarded") ||
+         iequals(name, "x-real-ip") || iequals(name, "via");
 }
 
 std::string serialize(const std::vector<prometheus::MetricFamily>& families) {

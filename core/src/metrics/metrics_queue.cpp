@@ -6,6 +6,7 @@
 #include "gen/core/base/clock.hpp"
 #include "gen/core/base/log.hpp"
 #include "gen/core/metrics/metrics.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 #include "storage/session.hpp"
 
@@ -36,52 +37,52 @@ QueueStats::QueueStats(Database& db, std::chrono::milliseconds max_age)
 
 QueueStats::Snapshot QueueStats::read() {
   Snapshot snap;
-  Poco::Data::Session s = db_.session();
-  Poco::Int64 now = now_ms();
-  {
-    // Both use the tasks_claimable partial index (state = 'QUEUED'): cost follows the
-    // backlog, never the size of the table's history.
-    Poco::Data::Statement st(s);
-    st << db_.sql(
-        "SELECT generator, COUNT(*) FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ?"
-        " GROUP BY generator"),
-        use(now);
-    snap.queued = counts_by_generator(st);
-  }
-  {
-    Poco::Data::Statement st(s);
-    st << db_.sql(
-        "SELECT generator, COUNT(*) FROM tasks WHERE state = 'QUEUED' AND run_after_ms > ?"
-        " GROUP BY generator"),
-        use(now);
-    snap.delayed = counts_by_generator(st);
-  }
-  {
-    Poco::Data::Statement st(s);  // tasks_leased partial index (state = 'RUNNING')
-    st << "SELECT generator, COUNT(*) FROM tasks WHERE state = 'RUNNING' GROUP BY generator";
-    snap.running = counts_by_generator(st);
-  }
-  {
-    // How long the longest-waiting runnable task has been runnable (run_after_ms is when
-    // it became runnable: its enqueue time, or the end of its retry backoff or delay).
-    Poco::Data::Statement st(s);
-    st << db_.sql(
-        "SELECT MIN(run_after_ms) FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ?"),
-        use(now);
-    st.execute();
-    Poco::Data::RecordSet rs(st);
-    if (rs.rowCount() > 0 && !rs.value(0, 0).isEmpty()) {
-      auto oldest = rs.value(0, 0).convert<Poco::Int64>();
-      snap.oldest_age_seconds =
-          static_cast<double>(std::max<Poco::Int64>(0, now - oldest)) / 1000.0;
+  db_.read([&](DbSession& s) {
+    Poco::Int64 now = now_ms();
+    {
+      // Both use the tasks_claimable partial index (state = 'QUEUED'): cost follows the
+      // backlog, never the size of the table's history.
+      Poco::Data::Statement st(s);
+      st << db_.sql("SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+                    sql_literal(TaskStatus::kQueued) + " AND run_after_ms <= ? GROUP BY generator"),
+          use(now);
+      snap.queued = counts_by_generator(st);
     }
-  }
-  {
-    // The content library's versions by status (IMPORTING, READY, FAILED as stored).
-    Poco::Data::Statement st(s);
-    st << "SELECT status, COUNT(*) FROM content_versions GROUP BY status";
-    snap.content_versions = counts_by_generator(st);
-  }
+    {
+      Poco::Data::Statement st(s);
+      st << db_.sql("SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+                    sql_literal(TaskStatus::kQueued) + " AND run_after_ms > ? GROUP BY generator"),
+          use(now);
+      snap.delayed = counts_by_generator(st);
+    }
+    {
+      Poco::Data::Statement st(s);  // tasks_leased partial index (state = 'RUNNING')
+      st << "SELECT generator, COUNT(*) FROM tasks WHERE state = " +
+                sql_literal(TaskStatus::kRunning) + " GROUP BY generator";
+      snap.running = counts_by_generator(st);
+    }
+    {
+      // How long the longest-waiting runnable task has been runnable (run_after_ms is when
+      // it became runnable: its enqueue time, or the end of its retry backoff or delay).
+      Poco::Data::Statement st(s);
+      st << db_.sql("SELECT MIN(run_after_ms) FROM tasks WHERE state = " +
+                    sql_literal(TaskStatus::kQueued) + " AND run_after_ms <= ?"),
+          use(now);
+      st.execute();
+      Poco::Data::RecordSet rs(st);
+      if (rs.rowCount() > 0 && !rs.value(0, 0).isEmpty()) {
+        auto oldest = rs.value(0, 0).convert<Poco::Int64>();
+        snap.oldest_age_seconds =
+            static_cast<double>(std::max<Poco::Int64>(0, now - oldest)) / 1000.0;
+      }
+    }
+    {
+      // The content library's versions by status (IMPORTING, READY, FAILED as stored).
+      Poco::Data::Statement st(s);
+      st << "SELECT status, COUNT(*) FROM content_versions GROUP BY status";
+      snap.content_versions = counts_by_generator(st);
+    }
+  });
   snap.ok = true;
   return snap;
 }
@@ -104,10 +105,14 @@ void QueueStats::append_to(std::vector<prometheus::MetricFamily>& out) {
                       "Tasks waiting to run now (QUEUED) or running (RUNNING), by generator.",
                       MetricType::Gauge);
   for (const auto& [generator, n] : cached_.queued) {
-    add_value(tasks, {{"state", "QUEUED"}, {"generator", generator}}, n);
+    add_value(tasks,
+              {{"state", std::string(to_string(TaskStatus::kQueued))}, {"generator", generator}},
+              n);
   }
   for (const auto& [generator, n] : cached_.running) {
-    add_value(tasks, {{"state", "RUNNING"}, {"generator", generator}}, n);
+    add_value(tasks,
+              {{"state", std::string(to_string(TaskStatus::kRunning))}, {"generator", generator}},
+              n);
   }
   out.push_back(std::move(tasks));
 
@@ -124,13 +129,6 @@ void QueueStats::append_to(std::vector<prometheus::MetricFamily>& out) {
                        MetricType::Gauge);
   add_value(oldest, {}, cached_.oldest_age_seconds);
   out.push_back(std::move(oldest));
-
-  auto versions = family("generator_content_versions",
-                         "Versions in the content library, by status.", MetricType::Gauge);
-  for (const auto& [status, n] : cached_.content_versions) {
-    add_value(versions, {{"status", status}}, n);
-  }
-  out.push_back(std::move(versions));
 
   auto up =
       family("generator_queue_up",

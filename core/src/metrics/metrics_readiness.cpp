@@ -119,10 +119,11 @@ CheckResult check_database(Database& db) {
       return {false, "the SQLite database file " + db.connect_string() + " is missing"};
     }
   }
-  Poco::Data::Session s = db.session();
   int version = 0;
-  s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-      Poco::Data::Keywords::into(version), Poco::Data::Keywords::now;
+  db.read([&](DbSession& s) {
+    s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        Poco::Data::Keywords::into(version), Poco::Data::Keywords::now;
+  });
   const int latest = Database::latest_schema_version();
   if (version != latest) {
     return {false, "schema version " + std::to_string(version) + ", this build needs " +

@@ -24,6 +24,8 @@
 #include <system_error>
 #include <utility>
 
+#include <gen/sdk/params.hpp>
+
 #include "gen/core/base/log.hpp"
 
 Q_DECLARE_INTERFACE(gen::sdk::PluginRoot, GEN_SDK_PLUGIN_IID)
@@ -84,26 +86,6 @@ bool valid_generator_id(std::string_view id) {
   return segment_length > 0 && segments >= 1;
 }
 
-bool value_has_type(const nlohmann::json& value, sdk::ParamType type) {
-  switch (type) {
-    case sdk::ParamType::kString:
-      return value.is_string();
-    case sdk::ParamType::kInteger:
-      return value.is_number_integer();
-    case sdk::ParamType::kNumber:
-      return value.is_number();
-    case sdk::ParamType::kBoolean:
-      return value.is_boolean();
-    case sdk::ParamType::kObject:
-      return value.is_object();
-    case sdk::ParamType::kArray:
-      return value.is_array();
-    case sdk::ParamType::kAny:
-      return true;
-  }
-  return false;
-}
-
 /// Empty when `info` is acceptable, else why not.
 std::string check_info(const sdk::GeneratorInfo& info) {
   if (!valid_generator_id(info.id)) {
@@ -129,14 +111,13 @@ std::string check_info(const sdk::GeneratorInfo& info) {
         type > static_cast<int>(sdk::ParamType::kAny)) {
       return where + "parameter '" + param.name + "' has an unknown type " + std::to_string(type);
     }
-    if (!param.default_value.is_null() && !value_has_type(param.default_value, param.type)) {
-      return where + "parameter '" + param.name + "' has a default that is not of type " +
-             std::string(sdk::to_string(param.type));
-    }
-    if (!param.allowed_values.empty() && param.default_value.is_string() &&
-        std::find(param.allowed_values.begin(), param.allowed_values.end(),
-                  param.default_value.get<std::string>()) == param.allowed_values.end()) {
-      return where + "parameter '" + param.name + "' has a default outside its allowed values";
+    // A default obeys the rule a given value does (the SDK's, the one definition).
+    if (!param.default_value.is_null()) {
+      nlohmann::json value = param.default_value;
+      if (auto problem = sdk::param_value_problem(param, value)) {
+        return where + "parameter '" + param.name + "' has an invalid default " +
+               param.default_value.dump() + ": " + *problem;
+      }
     }
   }
   return {};

@@ -18,6 +18,7 @@
 #include "gen/core/base/log.hpp"
 #include "gen/core/base/media_type.hpp"
 #include "gen/core/plugins/plugin_host.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/tenancy/config_store.hpp"
 #include "storage/write_retry.hpp"
 
@@ -222,15 +223,17 @@ class HostContext final : public sdk::Context {
 }  // namespace
 
 const char* to_string(TaskOutcome outcome) {
+  // A final outcome is named as the state its task ends in. (Those names are string literals,
+  // so data() is NUL-terminated.)
   switch (outcome) {
     case TaskOutcome::kCompleted:
-      return "COMPLETED";
+      return to_string(TaskStatus::kCompleted).data();
     case TaskOutcome::kRetrying:
       return "RETRYING";
     case TaskOutcome::kFailed:
-      return "FAILED";
+      return to_string(TaskStatus::kFailed).data();
     case TaskOutcome::kCancelled:
-      return "CANCELLED";
+      return to_string(TaskStatus::kCancelled).data();
     case TaskOutcome::kStale:
       return "STALE";
     case TaskOutcome::kUnrecorded:

@@ -25,7 +25,8 @@ namespace gen {
 using Poco::Data::RecordSet;
 
 bool is_final(const std::string& status) {
-  return status == "COMPLETED" || status == "FAILED" || status == "CANCELLED";
+  std::optional<JobStatus> parsed = parse_job_status(status);
+  return parsed && is_final(*parsed);
 }
 
 std::int64_t JobStore::backoff_ms(int next_attempt) {
@@ -48,6 +49,9 @@ std::string sha256_hex(const std::string& data) {
   engine.update(data.data(), data.size());
   return Poco::DigestEngine::digestToHex(engine.digest());
 }
+
+const std::string kJobActive =
+    "(" + sql_literal(JobStatus::kQueued) + ", " + sql_literal(JobStatus::kRunning) + ")";
 
 // "?, ?, ?" with n placeholders.
 std::string placeholders(std::size_t n) {
@@ -99,14 +103,18 @@ ArtifactMeta artifact_meta(const RecordSet& rs, std::size_t row) {
 // one of its tasks is, and started when that task started. Every reader of jobs goes through
 // these columns (FROM jobs, not aliased). The subqueries walk the (job_id, step) index.
 const std::string kJobRunningNow =
-    "EXISTS (SELECT 1 FROM tasks rt WHERE rt.job_id = jobs.id AND rt.state = 'RUNNING')";
+    "EXISTS (SELECT 1 FROM tasks rt WHERE rt.job_id = jobs.id AND rt.state = " +
+    sql_literal(TaskStatus::kRunning) + ")";
 const std::string kJobStartedAt =
     "COALESCE(started_at_ms, (SELECT MIN(rt.started_at_ms) FROM tasks rt WHERE"
-    " rt.job_id = jobs.id AND rt.state = 'RUNNING'))";
-const std::string kJobColumns = "id, tenant, CASE WHEN status = 'QUEUED' AND " + kJobRunningNow +
-                                " THEN 'RUNNING' ELSE status END, priority, step_count, error,"
-                                " error_code, created_at_ms, updated_at_ms, " +
-                                kJobStartedAt + ", finished_at_ms, type";
+    " rt.job_id = jobs.id AND rt.state = " +
+    sql_literal(TaskStatus::kRunning) + "))";
+const std::string kJobColumns =
+    "id, tenant, CASE WHEN status = " + sql_literal(JobStatus::kQueued) + " AND " + kJobRunningNow +
+    " THEN " + sql_literal(JobStatus::kRunning) +
+    " ELSE status END, priority, step_count, error,"
+    " error_code, created_at_ms, updated_at_ms, " +
+    kJobStartedAt + ", finished_at_ms, type";
 
 JobView job_view(const RecordSet& rs, std::size_t row) {
   JobView j;

@@ -13,6 +13,7 @@
 #include <Poco/Data/Session.h>
 
 #include "gen/core/queue/job_store.hpp"
+#include "gen/core/queue/states.hpp"
 #include "gen/core/storage/database.hpp"
 
 namespace gen::jobstore {
@@ -21,6 +22,9 @@ namespace gen::jobstore {
 inline constexpr std::int64_t kStaleUploadMs = 3600 * 1000;
 
 // --- SQL fragments and row mappings (job_store.cpp) ------------------------------------------
+
+/// "('QUEUED', 'RUNNING')": the job states that are not final, for `status IN ...`.
+extern const std::string kJobActive;
 
 /// "?, ?, ?" with n placeholders.
 std::string placeholders(std::size_t n);

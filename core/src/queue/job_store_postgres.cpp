@@ -60,7 +60,7 @@ std::vector<Submitted> submit_postgres(Database& db, const std::vector<JobSpec>&
       task_step.push_back(std::to_string(n));
       task_generator.push_back(step.generator);
       task_params.push_back(step.params.dump());
-      task_state.push_back(n == 0 ? "QUEUED" : "PENDING");
+      task_state.emplace_back(to_string(n == 0 ? TaskStatus::kQueued : TaskStatus::kPending));
       task_priority.push_back(std::to_string(spec.priority));
       task_max_attempts.push_back(std::to_string(std::max(1, step.max_attempts)));
       task_timeout.push_back(std::to_string(step.timeout_ms));
@@ -69,7 +69,9 @@ std::vector<Submitted> submit_postgres(Database& db, const std::vector<JobSpec>&
   }
   static const std::string kSubmit =
       "WITH j AS (INSERT INTO jobs (id, tenant, status, priority, step_count, created_at_ms,"
-      " updated_at_ms) SELECT id, tenant, 'QUEUED', priority, steps, $15, $15 FROM"
+      " updated_at_ms) SELECT id, tenant, " +
+      sql_literal(JobStatus::kQueued) +
+      ", priority, steps, $15, $15 FROM"
       " unnest($1::text[], $2::text[], $3::int[], $4::int[]) AS i(id, tenant, priority, steps)),"
       " t AS (INSERT INTO tasks (id, job_id, step, generator, params, state, priority, attempt,"
       " max_attempts, timeout_ms, run_after_ms, created_at_ms, queued_at_ms) SELECT id, job_id,"
@@ -101,9 +103,11 @@ std::vector<ClaimedTask> claim_postgres(Database& db, const std::string& worker,
   static const std::string kClaim =
       // The picked rows are locked, so their row versions stay put: the update finds them
       // by ctid (a TID scan) rather than by another primary-key lookup.
-      "WITH picked AS (SELECT ctid FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= $3"
-      " ORDER BY priority DESC, run_after_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED),"
-      " claimed AS (UPDATE tasks t SET state = 'RUNNING', attempt = t.attempt + 1,"
+      "WITH picked AS (SELECT ctid FROM tasks WHERE state = " + sql_literal(TaskStatus::kQueued) +
+      " AND run_after_ms <= $3 ORDER BY priority DESC, run_after_ms, id LIMIT $4 FOR UPDATE"
+      " SKIP LOCKED), claimed AS (UPDATE tasks t SET state = " +
+      sql_literal(TaskStatus::kRunning) +
+      ", attempt = t.attempt + 1,"
       " lease_owner = $1, lease_expires_at_ms = $2, started_at_ms = $3, progress = 0"
       " FROM picked WHERE t.ctid = picked.ctid RETURNING t.ctid, t.id, t.job_id, t.step,"
       " t.generator, t.params, t.attempt, t.max_attempts, t.timeout_ms, CASE WHEN"
@@ -180,12 +184,14 @@ std::vector<std::string> complete_postgres(Database& db,
         "WITH input AS (SELECT * FROM unnest($1::text[], $2::int[], $13::bool[], $14::text[],"
         " $15::int[], $17::tid[]) WITH ORDINALITY AS i(id, attempt, has_next, job_id, step,"
         " row_version, n)),"
-        " done AS (UPDATE tasks t SET state = 'COMPLETED', progress = 1, finished_at_ms = $3,"
+        " done AS (UPDATE tasks t SET state = " +
+        sql_literal(TaskStatus::kCompleted) +
+        ", progress = 1, finished_at_ms = $3,"
         " lease_expires_at_ms = NULL, error = NULL, error_code = NULL FROM input WHERE ";
     sql += find_task;
     sql +=
         " AND t.id = input.id AND"
-        // The state as a parameter ($16 = 'RUNNING'), not a literal: the generic plan then
+        // The state as a parameter ($16, the running state), not a literal: the generic plan then
         // cannot use the partial index of running tasks (tasks_leased). With statistics from
         // when few tasks ran, the planner had picked it as the outer side of the join and
         // matched every running task against every item: 100+ ms per batch, 30k -> 6k tasks/s.
@@ -199,15 +205,21 @@ std::vector<std::string> complete_postgres(Database& db,
         " $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bytea[]) AS"
         " o(id, item, seq, name, media_type, size, sha, data) JOIN done ON done.n = o.item),"
         // Only tasks with a next step look it up (most jobs have one step).
-        " queued AS (UPDATE tasks t SET state = 'QUEUED', queued_at_ms = $3, run_after_ms = $3"
-        " FROM done WHERE done.has_next AND t.state = 'PENDING' AND t.job_id ="
-        " done.job_id AND t.step = done.step + 1 RETURNING t.id),"
+        " queued AS (UPDATE tasks t SET state = " +
+        sql_literal(TaskStatus::kQueued) +
+        ", queued_at_ms = $3, run_after_ms = $3 FROM done WHERE done.has_next AND t.state = " +
+        sql_literal(TaskStatus::kPending) +
+        " AND t.job_id = done.job_id AND t.step = done.step + 1 RETURNING t.id),"
         " ended AS (UPDATE jobs j SET updated_at_ms = $3, status = CASE WHEN done.step ="
-        " j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' WHEN"
-        " j.status = 'QUEUED' THEN 'RUNNING' ELSE j.status END, started_at_ms ="
+        " j.step_count - 1 AND j.status IN " +
+        kJobActive + " THEN " + sql_literal(JobStatus::kCompleted) +
+        " WHEN j.status = " + sql_literal(JobStatus::kQueued) + " THEN " +
+        sql_literal(JobStatus::kRunning) +
+        " ELSE j.status END, started_at_ms ="
         " COALESCE(j.started_at_ms, done.started_at_ms, $3), finished_at_ms = CASE WHEN"
-        " done.step = j.step_count - 1 AND j.status IN ('QUEUED', 'RUNNING') THEN $3 ELSE"
-        " j.finished_at_ms END FROM done WHERE j.id ="
+        " done.step = j.step_count - 1 AND j.status IN " +
+        kJobActive +
+        " THEN $3 ELSE j.finished_at_ms END FROM done WHERE j.id ="
         " done.job_id RETURNING j.id, j.tenant, j.status, j.error, j.error_code,"
         " j.created_at_ms, j.started_at_ms, j.finished_at_ms),"
         // The webhook outbox, the same statement enqueue_job_events() runs.
@@ -231,7 +243,8 @@ std::vector<std::string> complete_postgres(Database& db,
       {pg_array(ids), pg_array(attempts), std::to_string(at), pg_array(art_item), pg_array(art_id),
        pg_array(art_seq), pg_array(art_name), pg_array(art_type), pg_array(art_size),
        pg_array(art_sha), pg_array(art_data), std::to_string(kWebhookMaxAttempts),
-       pg_array(has_next), pg_array(job_ids), pg_array(steps), "RUNNING", pg_array(row_versions)});
+       pg_array(has_next), pg_array(job_ids), pg_array(steps),
+       std::string(to_string(TaskStatus::kRunning)), pg_array(row_versions)});
   std::vector<std::string> applied;
   for (const auto& r : rows) {
     if (r[0] && !r[0]->empty()) applied.push_back(*r[0]);  // pg_notify's row is ''

@@ -15,6 +15,7 @@
 #include "gen/core/base/clock.hpp"
 #include "queue/job_store_impl.hpp"
 #include "storage/record_values.hpp"
+#include "storage/session.hpp"
 #include "storage/task_notify.hpp"
 #include "webhooks/job_events.hpp"
 
@@ -41,13 +42,15 @@ std::vector<ClaimedTask> JobStore::claim(const std::string& worker, int max,
     int limit = max;
     std::string lock = db_.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
     Statement st(s);
-    st << db_.sql(
-        "UPDATE tasks SET state = 'RUNNING', attempt = attempt + 1, lease_owner = ?,"
-        // (cancel_requested is never set on a runnable task: cancelling ends the task.)
-        " lease_expires_at_ms = ?, started_at_ms = ?, progress = 0 WHERE id IN (SELECT id"
-        " FROM tasks WHERE state = 'QUEUED' AND run_after_ms <= ? ORDER BY priority DESC, "
-        "run_after_ms, id LIMIT ?" +
-        lock + ") RETURNING " + kTaskColumns),
+    st << db_.sql("UPDATE tasks SET state = " + sql_literal(TaskStatus::kRunning) +
+                  ", attempt = attempt + 1, lease_owner = ?,"
+                  // (cancel_requested is never set on a runnable task: cancelling ends the task.)
+                  " lease_expires_at_ms = ?, started_at_ms = ?, progress = 0 WHERE id IN (SELECT id"
+                  " FROM tasks WHERE state = " +
+                  sql_literal(TaskStatus::kQueued) +
+                  " AND run_after_ms <= ? ORDER BY priority DESC, "
+                  "run_after_ms, id LIMIT ?" +
+                  lock + ") RETURNING " + kTaskColumns),
         use(owner), use(expires), use(at), use(at), use(limit);
     st.execute();
     RecordSet rs(st);
@@ -162,9 +165,12 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
     upd << db_.sql(
         // The lease owner stays: it names the worker of the completed attempt.
         "WITH v (job_id, id, attempt) AS (VALUES " + rows +
-        ") UPDATE tasks SET state = 'COMPLETED', progress = 1, finished_at_ms = ?,"
+        ") UPDATE tasks SET state = " + sql_literal(TaskStatus::kCompleted) +
+        ", progress = 1, finished_at_ms = ?,"
         " lease_expires_at_ms = NULL, error = NULL, error_code = NULL FROM v WHERE"
-        " tasks.job_id = v.job_id AND tasks.id = v.id AND tasks.state = 'RUNNING' AND"
+        " tasks.job_id = v.job_id AND tasks.id = v.id AND tasks.state = " +
+        sql_literal(TaskStatus::kRunning) +
+        " AND"
         " tasks.attempt = v.attempt RETURNING tasks.id");
     for (std::size_t i = 0; i < items.size(); ++i) {
       upd, use(job_ids[i]), use(ids[i]), use(attempts[i]);
@@ -211,9 +217,11 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
       }
       Statement next(s);
       next << db_.sql("WITH v (job_id, step) AS (VALUES " + next_rows +
-                      ") UPDATE tasks SET state = 'QUEUED', queued_at_ms = ?, run_after_ms = ?"
+                      ") UPDATE tasks SET state = " + sql_literal(TaskStatus::kQueued) +
+                      ", queued_at_ms = ?, run_after_ms = ?"
                       " FROM v WHERE tasks.job_id = v.job_id AND tasks.step = v.step AND"
-                      " tasks.state = 'PENDING' RETURNING tasks.id");
+                      " tasks.state = " +
+                      sql_literal(TaskStatus::kPending) + " RETURNING tasks.id");
       for (std::size_t i = 0; i < next_jobs.size(); ++i) {
         next, use(next_jobs[i]), use(next_steps[i]);
       }
@@ -230,15 +238,16 @@ std::vector<WriteResult> JobStore::complete_many(const std::vector<Completion>& 
         "UPDATE jobs SET updated_at_ms = ?, status = CASE WHEN EXISTS (SELECT 1 FROM"
         " tasks t WHERE t.job_id = jobs.id AND t.step = jobs.step_count - 1 AND"
         " t.id IN (" +
-        in +
-        ")) AND status IN ('QUEUED', 'RUNNING') THEN 'COMPLETED' WHEN status = 'QUEUED' THEN"
-        " 'RUNNING' ELSE status END, started_at_ms = COALESCE(started_at_ms, (SELECT"
+        in + ")) AND status IN " + kJobActive + " THEN " + sql_literal(JobStatus::kCompleted) +
+        " WHEN status = " + sql_literal(JobStatus::kQueued) + " THEN " +
+        sql_literal(JobStatus::kRunning) +
+        " ELSE status END, started_at_ms = COALESCE(started_at_ms, (SELECT"
         " MIN(t.started_at_ms) FROM tasks t WHERE t.job_id = jobs.id AND t.id IN (" +
         in +
         ")), ?), finished_at_ms = CASE WHEN EXISTS (SELECT 1 FROM tasks t"
         " WHERE t.job_id = jobs.id AND t.step = jobs.step_count - 1 AND t.id IN (" +
-        in +
-        ")) AND status IN ('QUEUED', 'RUNNING') THEN ? ELSE finished_at_ms END"
+        in + ")) AND status IN " + kJobActive +
+        " THEN ? ELSE finished_at_ms END"
         " WHERE id IN (" +
         in + ")"),
         use(at);
@@ -270,45 +279,50 @@ FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::st
     // The task by (job_id, step): PostgreSQL has no index on tasks.id (migration 10).
     s << db_.sql(
         "SELECT max_attempts, COALESCE(started_at_ms, ?) FROM tasks WHERE job_id = ? AND"
-        " step = ? AND id = ? AND attempt = ? AND state = 'RUNNING'"),
+        " step = ? AND id = ? AND attempt = ? AND state = " +
+        sql_literal(TaskStatus::kRunning)),
         use(at), use(job_id), use(step), use(task_id), use(attempt), into(max_attempts),
         into(started), now;
     if (max_attempts.empty()) return;
     // The first run of a job that ends writes its row (the claim did not; see kJobColumns).
-    s << db_.sql(
-        "UPDATE jobs SET status = 'RUNNING', started_at_ms = COALESCE(started_at_ms, ?),"
-        " updated_at_ms = ? WHERE id = ? AND status = 'QUEUED'"),
+    s << db_.sql("UPDATE jobs SET status = " + sql_literal(JobStatus::kRunning) +
+                 ", started_at_ms = COALESCE(started_at_ms, ?), updated_at_ms = ? WHERE id = ? AND"
+                 " status = " +
+                 sql_literal(JobStatus::kQueued)),
         use(started.front()), use(at), use(job_id), now;
     std::string msg = message;
     std::string code_str(code_name(code));
     bool retry = !permanent && attempt < max_attempts.front();
-    std::string outcome = retry ? "RETRY" : "FAILED";
+    // An attempt's outcome: RETRY, or the state its task ends in.
+    std::string outcome = retry ? "RETRY" : std::string(to_string(TaskStatus::kFailed));
     s << db_.sql(end_attempt_sql("job_id = ? AND step = ? AND id = ? AND attempt = ?")), use(at),
         use(at), use(outcome), use(msg), use(code_str), use(job_id), use(step), use(task_id),
         use(attempt), now;
     if (retry) {
       Poco::Int64 run_after = at + backoff_ms(attempt + 1);
-      s << db_.sql(
-          "UPDATE tasks SET state = 'QUEUED', run_after_ms = ?, queued_at_ms = ?,"
-          " lease_owner = NULL, lease_expires_at_ms = NULL, error = ?, error_code = ?"
-          " WHERE job_id = ? AND step = ? AND id = ? AND attempt = ?"),
+      s << db_.sql("UPDATE tasks SET state = " + sql_literal(TaskStatus::kQueued) +
+                   ", run_after_ms = ?, queued_at_ms = ?,"
+                   " lease_owner = NULL, lease_expires_at_ms = NULL, error = ?, error_code = ?"
+                   " WHERE job_id = ? AND step = ? AND id = ? AND attempt = ?"),
           use(run_after), use(at), use(msg), use(code_str), use(job_id), use(step), use(task_id),
           use(attempt), now;
       result = FailResult::kRetrying;
       return;
     }
     s << db_.sql(
-        "UPDATE tasks SET state = 'FAILED', finished_at_ms = ?, lease_owner = NULL,"
+        "UPDATE tasks SET state = " + sql_literal(TaskStatus::kFailed) +
+        ", finished_at_ms = ?, lease_owner = NULL,"
         " lease_expires_at_ms = NULL, error = ?, error_code = ? WHERE job_id = ? AND step = ?"
         " AND id = ? AND attempt = ?"),
         use(at), use(msg), use(code_str), use(job_id), use(step), use(task_id), use(attempt), now;
     s << db_.sql(
-        "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
-        " AND state = 'PENDING'"),
+        "UPDATE tasks SET state = " + sql_literal(TaskStatus::kCancelled) +
+        ", finished_at_ms = ? WHERE job_id = ? AND state = " + sql_literal(TaskStatus::kPending)),
         use(at), use(job_id), now;
-    s << db_.sql(
-        "UPDATE jobs SET status = 'FAILED', finished_at_ms = ?, updated_at_ms = ?, error = ?,"
-        " error_code = ? WHERE id = ? AND status IN ('QUEUED', 'RUNNING')"),
+    s << db_.sql("UPDATE jobs SET status = " + sql_literal(JobStatus::kFailed) +
+                 ", finished_at_ms = ?, updated_at_ms = ?, error = ?,"
+                 " error_code = ? WHERE id = ? AND status IN " +
+                 kJobActive),
         use(at), use(at), use(msg), use(code_str), use(job_id), now;
     enqueue_job_events(db_, s, {job_id});  // webhooks: the outbox, in this transaction
     result = FailResult::kFailed;
@@ -318,16 +332,23 @@ FailResult JobStore::fail(const ClaimedTask& task, ErrorCode code, const std::st
 
 WriteResult JobStore::progress(const ClaimedTask& task, double fraction) {
   double p = std::clamp(fraction, 0.0, 1.0);
-  Session s = db_.session();
   std::string task_id = task.task_id;
   std::string job_id = task.job_id;
   int step = task.step;
   int attempt = task.attempt;
   std::vector<std::string> updated;
-  s << db_.sql(
-      "UPDATE tasks SET progress = ? WHERE job_id = ? AND step = ? AND id = ? AND attempt = ?"
-      " AND state = 'RUNNING' RETURNING id"),
-      use(p), use(job_id), use(step), use(task_id), use(attempt), into(updated), now;
+  // One autocommit statement (no transaction to wait for); its driver error is translated as
+  // write_transaction() and read() translate theirs.
+  try {
+    Session s = db_.session();
+    s << db_.sql(
+        "UPDATE tasks SET progress = ? WHERE job_id = ? AND step = ? AND id = ? AND attempt = ?"
+        " AND state = " +
+        sql_literal(TaskStatus::kRunning) + " RETURNING id"),
+        use(p), use(job_id), use(step), use(task_id), use(attempt), into(updated), now;
+  } catch (const Poco::Exception& e) {
+    throw database_error(e);
+  }
   return updated.empty() ? WriteResult::kStale : WriteResult::kApplied;
 }
 
@@ -344,13 +365,14 @@ std::vector<std::string> JobStore::heartbeat(const std::string& worker, std::int
       // By ctid (there is no index on tasks.id); the outer filter keeps the outer scan on
       // tasks_leased whatever plan is chosen.
       std::string owner_again = worker;
-      s << db_.sql(
-          "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state ="
-          " 'RUNNING' AND ctid IN (SELECT ctid FROM tasks WHERE lease_owner = ? AND state ="
-          " 'RUNNING' FOR UPDATE SKIP LOCKED)"),
+      s << db_.sql("UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state = " +
+                   sql_literal(TaskStatus::kRunning) +
+                   " AND ctid IN (SELECT ctid FROM tasks WHERE lease_owner = ? AND state = " +
+                   sql_literal(TaskStatus::kRunning) + " FOR UPDATE SKIP LOCKED)"),
           use(expires), use(owner), use(owner_again), now;
     } else {
-      s << "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state = 'RUNNING'",
+      s << "UPDATE tasks SET lease_expires_at_ms = ? WHERE lease_owner = ? AND state = " +
+               sql_literal(TaskStatus::kRunning),
           use(expires), use(owner), now;
     }
     s << db_.sql(
@@ -366,8 +388,9 @@ std::vector<ClaimedTask> JobStore::tasks_held_by(const std::string& worker) {
   db_.read([&](DbSession& s) {
     std::string owner = worker;
     Statement st(s);
-    st << db_.sql(std::string("SELECT ") + kTaskColumns +
-                  " FROM tasks WHERE lease_owner = ? AND state = 'RUNNING'"),
+    st << db_.sql(
+        std::string("SELECT ") + kTaskColumns +
+        " FROM tasks WHERE lease_owner = ? AND state = " + sql_literal(TaskStatus::kRunning)),
         use(owner);
     st.execute();
     RecordSet rs(st);
@@ -399,11 +422,11 @@ WriteResult JobStore::requeue(const ClaimedTask& task) {
     // By (job_id, step): PostgreSQL has no index on tasks.id (migration 10). A run that ends
     // other than completed writes its attempt row when it ends; this one did not end, it is
     // undone, so there is no row to write (the claim wrote none).
-    s << db_.sql(
-        "UPDATE tasks SET state = 'QUEUED', attempt = attempt - 1, lease_owner = NULL,"
-        " lease_expires_at_ms = NULL, run_after_ms = ?, queued_at_ms = ?, progress = 0"
-        " WHERE job_id = ? AND step = ? AND id = ? AND attempt = ? AND state = 'RUNNING'"
-        " RETURNING id"),
+    s << db_.sql("UPDATE tasks SET state = " + sql_literal(TaskStatus::kQueued) +
+                 ", attempt = attempt - 1, lease_owner = NULL,"
+                 " lease_expires_at_ms = NULL, run_after_ms = ?, queued_at_ms = ?, progress = 0"
+                 " WHERE job_id = ? AND step = ? AND id = ? AND attempt = ? AND state = " +
+                 sql_literal(TaskStatus::kRunning) + " RETURNING id"),
         use(at), use(at), use(job_id), use(step), use(task_id), use(attempt), into(updated), now;
     if (updated.empty()) return;
     result = WriteResult::kApplied;
@@ -428,9 +451,11 @@ int JobStore::rescue_expired() {
   // expiry, which every claim would have to write: migration 9). On PostgreSQL through a
   // pg_exec connection, whose pinned plans never scan the whole table instead.
   // kTaskColumns, then the lease owner (column 9).
-  const std::string select = std::string("SELECT ") + kTaskColumns +
-                             ", lease_owner FROM tasks WHERE state = 'RUNNING' AND"
-                             " lease_expires_at_ms < ? LIMIT 100";
+  const std::string select =
+      std::string("SELECT ") + kTaskColumns +
+      ", lease_owner FROM tasks WHERE state = " + sql_literal(TaskStatus::kRunning) +
+      " AND"
+      " lease_expires_at_ms < ? LIMIT 100";
   if (db_.dialect() == Dialect::kPostgres) {
     for (const auto& r : db_.pg_exec(db_.sql(select), {std::to_string(now_ms())})) {
       expired.push_back(task_row(Row(r)));

@@ -120,8 +120,9 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
     // older version inserted at the claim is completed from the task row too.
     for (std::size_t i = 0; i < job.tasks.size(); ++i) {
       TaskView& t = job.tasks[i];
-      bool completed = t.state == "COMPLETED";
-      if ((t.state != "RUNNING" && !completed) || !t.started_at_ms) continue;
+      std::optional<TaskStatus> state = parse_task_status(t.state);
+      bool completed = state == TaskStatus::kCompleted;
+      if ((state != TaskStatus::kRunning && !completed) || !t.started_at_ms) continue;
       if (t.attempts.empty() || t.attempts.back().attempt != t.attempt) {
         AttemptView a;
         a.attempt = t.attempt;
@@ -131,7 +132,7 @@ std::optional<JobView> JobStore::get_job(const std::string& id) {
       }
       AttemptView& a = t.attempts.back();
       if (completed && a.outcome.empty()) {
-        a.outcome = "COMPLETED";
+        a.outcome = to_string(TaskStatus::kCompleted);
         a.finished_at_ms = t.finished_at_ms;
       }
     }
@@ -164,11 +165,13 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
   std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1 = 1";
   if (tenant) sql += " AND tenant = ?";
   // The stored status, except that QUEUED rows split into QUEUED and (derived) RUNNING.
-  if (status == "RUNNING") {
-    sql +=
-        " AND status IN ('QUEUED', 'RUNNING') AND (status = 'RUNNING' OR " + kJobRunningNow + ")";
-  } else if (status == "QUEUED") {
-    sql += " AND status = 'QUEUED' AND NOT " + kJobRunningNow;
+  const std::optional<JobStatus> wanted = parse_job_status(status);
+  const bool derived = wanted == JobStatus::kRunning || wanted == JobStatus::kQueued;
+  if (wanted == JobStatus::kRunning) {
+    sql += " AND status IN " + kJobActive + " AND (status = " + sql_literal(JobStatus::kRunning) +
+           " OR " + kJobRunningNow + ")";
+  } else if (wanted == JobStatus::kQueued) {
+    sql += " AND status = " + sql_literal(JobStatus::kQueued) + " AND NOT " + kJobRunningNow;
   } else if (!status.empty()) {
     sql += " AND status = ?";
   }
@@ -181,7 +184,7 @@ JobPage JobStore::list_jobs(const std::string& status, int limit, const std::str
     std::string tenant_v = tenant.value_or("");
     std::string status_v = status;
     if (tenant) st, use(tenant_v);
-    if (!status.empty() && status != "RUNNING" && status != "QUEUED") st, use(status_v);
+    if (!status.empty() && !derived) st, use(status_v);
     if (!cursor.empty()) st, use(cursor_ms), use(cursor_ms), use(cursor_id);
     int fetch = limit + 1;
     st, use(fetch);

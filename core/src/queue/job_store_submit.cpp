@@ -53,7 +53,7 @@ bool insert_job(const Database& db, DbSession& s, const JobSpec& spec, std::stri
   Poco::Int64 run_after = std::max<Poco::Int64>(at, spec.run_after_ms);
   runnable_now = runnable_now || run_after <= at;
   std::string id = job_id;
-  std::string status = "QUEUED";
+  std::string status(to_string(JobStatus::kQueued));
   int priority = spec.priority;
   int step_count = static_cast<int>(spec.steps.size());
   Poco::Nullable<std::string> key;
@@ -69,7 +69,7 @@ bool insert_job(const Database& db, DbSession& s, const JobSpec& spec, std::stri
     std::string task_id = new_id();
     std::string generator = step.generator;
     std::string params = step.params.dump();
-    std::string state = i == 0 ? "QUEUED" : "PENDING";
+    std::string state(to_string(i == 0 ? TaskStatus::kQueued : TaskStatus::kPending));
     int max_attempts = std::max(1, step.max_attempts);
     Poco::Int64 timeout = step.timeout_ms;
     int step_no = i;
@@ -147,24 +147,24 @@ std::optional<JobView> JobStore::cancel_job(const std::string& id) {
     Poco::Int64 at = now_ms();
     std::string message = "cancelled by request";
     std::string code(code_name(ErrorCode::kCancelled));
-    s << db_.sql(
-        "UPDATE jobs SET status = 'CANCELLED', updated_at_ms = ?, finished_at_ms = ?,"
-        " error = ?, error_code = ?, started_at_ms = " +
-        kJobStartedAt + " WHERE id = ?"),
+    s << db_.sql("UPDATE jobs SET status = " + sql_literal(JobStatus::kCancelled) +
+                 ", updated_at_ms = ?, finished_at_ms = ?,"
+                 " error = ?, error_code = ?, started_at_ms = " +
+                 kJobStartedAt + " WHERE id = ?"),
         use(at), use(at), use(message), use(code), use(job_id), now;
-    s << db_.sql(
-        "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ? WHERE job_id = ?"
-        " AND state IN ('PENDING', 'QUEUED')"),
+    s << db_.sql("UPDATE tasks SET state = " + sql_literal(TaskStatus::kCancelled) +
+                 ", finished_at_ms = ? WHERE job_id = ? AND state IN (" +
+                 sql_literal(TaskStatus::kPending) + ", " + sql_literal(TaskStatus::kQueued) + ")"),
         use(at), use(job_id), now;
     // Running tasks are marked so the holder's next heartbeat signals them; their later
     // completion is refused because the task is no longer RUNNING. Their runs end here.
-    std::string cancelled_outcome = "CANCELLED";
+    std::string cancelled_outcome(to_string(TaskStatus::kCancelled));
     Poco::Nullable<std::string> no_error;
-    s << db_.sql(end_attempt_sql("job_id = ? AND state = 'RUNNING'")), use(at), use(at),
-        use(cancelled_outcome), use(no_error), use(no_error), use(job_id), now;
-    s << db_.sql(
-        "UPDATE tasks SET state = 'CANCELLED', finished_at_ms = ?, cancel_requested = 1"
-        " WHERE job_id = ? AND state = 'RUNNING'"),
+    s << db_.sql(end_attempt_sql("job_id = ? AND state = " + sql_literal(TaskStatus::kRunning))),
+        use(at), use(at), use(cancelled_outcome), use(no_error), use(no_error), use(job_id), now;
+    s << db_.sql("UPDATE tasks SET state = " + sql_literal(TaskStatus::kCancelled) +
+                 ", finished_at_ms = ?, cancel_requested = 1 WHERE job_id = ? AND state = " +
+                 sql_literal(TaskStatus::kRunning)),
         use(at), use(job_id), now;
     enqueue_job_events(db_, s, {job_id});  // webhooks: the outbox, in this transaction
   });

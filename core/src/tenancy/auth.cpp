@@ -369,25 +369,28 @@ void CredentialStore::install_root_api_key(const std::string& key) {
 }
 
 std::vector<Credential> CredentialStore::list() {
-  Session s = db_.session();
-  Statement st(s);
-  st << "SELECT " << kColumns << " FROM credentials ORDER BY id";
-  st.execute();
-  RecordSet rs(st);
   std::vector<Credential> out;
-  for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(credential_from(rs, r));
+  db_.read([&](Session& s) {
+    Statement st(s);
+    st << "SELECT " << kColumns << " FROM credentials ORDER BY id";
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(credential_from(rs, r));
+  });
   return out;
 }
 
 std::optional<Credential> CredentialStore::get(const std::string& id) {
-  Session s = db_.session();
-  Statement st(s);
-  std::string v = id;
-  st << db_.sql(std::string("SELECT ") + kColumns + " FROM credentials WHERE id = ?"), use(v);
-  st.execute();
-  RecordSet rs(st);
-  if (rs.rowCount() == 0) return std::nullopt;
-  return credential_from(rs, 0);
+  std::optional<Credential> found;
+  db_.read([&](Session& s) {
+    Statement st(s);
+    std::string v = id;
+    st << db_.sql(std::string("SELECT ") + kColumns + " FROM credentials WHERE id = ?"), use(v);
+    st.execute();
+    RecordSet rs(st);
+    if (rs.rowCount() > 0) found = credential_from(rs, 0);
+  });
+  return found;
 }
 
 std::optional<Credential> CredentialStore::set_active(const std::string& id, bool active) {
@@ -424,11 +427,10 @@ std::optional<Credential> CredentialStore::check_password(const std::string& id,
                                                           const std::string& password) {
   std::string v = id;
   std::vector<std::string> hashes;
-  {
-    Session s = db_.session();
+  db_.read([&](Session& s) {
     s << db_.sql("SELECT password_hash FROM credentials WHERE id = ? AND is_active = 1"), use(v),
         into(hashes), now;
-  }
+  });
   // Unknown ids cost as much as wrong passwords, so timing does not reveal which ids exist:
   // the dummy has the same parameters as every stored hash.
   static const std::string dummy = hash_password("not a password");
@@ -444,11 +446,10 @@ std::optional<Credential> CredentialStore::check_password(const std::string& id,
 std::optional<Credential> CredentialStore::find_by_api_key(const std::string& key) {
   std::string hash = hash_api_key(key);
   std::vector<std::string> ids;
-  {
-    Session s = db_.session();
+  db_.read([&](Session& s) {
     s << db_.sql("SELECT credential_id FROM api_keys WHERE key_hash = ?"), use(hash), into(ids),
         now;
-  }
+  });
   if (ids.empty()) return std::nullopt;
   auto c = get(ids[0]);
   if (!c || !c->is_active) return std::nullopt;

@@ -114,9 +114,10 @@ json ConfigStore::validate(const ConfigDefinition& def, const json& value) {
 std::map<std::string, json> ConfigStore::stored(const std::string& tenant) {
   std::vector<std::string> names, values;
   std::string t = tenant;
-  Session s = db_.session();
-  s << db_.sql("SELECT name, value FROM config_values WHERE tenant = ?"), use(t), into(names),
-      into(values), now;
+  db_.read([&](Session& s) {
+    s << db_.sql("SELECT name, value FROM config_values WHERE tenant = ?"), use(t), into(names),
+        into(values), now;
+  });
   std::map<std::string, json> out;
   for (std::size_t i = 0; i < names.size(); ++i) {
     out[names[i]] = json::parse(values[i], nullptr, false);

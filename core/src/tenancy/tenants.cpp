@@ -64,26 +64,29 @@ Tenant TenantStore::create(const std::string& id, bool enabled) {
 }
 
 std::vector<Tenant> TenantStore::list() {
-  Session s = db_.session();
-  Statement st(s);
-  st << "SELECT id, enabled, created_at_ms, updated_at_ms FROM tenants ORDER BY id";
-  st.execute();
-  RecordSet rs(st);
   std::vector<Tenant> out;
-  for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(tenant_from(rs, r));
+  db_.read([&](Session& s) {
+    Statement st(s);
+    st << "SELECT id, enabled, created_at_ms, updated_at_ms FROM tenants ORDER BY id";
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(tenant_from(rs, r));
+  });
   return out;
 }
 
 std::optional<Tenant> TenantStore::get(const std::string& id) {
-  Session s = db_.session();
-  Statement st(s);
-  std::string v = id;
-  st << db_.sql("SELECT id, enabled, created_at_ms, updated_at_ms FROM tenants WHERE id = ?"),
-      use(v);
-  st.execute();
-  RecordSet rs(st);
-  if (rs.rowCount() == 0) return std::nullopt;
-  return tenant_from(rs, 0);
+  std::optional<Tenant> found;
+  db_.read([&](Session& s) {
+    Statement st(s);
+    std::string v = id;
+    st << db_.sql("SELECT id, enabled, created_at_ms, updated_at_ms FROM tenants WHERE id = ?"),
+        use(v);
+    st.execute();
+    RecordSet rs(st);
+    if (rs.rowCount() > 0) found = tenant_from(rs, 0);
+  });
+  return found;
 }
 
 std::optional<Tenant> TenantStore::set_enabled(const std::string& id, bool enabled) {

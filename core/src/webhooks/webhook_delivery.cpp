@@ -394,14 +394,15 @@ void WebhookDeliverer::send(const Claimed& c) {
   // The payload: the job as it ended, with links to its results.
   json artifacts = json::array();
   if (parse_job_status(c.job_status) == JobStatus::kCompleted) {
-    Session s = db_.session();
     std::string job = c.job_id;
     std::vector<std::string> names, types, digests;
     std::vector<Poco::Int64> sizes;
-    s << db_.sql(
-        "SELECT name, media_type, sha256, size_bytes FROM artifacts WHERE job_id = ? AND"
-        " step = (SELECT step_count - 1 FROM jobs WHERE id = ?) ORDER BY seq"),
-        use(job), use(job), into(names), into(types), into(digests), into(sizes), now;
+    db_.read([&](Session& s) {
+      s << db_.sql(
+          "SELECT name, media_type, sha256, size_bytes FROM artifacts WHERE job_id = ? AND"
+          " step = (SELECT step_count - 1 FROM jobs WHERE id = ?) ORDER BY seq"),
+          use(job), use(job), into(names), into(types), into(digests), into(sizes), now;
+    });
     for (std::size_t i = 0; i < names.size(); ++i) {
       artifacts.push_back(
           {{"name", names[i]},
@@ -537,8 +538,7 @@ void WebhookDeliverer::finish(const Claimed& c, std::optional<int> http_status,
 int WebhookDeliverer::rescue_expired() {
   std::vector<Claimed> expired;
   std::vector<std::string> owners;
-  {
-    Session s = db_.session();
+  db_.read([&](Session& s) {
     Poco::Int64 at = now_ms();
     Statement st(s);
     st << db_.sql(
@@ -555,7 +555,7 @@ int WebhookDeliverer::rescue_expired() {
       expired.push_back(std::move(c));
       owners.push_back(str(rs, 3, r));
     }
-  }
+  });
   for (std::size_t i = 0; i < expired.size(); ++i) {
     finish(expired[i], std::nullopt,
            "lease expired: worker " + owners[i] + " stopped before the delivery finished", false);

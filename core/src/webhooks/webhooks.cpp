@@ -341,31 +341,34 @@ std::pair<Webhook, std::string> WebhookStore::create(const std::string& tenant,
 }
 
 std::vector<Webhook> WebhookStore::list(const std::string& tenant) {
-  Session s = db_.session();
-  std::string t = tenant;
-  Statement st(s);
-  st << db_.sql(std::string("SELECT ") + kWebhookColumns +
-                " FROM webhooks WHERE tenant = ? ORDER BY created_at_ms, id"),
-      use(t);
-  st.execute();
-  RecordSet rs(st);
   std::vector<Webhook> out;
-  for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(webhook_row(rs, r));
+  db_.read([&](Session& s) {
+    std::string t = tenant;
+    Statement st(s);
+    st << db_.sql(std::string("SELECT ") + kWebhookColumns +
+                  " FROM webhooks WHERE tenant = ? ORDER BY created_at_ms, id"),
+        use(t);
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(webhook_row(rs, r));
+  });
   return out;
 }
 
 std::optional<Webhook> WebhookStore::get(const std::string& tenant, const std::string& id) {
-  Session s = db_.session();
-  std::string t = tenant;
-  std::string i = id;
-  Statement st(s);
-  st << db_.sql(std::string("SELECT ") + kWebhookColumns +
-                " FROM webhooks WHERE id = ? AND tenant = ?"),
-      use(i), use(t);
-  st.execute();
-  RecordSet rs(st);
-  if (rs.rowCount() == 0) return std::nullopt;
-  return webhook_row(rs, 0);
+  std::optional<Webhook> found;
+  db_.read([&](Session& s) {
+    std::string t = tenant;
+    std::string i = id;
+    Statement st(s);
+    st << db_.sql(std::string("SELECT ") + kWebhookColumns +
+                  " FROM webhooks WHERE id = ? AND tenant = ?"),
+        use(i), use(t);
+    st.execute();
+    RecordSet rs(st);
+    if (rs.rowCount() > 0) found = webhook_row(rs, 0);
+  });
+  return found;
 }
 
 std::optional<std::pair<Webhook, std::string>> WebhookStore::update(const std::string& tenant,
@@ -432,59 +435,60 @@ bool WebhookStore::remove(const std::string& tenant, const std::string& id) {
 }
 
 std::vector<WebhookDelivery> WebhookStore::deliveries(const std::string& webhook_id, int limit) {
-  Session s = db_.session();
-  std::string w = webhook_id;
-  int n = limit;
-  Statement st(s);
-  st << db_.sql(
-      "SELECT id, webhook_id, event, job_id, job_status, state, attempt, max_attempts,"
-      " next_attempt_at_ms, last_error, created_at_ms, finished_at_ms FROM webhook_deliveries"
-      " WHERE webhook_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?"),
-      use(w), use(n);
-  st.execute();
-  RecordSet rs(st);
   std::vector<WebhookDelivery> out;
-  for (std::size_t r = 0; r < rs.rowCount(); ++r) {
-    WebhookDelivery d;
-    d.id = str(rs, 0, r);
-    d.webhook_id = str(rs, 1, r);
-    d.event = str(rs, 2, r);
-    d.job_id = str(rs, 3, r);
-    d.job_status = str(rs, 4, r);
-    d.state = str(rs, 5, r);
-    d.attempt = static_cast<int>(i64(rs, 6, r));
-    d.max_attempts = static_cast<int>(i64(rs, 7, r));
-    d.next_attempt_at_ms = i64(rs, 8, r);
-    d.last_error = str(rs, 9, r);
-    d.created_at_ms = i64(rs, 10, r);
-    d.finished_at_ms = opt_i64(rs, 11, r);
-    out.push_back(std::move(d));
-  }
-  if (out.empty()) return out;
-  Statement at(s);
-  at << db_.sql(
-      "SELECT delivery_id, attempt, worker, started_at_ms, finished_at_ms, http_status, error"
-      " FROM webhook_delivery_attempts WHERE delivery_id IN (" +
-      placeholders(out.size()) + ") ORDER BY delivery_id, attempt");
-  std::vector<std::string> ids;
-  for (const WebhookDelivery& d : out) ids.push_back(d.id);
-  for (std::string& id : ids) at, use(id);
-  at.execute();
-  RecordSet ar(at);
-  for (std::size_t r = 0; r < ar.rowCount(); ++r) {
-    std::string id = str(ar, 0, r);
-    for (WebhookDelivery& d : out) {
-      if (d.id != id) continue;
-      WebhookAttempt a;
-      a.attempt = static_cast<int>(i64(ar, 1, r));
-      a.worker = str(ar, 2, r);
-      a.started_at_ms = i64(ar, 3, r);
-      a.finished_at_ms = opt_i64(ar, 4, r);
-      if (auto status = opt_i64(ar, 5, r)) a.http_status = static_cast<int>(*status);
-      a.error = str(ar, 6, r);
-      d.attempts.push_back(std::move(a));
+  db_.read([&](Session& s) {
+    std::string w = webhook_id;
+    int n = limit;
+    Statement st(s);
+    st << db_.sql(
+        "SELECT id, webhook_id, event, job_id, job_status, state, attempt, max_attempts,"
+        " next_attempt_at_ms, last_error, created_at_ms, finished_at_ms FROM webhook_deliveries"
+        " WHERE webhook_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?"),
+        use(w), use(n);
+    st.execute();
+    RecordSet rs(st);
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      WebhookDelivery d;
+      d.id = str(rs, 0, r);
+      d.webhook_id = str(rs, 1, r);
+      d.event = str(rs, 2, r);
+      d.job_id = str(rs, 3, r);
+      d.job_status = str(rs, 4, r);
+      d.state = str(rs, 5, r);
+      d.attempt = static_cast<int>(i64(rs, 6, r));
+      d.max_attempts = static_cast<int>(i64(rs, 7, r));
+      d.next_attempt_at_ms = i64(rs, 8, r);
+      d.last_error = str(rs, 9, r);
+      d.created_at_ms = i64(rs, 10, r);
+      d.finished_at_ms = opt_i64(rs, 11, r);
+      out.push_back(std::move(d));
     }
-  }
+    if (out.empty()) return;
+    Statement at(s);
+    at << db_.sql(
+        "SELECT delivery_id, attempt, worker, started_at_ms, finished_at_ms, http_status, error"
+        " FROM webhook_delivery_attempts WHERE delivery_id IN (" +
+        placeholders(out.size()) + ") ORDER BY delivery_id, attempt");
+    std::vector<std::string> ids;
+    for (const WebhookDelivery& d : out) ids.push_back(d.id);
+    for (std::string& id : ids) at, use(id);
+    at.execute();
+    RecordSet ar(at);
+    for (std::size_t r = 0; r < ar.rowCount(); ++r) {
+      std::string id = str(ar, 0, r);
+      for (WebhookDelivery& d : out) {
+        if (d.id != id) continue;
+        WebhookAttempt a;
+        a.attempt = static_cast<int>(i64(ar, 1, r));
+        a.worker = str(ar, 2, r);
+        a.started_at_ms = i64(ar, 3, r);
+        a.finished_at_ms = opt_i64(ar, 4, r);
+        if (auto status = opt_i64(ar, 5, r)) a.http_status = static_cast<int>(*status);
+        a.error = str(ar, 6, r);
+        d.attempts.push_back(std::move(a));
+      }
+    }
+  });
   return out;
 }
 

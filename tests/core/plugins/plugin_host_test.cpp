@@ -165,8 +165,8 @@ TEST_F(FixturePlugins, BadGeneratorInfosAreRefusedOneByOne) {
            "generator 'fixture_bad.zero_attempts': max_attempts must be >= 1, got 0",
            "generator 'fixture_bad.zero_timeout': timeout_ms must be > 0, got 0",
            "generator 'fixture_bad.param_twice': parameter 'x' is declared twice",
-           "generator 'fixture_bad.bad_default': parameter 'n' has a default that is not of "
-           "type integer",
+           "generator 'fixture_bad.bad_default': parameter 'n' has an invalid default "
+           "\"three\": expected integer, got string",
            "registered a null generator",
            "Generator::info() threw: info exploded",
        }) {

@@ -6,11 +6,13 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gen/backend/http.hpp"
+#include "gen/core/tenancy/scopes.hpp"
 
 namespace gen::backend {
 
@@ -31,7 +33,11 @@ using Handler = std::function<Response(const Call&)>;
 struct RouteInfo {
   std::string method;
   std::string pattern;
-  std::string scope;  ///< "READ:JOBS" ...; "" for any credential; "public" for none
+  /// The scope the caller's credential must hold; nullopt: any credential will do (or none,
+  /// when is_public). An enum, so a misspelt scope does not compile.
+  std::optional<Scope> scope;
+  /// No credential needed (login, /health, /ready, /metrics). A public route has no scope.
+  bool is_public = false;
 };
 
 struct Route : RouteInfo {
@@ -40,7 +46,8 @@ struct Route : RouteInfo {
 
 class Router {
  public:
-  /// Appends a route: `pattern` like "/api/v1/jobs/{id}/artifacts/{name}".
+  /// Appends a route: `pattern` like "/api/v1/jobs/{id}/artifacts/{name}". Throws
+  /// std::invalid_argument for a public route with a scope (which of the two would hold?).
   void add(Route route);
 
   struct Match {

@@ -67,6 +67,12 @@ struct ParamError {
 /// field ("must be a plain file name (no '/' or '\\')").
 inline std::optional<std::string> file_name_problem(std::string_view name);
 
+/// Checks one value of a param against `spec` by rule 3 below the absence (type, allowed values,
+/// output_name), completing it in place as complete_params() does (an integer param's `2.0`
+/// becomes `2`). The message of the problem ("expected integer, got string"), or nullopt.
+/// The host checks a manifest's defaults with it, so a default obeys the rule its value would.
+inline std::optional<std::string> param_value_problem(const ParamSpec& spec, nlohmann::json& value);
+
 /// Checks `params` against `info.params` by the rules in the file comment and completes them
 /// in place: defaults filled in, integral floats of integer params stored as integers.
 /// Returns the first problem, its field named under `field_prefix` (empty: bare names), or
@@ -200,6 +206,16 @@ inline std::optional<std::string> file_name_problem(std::string_view name) {
   return std::nullopt;
 }
 
+inline std::optional<std::string> param_value_problem(const ParamSpec& spec,
+                                                      nlohmann::json& value) {
+  std::optional<std::string> problem = detail::check_param_value(spec, value);
+  if (!problem && spec.name == "output_name" && value.is_string() &&
+      !value.get_ref<const std::string&>().empty()) {
+    problem = file_name_problem(value.get_ref<const std::string&>());
+  }
+  return problem;
+}
+
 inline std::optional<ParamError> complete_params(const GeneratorInfo& info, nlohmann::json& params,
                                                  std::string_view field_prefix) {
   if (params.is_null()) params = nlohmann::json::object();
@@ -241,11 +257,7 @@ inline std::optional<ParamError> complete_params(const GeneratorInfo& info, nloh
       if (!spec.default_value.is_null()) params[spec.name] = spec.default_value;
       continue;
     }
-    std::optional<std::string> problem = detail::check_param_value(spec, *it);
-    if (!problem && spec.name == "output_name" && it->is_string() &&
-        !it->get_ref<const std::string&>().empty()) {
-      problem = file_name_problem(it->get_ref<const std::string&>());
-    }
+    std::optional<std::string> problem = param_value_problem(spec, *it);
     if (problem)
       return ParamError{detail::param_field(field_prefix, spec.name), std::move(*problem)};
   }

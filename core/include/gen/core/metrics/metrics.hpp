@@ -38,7 +38,8 @@ const std::vector<double>& task_buckets();
 const std::vector<double>& size_buckets();
 
 /// True for a header that says the request came through a proxy or load balancer: a name
-/// starting with "X-Forwarded-" or "Forwarded" (any case). /metrics refuses those (404).
+/// starting with "X-Forwarded-", or "Forwarded", "X-Real-IP" or "Via" (any case). The
+/// backend's and the worker's /metrics refuse a request carrying one (404), by this rule.
 bool is_forwarded_header(std::string_view name);
 
 /// Text exposition of `families` (prometheus::TextSerializer).

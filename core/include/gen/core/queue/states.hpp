@@ -9,6 +9,7 @@
 
 #include <array>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -80,6 +81,15 @@ constexpr std::optional<JobStatus> parse_job_status(std::string_view text) {
 }
 constexpr std::optional<TaskStatus> parse_task_status(std::string_view text) {
   return states_detail::value_of(states_detail::kTaskStatusNames, text);
+}
+
+/// The status as an SQL string literal ('RUNNING'): statements name states through this, so
+/// a state's spelling is written once (here; the migrations' CHECKs and indexes aside).
+inline std::string sql_literal(JobStatus status) {
+  return "'" + std::string(to_string(status)) + "'";
+}
+inline std::string sql_literal(TaskStatus status) {
+  return "'" + std::string(to_string(status)) + "'";
 }
 
 /// COMPLETED, FAILED or CANCELLED: a job or task in this state never changes again.
