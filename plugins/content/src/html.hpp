@@ -1,0 +1,40 @@
+// The text of an HTML page, with gumbo (the HTML5 parsing algorithm: the tree a browser
+// builds, however broken the markup).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "segments.hpp"
+
+namespace gen::content {
+
+struct HtmlText {
+  /// <title>, else the first <h1>, else nullopt.
+  std::optional<std::string> title;
+  /// Heading sections (kind "heading"), when not `headings_inline`.
+  std::vector<Segment> segments;
+  /// The whole text, headings as paragraphs, when `headings_inline`.
+  std::string text;
+};
+
+/// Extracts the visible text of `html` (valid UTF-8; gumbo replaces anything else with
+/// U+FFFD). Dropped: script, style, noscript, template, iframe, object, embed, canvas, svg,
+/// math, and head but its <title>. Block elements (p, div, li, tr, section, ...) break
+/// lines, paragraphs (p, headings, lists, tables, pre, blockquote ...) are separated by a
+/// blank line; whitespace collapses as a browser collapses it, except in <pre> and
+/// <textarea>; <br> is a line break; table cells are separated by " | ". Headings h1-h6
+/// make sections (SectionBuilder), or paragraphs with `headings_inline`.
+///
+/// `what` names the page in messages ("page 'lesson1/index.html'" or "HTML"). Refuses
+/// (BadInput) a page over Limits::max_html_bytes or with more than Limits::max_html_tags
+/// '<' characters before parsing: gumbo's tree is bounded by them. The walk over the tree is
+/// iterative (a page may nest elements 100,000 deep) and polls cancellation every 4,096
+/// nodes; gumbo's own parse cannot be interrupted, but stays within a second or two for the
+/// largest page allowed (figures in html.cpp).
+HtmlText extract_html_text(Job& job, std::string_view html, bool headings_inline,
+                           const std::string& what);
+
+}  // namespace gen::content
