@@ -110,6 +110,7 @@ std::string describe_content(std::string_view data) {
   if (data.starts_with(std::string_view("\xD0\xCF\x11\xE0", 4))) {
     return "an OLE2 file (a legacy .doc/.xls/.ppt)";
   }
+  if (sdk::detail::valid_utf8(data)) return "text";
   return "binary data";
 }
 

@@ -51,6 +51,10 @@ struct Limits {
   std::size_t max_html_bytes = 32u << 20;
   /// '<' characters in one HTML document: an upper bound of its elements.
   std::size_t max_html_tags = 2'000'000;
+  /// How deeply elements may nest in one HTML document, estimated from its tags before
+  /// parsing (html.cpp): gumbo's time grows with tags x depth. Chrome flattens the tree
+  /// below 512 levels as well.
+  std::size_t max_html_depth = 512;
 };
 
 /// A document refused because of its content (damaged, unsupported, over a limit): becomes
