@@ -9,11 +9,14 @@
 
 #include "bounded_decode.hpp"  // gen::pdf::describe_size
 
-// Measured (RelWithDebInfo, this 2-core machine, content_plugin_tests
-// ContentHtml.TenMegabytePage): a generated 10 MB page of 100,000 sections (h2, p with
-// inline markup, li, table rows: about 900,000 elements) parses and extracts in about
-// 1.3 s with a peak RSS growth of about 260 MB; gumbo's tree is ~25x the page. At the
-// 32 MiB / 2,000,000-tag limits the worst case stays below 1 GB.
+// Measured (RelWithDebInfo, this 2-core machine shared with other builds; figures printed by
+// content_plugin_tests ContentHtml.TenMegabytePageSucceeds): a generated 10 MB page of
+// 49,155 sections (h2, p with inline markup, a list, a table row: ~540,000 start tags)
+// extracts in 1.2-2.0 s (3.3 s under heavy load) with the peak RSS ~254 MB higher; gumbo's
+// tree is ~25x the page. Worst cases tried: "<p>x" x 1.9 million (7.4 MB) took 2.1 s and
+// 654 MB, hence the 1,000,000 start-tag limit (~350 MB); 500 open <b>/<font>/<table> then
+// 600,000 paragraphs 1.2-1.7 s; 30 MB of paragraph text 3.1 s and no memory beyond the
+// input; 100,000 nested <div>s 65 s, hence the nesting limit (refused in milliseconds).
 
 namespace gen::content {
 
@@ -273,13 +276,14 @@ std::string lower_name(std::string_view html, std::size_t& i) {
 }
 
 bool is_void_or_auto_closed(std::string_view name) {
-  // Void elements never open; these are closed by their next sibling (or parent's end),
-  // so unclosed ones do not nest.
+  // Void elements never open; the others are closed by their next sibling (or a start tag
+  // of their own kind: a, nobr, button, form, headings), so unclosed ones do not nest.
   static constexpr std::string_view kNames[] = {
-      "area", "base",  "br",     "col",      "embed",   "hr",     "img",   "input",  "link",
-      "meta", "param", "source", "track",    "wbr",     "keygen", "p",     "li",     "dt",
-      "dd",   "tr",    "td",     "th",       "tbody",   "thead",  "tfoot", "option", "optgroup",
-      "rb",   "rt",    "rp",     "colgroup", "caption", "html",   "head",  "body"};
+      "area", "base",   "br",     "col",      "embed",   "hr",     "img",   "input",  "link",
+      "meta", "param",  "source", "track",    "wbr",     "keygen", "p",     "li",     "dt",
+      "dd",   "tr",     "td",     "th",       "tbody",   "thead",  "tfoot", "option", "optgroup",
+      "rb",   "rt",     "rp",     "colgroup", "caption", "html",   "head",  "body",   "a",
+      "nobr", "button", "form",   "h1",       "h2",      "h3",     "h4",    "h5",     "h6"};
   return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
 }
 
@@ -351,10 +355,13 @@ HtmlText extract_html_text(Job& job, std::string_view html, bool headings_inline
     job.fail(what + " is " + std::to_string(html.size()) + " bytes, more than " +
              pdf::describe_size(limits.max_html_bytes) + " (the limit for one HTML page)");
   }
-  const auto tags = static_cast<std::size_t>(std::count(html.begin(), html.end(), '<'));
+  std::size_t tags = 0;  // start tags: '<' and a letter
+  for (std::size_t i = html.find('<'); i != std::string_view::npos; i = html.find('<', i + 1)) {
+    tags += i + 1 < html.size() && std::isalpha(static_cast<unsigned char>(html[i + 1]));
+  }
   if (tags > limits.max_html_tags) {
-    job.fail(what + " has " + std::to_string(tags) + " '<' characters, more than " +
-             std::to_string(limits.max_html_tags) + " (the limit of tags in one HTML page)");
+    job.fail(what + " has " + std::to_string(tags) + " start tags, more than " +
+             std::to_string(limits.max_html_tags) + " (the limit for one HTML page)");
   }
   if (nesting_estimate(html, limits.max_html_depth) > limits.max_html_depth) {
     job.fail(what + " nests elements more than " + std::to_string(limits.max_html_depth) +

@@ -29,11 +29,13 @@ struct HtmlText {
 /// make sections (SectionBuilder), or paragraphs with `headings_inline`.
 ///
 /// `what` names the page in messages ("page 'lesson1/index.html'" or "HTML"). Refuses
-/// (BadInput) a page over Limits::max_html_bytes or with more than Limits::max_html_tags
-/// '<' characters before parsing: gumbo's tree is bounded by them. The walk over the tree is
+/// (BadInput) before parsing a page over Limits::max_html_bytes, with more than
+/// Limits::max_html_tags start tags (gumbo's tree is bounded by them), or nesting elements
+/// deeper than Limits::max_html_depth (estimated from the tags; gumbo's time grows with
+/// tags x depth). The walk over the tree is
 /// iterative (a page may nest elements 100,000 deep) and polls cancellation every 4,096
-/// nodes; gumbo's own parse cannot be interrupted, but stays within a second or two for the
-/// largest page allowed (figures in html.cpp).
+/// nodes; gumbo's own parse cannot be interrupted, but stays within seconds for the largest
+/// page allowed (figures in html.cpp).
 HtmlText extract_html_text(Job& job, std::string_view html, bool headings_inline,
                            const std::string& what);
 

@@ -45,12 +45,12 @@ struct Limits {
   std::size_t max_zip_entries = 10'000;
   /// One XML part inflated from a zip (word/document.xml, imsmanifest.xml ...).
   std::size_t max_xml_part_bytes = 64u << 20;
-  /// One HTML document (an input, or a page of a SCORM package). gumbo builds a tree of
-  /// about 100-200 bytes per element before anything can be dropped; with max_html_tags
-  /// this bounds its memory.
+  /// One HTML document (an input, or a page of a SCORM package).
   std::size_t max_html_bytes = 32u << 20;
-  /// '<' characters in one HTML document: an upper bound of its elements.
-  std::size_t max_html_tags = 2'000'000;
+  /// Start tags ('<' and a letter) in one HTML document: about its elements. gumbo builds
+  /// its whole tree first, ~340 bytes per element and text node ("<p>x" x 1.9 million took
+  /// 654 MB): this bounds it to ~350 MB.
+  std::size_t max_html_tags = 1'000'000;
   /// How deeply elements may nest in one HTML document, estimated from its tags before
   /// parsing (html.cpp): gumbo's time grows with tags x depth. Chrome flattens the tree
   /// below 512 levels as well.
