@@ -24,6 +24,12 @@ Extraction extract_pdf(Job& job, std::string_view data) {
     pdf = pdf::detail::open_pdf(sdk::InputArtifact{job.input_name(), "application/pdf", data},
                                 /*password=*/"");
   } catch (const pdf::detail::BadInput& bad) {
+    if (bad.message.find("encrypted PDF") != std::string::npos) {
+      // open_pdf's message points at pdf.*'s params.password, which this generator lacks.
+      job.fail(
+          "encrypted PDF: content.extract reads unencrypted PDFs only; decrypt it first "
+          "(pdf.decrypt)");
+    }
     throw BadInput{bad.message};  // already names the input
   }
   try {

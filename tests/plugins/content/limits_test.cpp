@@ -12,6 +12,7 @@
 
 #include "content_test_support.hpp"
 #include "render_generator.hpp"
+#include "toolkit.hpp"
 
 namespace {
 
@@ -91,6 +92,20 @@ TEST(ContentBadInput, DeclaredDocxButNotAZip) {
 TEST(ContentBadInput, DeclaredPdfButNotAPdf) {
   expect_refused(run_on("scan.pdf", "application/pdf", "hello"),
                  {"input 'scan.pdf' is not a PDF file: no %PDF- header"});
+}
+
+TEST(ContentBadInput, EncryptedPdf) {
+  FakeContext render_context;
+  render_context.add_input("r.md", "text/markdown", "Secret text.\n");
+  gen::pdf::RenderGenerator render;
+  ASSERT_TRUE(render_context.run(render).is_ok());
+  FakeContext encrypt_context({{"owner_password", "o"}, {"user_password", "u"}});
+  encrypt_context.add_input("r.pdf", "application/pdf", render_context.outputs().front().data);
+  gen::pdf::EncryptGenerator encrypt;
+  ASSERT_TRUE(encrypt_context.run(encrypt).is_ok());
+  expect_refused(run_on("locked.pdf", "application/pdf", encrypt_context.outputs().front().data),
+                 {"input 'locked.pdf': encrypted PDF: content.extract reads unencrypted PDFs "
+                  "only; decrypt it first (pdf.decrypt)"});
 }
 
 TEST(ContentBadInput, NamedFormatMustMatchTheContent) {
