@@ -11,6 +11,8 @@ PACKAGES=(
   libqpdf-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libfreetype-dev libharfbuzz-dev
   libsystemd-dev libpq-dev libsqlite3-dev zlib1g-dev libdeflate-dev fonts-dejavu-core
   libssl-dev libjemalloc-dev
+  # the content plugin (content.extract): HTML5 parsing, zip, XML
+  libgumbo-dev libzip-dev libxml2-dev
   # fuzzing: clang with libFuzzer + ASan/UBSan runtimes (scripts/fuzz.sh)
   clang libclang-rt-14-dev llvm
   # tests, benchmarks and the demo
