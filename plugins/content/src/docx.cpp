@@ -2,7 +2,7 @@
 // know which paragraphs are headings and docProps/core.xml for the title.
 //
 // A paragraph is a heading of level N when, first match wins:
-//  * its own w:pPr/w:outlineLvl is N-1 (0-8; 9 means body text);
+//  * its own w:pPr/w:outlineLvl is N-1 (0-8; 9 makes it body text whatever its style);
 //  * its style (w:pStyle, followed through w:basedOn) is named "heading N" or has the id
 //    "HeadingN" (Word writes the English name even in localised documents, whose ids differ);
 //  * its style, or one it is based on, has w:outlineLvl N-1.
@@ -11,6 +11,8 @@
 // mc:Fallback copies are skipped. Paragraphs are separated by "\n\n"; a table is one line per
 // row, cells joined by " | ", a cell's paragraphs by " ". Content controls (w:sdt) and text
 // boxes are read in document order. Headers, footers, footnotes and comments are not read.
+// word/document.xml is streamed (any size up to Limits::max_docx_body_bytes, memory bounded
+// by its largest paragraph or table); the small parts are read into trees.
 //
 // Title: docProps/core.xml dc:title, else the first Title-styled paragraph, else none.
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <libxml/tree.h>
 
@@ -97,101 +100,125 @@ class StyleTable {
   std::map<std::string, Style, std::less<>> styles_;
 };
 
-class DocxReader {
+/// Reads word/document.xml as a stream of elements (xml.hpp's stream_xml): its memory is
+/// the current paragraph and table, whatever the size of the part.
+class BodyReader final : public XmlHandler {
  public:
-  DocxReader(Job& job, const StyleTable& styles) : job_(job), styles_(styles), sections_(job) {}
-
-  void body(const XmlNode* body) {
-    for (const XmlNode* node = body->children; node != nullptr; node = node->next) block(node);
-  }
+  BodyReader(Job& job, const StyleTable& styles) : job_(job), styles_(styles), sections_(job) {}
 
   SectionBuilder& sections() { return sections_; }
   const std::optional<std::string>& first_title() const { return first_title_; }
 
- private:
-  void block(const XmlNode* node) {
-    if (node->type != XML_ELEMENT_NODE) return;
-    if (++blocks_ % 256 == 0) job_.poll();
-    if (is_element(node, "p")) {
-      paragraph(node);
-    } else if (is_element(node, "tbl")) {
-      sections_.paragraph(table(node));
-    } else if (is_element(node, "sdt")) {  // a content control around blocks
-      if (const XmlNode* content = child(node, "sdtContent")) {
-        for (const XmlNode* c = content->children; c != nullptr; c = c->next) block(c);
+  void start(std::string_view name, const XmlAttributes& attributes) override {
+    if (++elements_ % 4096 == 0) job_.poll();
+    const std::string_view parent = open_.empty() ? std::string_view() : open_.back();
+    open_.emplace_back(name);
+    if (skipping_ > 0 || name == "del" || name == "instrText" || name == "delText" ||
+        name == "Fallback") {
+      ++skipping_;
+      return;
+    }
+    if (name == "p") {
+      if (paragraph_depth_++ == 0) {
+        text_.clear();
+        style_.clear();
+        outline_.reset();
+      } else if (!text_.empty()) {
+        text_ += ' ';  // a paragraph in a text box inside this one
+      }
+    } else if (name == "pStyle" && parent == "pPr" && paragraph_depth_ == 1) {
+      style_ = attributes.value("val");
+    } else if (name == "outlineLvl" && parent == "pPr" && paragraph_depth_ == 1) {
+      const std::string value = attributes.value("val");
+      if (value.size() == 1 && value[0] >= '0' && value[0] <= '9') outline_ = value[0] - '0';
+    } else if (name == "t") {
+      in_text_ = true;
+    } else if (parent == "r" && name == "tab") {
+      text_ += '\t';
+    } else if (parent == "r" && (name == "br" || name == "cr")) {
+      text_ += '\n';
+    } else if (parent == "r" && name == "noBreakHyphen") {
+      text_ += '-';
+    } else if (name == "tbl") {
+      tables_.emplace_back();
+    } else if (name == "tr" && !tables_.empty()) {
+      tables_.back().row.clear();
+      tables_.back().cells = 0;
+    } else if (name == "tc" && !tables_.empty()) {
+      tables_.back().cell.clear();
+    }
+  }
+
+  void end(std::string_view name) override {
+    if (!open_.empty()) open_.pop_back();
+    if (skipping_ > 0) {
+      --skipping_;
+      return;
+    }
+    if (name == "t") {
+      in_text_ = false;
+    } else if (name == "p" && paragraph_depth_ > 0 && --paragraph_depth_ == 0) {
+      end_paragraph();
+    } else if (name == "tc" && !tables_.empty()) {
+      Table& table = tables_.back();
+      if (table.cells++ > 0) table.row += " | ";
+      table.row += trim(table.cell);
+    } else if (name == "tr" && !tables_.empty()) {
+      Table& table = tables_.back();
+      if (!table.text.empty()) table.text += '\n';
+      table.text += table.row;
+      // Counted when the table ends; this only stops one that grows past the whole budget.
+      if (table.text.size() > job_.limits().max_text_bytes) job_.count_text(table.text.size());
+    } else if (name == "tbl" && !tables_.empty()) {
+      std::string text = std::move(tables_.back().text);
+      tables_.pop_back();
+      if (tables_.empty()) {
+        sections_.paragraph(text);
+      } else {
+        add_to_cell(text);  // a nested table is text of its cell
       }
     }
   }
 
-  void paragraph(const XmlNode* p) {
-    std::string text;
-    runs(p, text);
-    const XmlNode* ppr = child(p, "pPr");
+  void text(std::string_view characters) override {
+    if (!in_text_ || skipping_ > 0 || paragraph_depth_ == 0) return;
+    text_ += characters;
+    if (text_.size() > job_.limits().max_text_bytes) job_.count_text(text_.size());
+  }
+
+ private:
+  struct Table {
+    std::string text;  // finished rows
+    std::string row;
+    std::string cell;
+    int cells = 0;
+  };
+
+  void add_to_cell(std::string_view text) {
+    text = trim(text);
+    if (text.empty()) return;
+    std::string& cell = tables_.back().cell;
+    if (!cell.empty()) cell += ' ';
+    cell += text;
+  }
+
+  void end_paragraph() {
+    if (!tables_.empty()) {
+      add_to_cell(text_);
+      return;
+    }
     std::optional<int> level;
-    if (auto own = outline_level(ppr); own && *own <= 8) level = *own + 1;
-    if (!level && ppr != nullptr) {
-      if (const XmlNode* style = child(ppr, "pStyle"))
-        level = styles_.level(attribute(style, "val"));
+    if (outline_) {
+      if (*outline_ <= 8) level = *outline_ + 1;  // 9: body text, whatever the style says
+    } else if (!style_.empty()) {
+      level = styles_.level(style_);
     }
     if (level) {
-      std::string title(trim(text));
+      std::string title(trim(text_));
       if (*level == 0 && !first_title_ && !title.empty()) first_title_ = title;
       sections_.heading(*level, std::move(title));
     } else {
-      sections_.paragraph(text);
-    }
-  }
-
-  std::string table(const XmlNode* tbl) {
-    std::string out;
-    for (const XmlNode* row : children(tbl, "tr")) {
-      std::string line;
-      bool first = true;
-      for (const XmlNode* cell : children(row, "tc")) {
-        std::string cell_text;
-        for (const XmlNode* c = cell->children; c != nullptr; c = c->next) {
-          std::string part;
-          if (is_element(c, "p")) {
-            runs(c, part);
-          } else if (is_element(c, "tbl")) {
-            part = table(c);  // nested: depth bounded by libxml2's 256 levels
-          }
-          std::string_view trimmed = trim(part);
-          if (trimmed.empty()) continue;
-          if (!cell_text.empty()) cell_text += ' ';
-          cell_text += trimmed;
-        }
-        if (!first) line += " | ";
-        first = false;
-        line += cell_text;
-      }
-      if (!out.empty()) out += '\n';
-      out += line;
-    }
-    return out;
-  }
-
-  /// Appends the text of the runs under `node` (depth-first, document order).
-  void runs(const XmlNode* node, std::string& out) {
-    for (const XmlNode* c = node->children; c != nullptr; c = c->next) {
-      if (c->type != XML_ELEMENT_NODE) continue;
-      if (is_element(c, "t")) {
-        out += text_of(c);
-      } else if (is_element(c, "tab")) {
-        if (!is_element(node, "tabs")) out += '\t';
-      } else if (is_element(c, "br") || is_element(c, "cr")) {
-        out += '\n';
-      } else if (is_element(c, "noBreakHyphen")) {
-        out += '-';
-      } else if (is_element(c, "p")) {  // a paragraph in a text box inside this one
-        if (!out.empty()) out += ' ';
-        runs(c, out);
-      } else if (is_element(c, "del") || is_element(c, "instrText") || is_element(c, "Fallback") ||
-                 is_element(c, "pPr") || is_element(c, "rPr")) {
-        continue;
-      } else {
-        runs(c, out);  // runs, hyperlinks, insertions, fields, smart tags, content controls
-      }
+      sections_.paragraph(text_);
     }
   }
 
@@ -199,7 +226,15 @@ class DocxReader {
   const StyleTable& styles_;
   SectionBuilder sections_;
   std::optional<std::string> first_title_;
-  std::size_t blocks_ = 0;
+  std::vector<std::string> open_;  // local names of the open elements (libxml2: <= 256 deep)
+  std::vector<Table> tables_;      // open tables, innermost last
+  std::string text_;               // the paragraph being read
+  std::string style_;
+  std::optional<int> outline_;
+  int paragraph_depth_ = 0;
+  int skipping_ = 0;
+  bool in_text_ = false;
+  std::size_t elements_ = 0;
 };
 
 }  // namespace
@@ -223,13 +258,8 @@ Extraction extract_docx(Job& job, ZipArchive& zip) {
 
   const std::optional<std::string> name = zip.find("word/document.xml");
   if (!name) job.fail("not a DOCX file: the zip has no word/document.xml");
-  XmlDocument doc = parse_xml(job, zip.read(*name, max_part), *name);
-  const XmlNode* body = child(doc.root(), "body");
-  if (!is_element(doc.root(), "document") || body == nullptr) {
-    job.fail(*name + " is not a WordprocessingML document (no w:document/w:body)");
-  }
-  DocxReader reader(job, styles);
-  reader.body(body);
+  BodyReader reader(job, styles);
+  stream_xml(job, zip.read(*name, job.limits().max_docx_body_bytes), *name, reader);
 
   Extraction result;
   result.format = "docx";

@@ -43,8 +43,13 @@ struct Limits {
   std::size_t max_unzipped_bytes = 256u << 20;
   /// Entries in a zip's central directory.
   std::size_t max_zip_entries = 10'000;
-  /// One XML part inflated from a zip (word/document.xml, imsmanifest.xml ...).
-  std::size_t max_xml_part_bytes = 64u << 20;
+  /// An XML part read into a tree (word/styles.xml, docProps/core.xml, imsmanifest.xml).
+  std::size_t max_xml_part_bytes = 8u << 20;
+  /// '<' and '=' (tags and attributes) in an XML part read into a tree: libxml2 takes
+  /// ~200 bytes per node, so this bounds the tree to ~100 MB.
+  std::size_t max_xml_markup = 500'000;
+  /// word/document.xml, streamed (its memory does not grow with its size).
+  std::size_t max_docx_body_bytes = 256u << 20;
   /// One HTML document (an input, or a page of a SCORM package).
   std::size_t max_html_bytes = 32u << 20;
   /// Start tags ('<' and a letter) in one HTML document: about its elements. gumbo builds

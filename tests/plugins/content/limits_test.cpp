@@ -32,6 +32,12 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kDocx =
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
+long peak_rss_kb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
 struct Outcome {
   Status status;
   double seconds;
@@ -199,7 +205,7 @@ TEST(ContentZipBomb, FourGigabytesDeclaredAsDocxIsRefusedBeforeInflating) {
   ASSERT_LT(zip.size(), 8u << 20);
   const Outcome outcome = run_on("bomb.docx", kDocx, zip);
   expect_refused(outcome, {"input 'bomb.docx': zip entry 'word/document.xml' inflates to "
-                           "4293918720 bytes, more than 64 MiB (the limit per entry)"});
+                           "4293918720 bytes, more than 256 MiB (the limit per entry)"});
   EXPECT_LT(outcome.seconds, 0.5);
 }
 
@@ -281,6 +287,37 @@ TEST(ContentXml, BillionLaughsInDocumentXmlIsRefusedAtTheDoctype) {
   EXPECT_LT(outcome.seconds, 0.5);
 }
 
+TEST(ContentXml, TreePartsAreBoundedBeforeParsing) {
+  std::string styles = "<w:styles xmlns:w=\"urn:w\">";
+  for (int i = 0; i < 100001; ++i) styles += "<w:s a=\"\" b=\"\" c=\"\" d=\"\"/>";
+  const Outcome outcome = run_on("s.docx", kDocx,
+                                 make_zip({{"word/document.xml", kMinimalDocument},
+                                           {"word/styles.xml", styles + "</w:styles>"}}));
+  expect_refused(outcome, {"input 's.docx': word/styles.xml has 500008 tags and attributes, "
+                           "more than 500000 (the limit for this part)"});
+  EXPECT_LT(outcome.seconds, 0.5);
+}
+
+TEST(ContentXml, LargeDocumentXmlIsStreamed) {
+  // ~12 MB of Word-like markup: streamed, not built into a tree (which took ~15x its size).
+  const std::string para =
+      R"(<w:p w:rsidR="00A1B2C3"><w:pPr><w:pStyle w:val="Normal"/></w:pPr><w:r><w:rPr><w:b/>)"
+      R"(</w:rPr><w:t>Some ordinary text.</w:t></w:r></w:p>)";
+  std::string body;
+  for (int i = 0; i < 90000; ++i) body += para;
+  const std::string document =
+      "<w:document xmlns:w=\"urn:w\"><w:body>" + body + "</w:body></w:document>";
+  FakeContext context;
+  context.add_input("big.docx", kDocx, make_zip({{"word/document.xml", document}}));
+  const long rss_before = peak_rss_kb();
+  ASSERT_TRUE(run_extract(context).is_ok());
+  const json doc = segments_json(context);
+  ASSERT_EQ(doc.at("segments").size(), 1u);
+  EXPECT_EQ(doc.at("segments")[0].at("text").get<std::string>().size(), 90000u * 21 - 2);
+  std::printf("[ figures  ] %zu MB document.xml streamed: peak RSS grew by %ld MB\n",
+              document.size() >> 20, (peak_rss_kb() - rss_before) / 1024);
+}
+
 TEST(ContentXml, ExternalEntityInTheManifestIsRefused) {
   const std::string manifest =
       "<?xml version=\"1.0\"?><!DOCTYPE m SYSTEM \"http://attacker.test/x.dtd\">"
@@ -334,12 +371,6 @@ std::string big_page(std::size_t bytes) {
             n + "</td><td>value</td></tr></table>\n";
   }
   return html + "</body></html>";
-}
-
-long peak_rss_kb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;
 }
 
 TEST(ContentHtml, TenMegabytePageSucceeds) {
