@@ -111,8 +111,10 @@ class BodyReader final : public XmlHandler {
 
   void start(std::string_view name, const XmlAttributes& attributes) override {
     if (++elements_ % 4096 == 0) job_.poll();
-    const std::string_view parent = open_.empty() ? std::string_view() : open_.back();
     open_.emplace_back(name);
+    // After the emplace: a view taken before it would dangle when the vector grows.
+    const std::string_view parent =
+        open_.size() >= 2 ? std::string_view(open_[open_.size() - 2]) : std::string_view();
     if (skipping_ > 0 || name == "del" || name == "instrText" || name == "delText" ||
         name == "Fallback") {
       ++skipping_;
