@@ -1,8 +1,13 @@
 #include "extract_generator.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <new>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -95,7 +100,8 @@ Status ExtractGenerator::run(Context& context) {
     Extraction extraction = extract_document(job, inputs.front(), format);
     context.progress(0.9);
 
-    nlohmann::json segments = nlohmann::json::array();
+    // ordered_json: keys in the documented order, for people reading the artifact.
+    nlohmann::ordered_json segments = nlohmann::ordered_json::array();
     for (Segment& segment : extraction.segments) {
       const std::size_t tokens = estimate_tokens(segment.text);
       segments.push_back({{"location", std::move(segment.location)},
@@ -103,14 +109,16 @@ Status ExtractGenerator::run(Context& context) {
                           {"text", std::move(segment.text)},
                           {"tokens", tokens}});
     }
-    nlohmann::json document = {
+    nlohmann::ordered_json document = {
         {"format", extraction.format},
-        {"title", extraction.title ? nlohmann::json(*extraction.title) : nlohmann::json()},
+        {"title",
+         extraction.title ? nlohmann::ordered_json(*extraction.title) : nlohmann::ordered_json()},
         {"language", nullptr},
         {"segments", std::move(segments)}};
     // Every extractor yields UTF-8; `replace` only guards the output against a slip.
-    context.write_output("segments.json", kSegmentsMediaType,
-                         document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    context.write_output(
+        "segments.json", kSegmentsMediaType,
+        document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     context.progress(1.0);
     return Status::ok();
   } catch (const BadInput& bad) {

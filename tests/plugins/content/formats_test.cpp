@@ -239,7 +239,7 @@ std::string handbook_docx(bool with_core) {
       R"(<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Type</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Days</w:t></w:r></w:p></w:tc></w:tr>)"
       R"(<w:tr><w:tc><w:p><w:r><w:t>Annual</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>25</w:t></w:r></w:p></w:tc></w:tr></w:tbl>)" +
       paragraph("MyHeading", "Custom Section") +
-      R"(<w:p><w:hyperlink><w:r><w:t>Custom text</w:t></w:r></w:hyperlink><w:del><w:r><w:delText>deleted</w:delText></w:r></w:del></w:p>)"
+      R"(<w:p><w:hyperlink><w:r><w:t>Custom &amp; text &#x263A;</w:t></w:r></w:hyperlink><w:del><w:r><w:delText>deleted</w:delText></w:r></w:del></w:p>)"
       R"(<w:p><w:pPr><w:outlineLvl w:val="1"/></w:pPr><w:r><w:t>Direct Outline</w:t></w:r></w:p>)" +
       paragraph("", "Under the direct one."));
   Entries entries = {{"[Content_Types].xml", kContentTypes},
@@ -261,7 +261,7 @@ TEST(ContentDocx, SectionsFromParagraphStyles) {
       {"Employee Handbook", "heading", "Welcome aboard."},
       {"Employee Handbook > Benefits", "heading", "Health\tDental\nVision"},
       {"Employee Handbook > Benefits > Leave", "heading", "Type | Days\nAnnual | 25"},
-      {"Employee Handbook > Custom Section", "heading", "Custom text"},
+      {"Employee Handbook > Custom Section", "heading", "Custom & text \xE2\x98\xBA"},
       {"Employee Handbook > Custom Section > Direct Outline", "heading", "Under the direct one."},
   };
   EXPECT_EQ(located(doc), expected);
