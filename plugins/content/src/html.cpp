@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csetjmp>
+#include <cstdlib>
 #include <memory>
 #include <utility>
 
@@ -12,11 +14,14 @@
 // Measured (RelWithDebInfo, this 2-core machine shared with other builds; figures printed by
 // content_plugin_tests ContentHtml.TenMegabytePageSucceeds): a generated 10 MB page of
 // 49,155 sections (h2, p with inline markup, a list, a table row: ~540,000 start tags)
-// extracts in 1.2-2.0 s (3.3 s under heavy load) with the peak RSS ~254 MB higher; gumbo's
-// tree is ~25x the page. Worst cases tried: "<p>x" x 1.9 million (7.4 MB) took 2.1 s and
-// 654 MB, hence the 1,000,000 start-tag limit (~350 MB); 500 open <b>/<font>/<table> then
-// 600,000 paragraphs 1.2-1.7 s; 30 MB of paragraph text 3.1 s and no memory beyond the
-// input; 100,000 nested <div>s 65 s, hence the nesting limit (refused in milliseconds).
+// extracts in 1.2-2.0 s on a quiet machine, 2.1-3.5 s at a load average of 7, with the peak
+// RSS ~333 MB higher (~254 MB before gumbo's allocations carried the budget's 32-byte
+// header); gumbo's tree is ~25x the page. Worst cases tried: "<p>x" x 1.9 million (7.4 MB)
+// took 2.1 s and 654 MB, hence the 1,000,000 start-tag limit; 500 open <b>/<font>/<table>
+// then 600,000 paragraphs 1.2-1.7 s; 100,000 nested <div>s 65 s and 50,000 attributes on one
+// tag 14.5 s, hence the nesting and attribute limits (refused in milliseconds); cloned
+// formatting elements 1.5 GB from 120 kB, hence the memory budget (refused at 768 MiB in
+// ~1.2 s).
 
 namespace gen::content {
 
@@ -287,18 +292,61 @@ bool is_void_or_auto_closed(std::string_view name) {
   return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
 }
 
-/// An upper estimate of how deeply the elements of `html` nest, from its tags alone,
-/// stopping once it passes `limit`. gumbo checks the stack of open elements on most start
-/// tags ("has an element in scope"), so its time grows with tags x depth: 100,000 nested
-/// <div>s (500 kB) took 65 s. Elements counted: start tags minus end tags, ignoring void
-/// elements, those closed implicitly by a sibling (p, li, td ...), self-closed tags in SVG
-/// and MathML, comments and the text of raw-text elements (script, style ...).
-std::size_t nesting_estimate(std::string_view html, std::size_t limit) {
+/// The end of the tag whose attributes start at `i` (the offset of its '>', or npos), as
+/// the HTML tokenizer finds it: a '>' inside a quoted attribute value does not end it.
+/// `attributes` counts the attribute names seen (stopping past `max_attributes`).
+std::size_t tag_end(std::string_view html, std::size_t i, std::size_t max_attributes,
+                    std::size_t& attributes) {
+  attributes = 0;
+  bool in_name = false;
+  bool after_equals = false;
+  for (; i < html.size(); ++i) {
+    const char c = html[i];
+    if (c == '>') return i;
+    if (after_equals) {
+      if (is_space(c)) continue;
+      after_equals = false;
+      if (c == '"' || c == '\'') {
+        i = html.find(c, i + 1);
+        if (i == std::string_view::npos) return i;
+      } else {
+        while (i + 1 < html.size() && !is_space(html[i + 1]) && html[i + 1] != '>') ++i;
+      }
+      continue;
+    }
+    if (c == '=') {
+      after_equals = true;
+      in_name = false;
+    } else if (is_space(c) || c == '/') {
+      in_name = false;
+    } else if (!in_name) {
+      in_name = true;
+      if (++attributes > max_attributes) return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+/// What scan_tags() found: an upper estimate of how deeply elements nest, and the most
+/// attributes on one tag; the scan stops once either passes its limit.
+struct TagScan {
   std::size_t depth = 0;
-  std::size_t deepest = 0;
+  std::size_t attributes = 0;
+};
+
+/// Scans the tags of `html` the way the HTML tokenizer reads them. gumbo checks the stack of
+/// open elements on most start tags ("has an element in scope"), so its time grows with tags
+/// x depth: 100,000 nested <div>s (500 kB) took 65 s. Nesting counted: start tags minus end
+/// tags, ignoring void elements, those closed implicitly by a sibling (p, li, td ...),
+/// self-closed tags in SVG and MathML, comments and the text of raw-text elements (script,
+/// style ...).
+TagScan scan_tags(std::string_view html, const Limits& limits) {
+  TagScan scan;
+  std::size_t depth = 0;
   int foreign = 0;  // open svg/math elements
   std::size_t i = 0;
-  while ((i = html.find('<', i)) != std::string_view::npos && deepest <= limit) {
+  while ((i = html.find('<', i)) != std::string_view::npos && scan.depth <= limits.max_html_depth &&
+         scan.attributes <= limits.max_html_attributes) {
     ++i;
     if (html.substr(i, 3) == "!--") {
       const std::size_t end = html.find("-->", i + 3);
@@ -309,8 +357,10 @@ std::size_t nesting_estimate(std::string_view html, std::size_t limit) {
     if (closing) ++i;
     if (i >= html.size() || !std::isalpha(static_cast<unsigned char>(html[i]))) continue;
     const std::string name = lower_name(html, i);
-    const std::size_t end = html.find('>', i);
-    if (end == std::string_view::npos) break;
+    std::size_t attributes = 0;
+    const std::size_t end = tag_end(html, i, limits.max_html_attributes, attributes);
+    scan.attributes = std::max(scan.attributes, attributes);
+    if (end == std::string_view::npos || attributes > limits.max_html_attributes) break;
     const bool self_closed = end > i && html[end - 1] == '/';
     i = end + 1;
     if (closing) {
@@ -325,8 +375,9 @@ std::size_t nesting_estimate(std::string_view html, std::size_t limit) {
       std::size_t k = i;
       for (; (k = html.find("</", k)) != std::string_view::npos; k += 2) {
         std::string candidate(html.substr(k, close.size()));
-        for (char& c : candidate)
+        for (char& c : candidate) {
           c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
         if (candidate == close) break;
       }
       i = k == std::string_view::npos ? html.size() : k;
@@ -335,15 +386,91 @@ std::size_t nesting_estimate(std::string_view html, std::size_t limit) {
     if (name == "plaintext") break;  // everything after it is text
     if (is_void_or_auto_closed(name) || (self_closed && foreign > 0)) continue;
     if (name == "svg" || name == "math") ++foreign;
-    deepest = std::max(deepest, ++depth);
+    scan.depth = std::max(scan.depth, ++depth);
   }
-  return deepest;
+  return scan;
+}
+
+/// gumbo's memory, counted and bounded: every allocation goes through budget_allocate. The
+/// HTML5 algorithm can amplify: formatting elements closed by an ancestor's end tag stay in
+/// the list of active formatting elements and are cloned again before every later text
+/// ("<div>" + 400 distinct <b>s + "</div>" then "<div>x</div>" x 10,000: 120 kB took 1.5 GB
+/// and 9.8 s). Past the budget, or once the run is cancelled (checked every 4,096
+/// allocations), the parse is abandoned by longjmp back to parse_bounded() and everything
+/// gumbo allocated is freed from the list of live blocks. Only C frames (gumbo's) and
+/// budget_allocate, which holds nothing to destroy, lie between setjmp and longjmp.
+struct alignas(16) Block {
+  Block* previous;
+  Block* next;
+  std::size_t size;
+};
+
+struct Budget {
+  std::size_t live = 0;
+  std::size_t limit = 0;
+  std::size_t calls = 0;
+  const Job* job = nullptr;
+  Block* blocks = nullptr;  // live allocations, newest first
+  int escaped = 0;          // 1: over the limit, 2: cancelled
+  std::jmp_buf escape;
+};
+
+void* budget_allocate(void* userdata, std::size_t size) {
+  auto* budget = static_cast<Budget*>(userdata);
+  if (budget->live + size + sizeof(Block) > budget->limit) {
+    budget->escaped = 1;
+    std::longjmp(budget->escape, 1);
+  }
+  if (++budget->calls % 4096 == 0 && budget->job->cancelled()) {
+    budget->escaped = 2;
+    std::longjmp(budget->escape, 1);
+  }
+  auto* block = static_cast<Block*>(std::malloc(sizeof(Block) + size));
+  if (block == nullptr) {
+    budget->escaped = 1;
+    std::longjmp(budget->escape, 1);
+  }
+  block->previous = nullptr;
+  block->next = budget->blocks;
+  block->size = size;
+  if (budget->blocks != nullptr) budget->blocks->previous = block;
+  budget->blocks = block;
+  budget->live += size + sizeof(Block);
+  return block + 1;
+}
+
+void budget_free(void* userdata, void* pointer) {
+  if (pointer == nullptr) return;
+  auto* budget = static_cast<Budget*>(userdata);
+  Block* block = static_cast<Block*>(pointer) - 1;
+  if (block->previous != nullptr) block->previous->next = block->next;
+  if (block->next != nullptr) block->next->previous = block->previous;
+  if (budget->blocks == block) budget->blocks = block->next;
+  budget->live -= block->size + sizeof(Block);
+  std::free(block);
+}
+
+void free_all(Budget& budget) {
+  for (Block* block = budget.blocks; block != nullptr;) {
+    Block* next = block->next;
+    std::free(block);
+    block = next;
+  }
+  budget.blocks = nullptr;
+  budget.live = 0;
+}
+
+/// gumbo_parse_with_options, or nullptr when budget_allocate escaped (budget.escaped).
+/// No local here has a destructor: longjmp may land in it.
+GumboOutput* parse_bounded(const GumboOptions* options, Budget* budget, const char* data,
+                           std::size_t size) {
+  if (setjmp(budget->escape) != 0) return nullptr;
+  return gumbo_parse_with_options(options, data, size);
 }
 
 struct OutputDeleter {
-  void operator()(GumboOutput* output) const {
-    gumbo_destroy_output(&kGumboDefaultOptions, output);
-  }
+  const GumboOptions* options;
+  void operator()(GumboOutput* output) const { gumbo_destroy_output(options, output); }
 };
 
 }  // namespace
@@ -363,17 +490,34 @@ HtmlText extract_html_text(Job& job, std::string_view html, bool headings_inline
     job.fail(what + " has " + std::to_string(tags) + " start tags, more than " +
              std::to_string(limits.max_html_tags) + " (the limit for one HTML page)");
   }
-  if (nesting_estimate(html, limits.max_html_depth) > limits.max_html_depth) {
+  const TagScan scan = scan_tags(html, limits);
+  if (scan.depth > limits.max_html_depth) {
     job.fail(what + " nests elements more than " + std::to_string(limits.max_html_depth) +
              " deep (the limit; browsers flatten deeper trees too)");
   }
+  if (scan.attributes > limits.max_html_attributes) {
+    job.fail(what + " has a tag with more than " + std::to_string(limits.max_html_attributes) +
+             " attributes (the limit)");
+  }
   job.poll();
 
+  Budget budget;
+  budget.limit = limits.max_html_tree_bytes;
+  budget.job = &job;
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 0;  // parse errors are not reported: recording them only costs memory
-  std::unique_ptr<GumboOutput, OutputDeleter> output(
-      gumbo_parse_with_options(&options, html.data(), html.size()));
-  if (!output) throw std::bad_alloc();
+  options.allocator = &budget_allocate;
+  options.deallocator = &budget_free;
+  options.userdata = &budget;
+  GumboOutput* parsed = parse_bounded(&options, &budget, html.data(), html.size());
+  if (parsed == nullptr) {
+    free_all(budget);
+    if (budget.escaped == 2) throw Cancelled{};
+    job.fail(what + " builds a document tree larger than " +
+             pdf::describe_size(limits.max_html_tree_bytes) +
+             " (the limit): markup that makes the HTML5 parser clone elements over and over");
+  }
+  std::unique_ptr<GumboOutput, OutputDeleter> output(parsed, OutputDeleter{&options});
 
   SectionBuilder sections(job, headings_inline);
   Flow flow(sections);

@@ -28,14 +28,15 @@ struct HtmlText {
 /// <textarea>; <br> is a line break; table cells are separated by " | ". Headings h1-h6
 /// make sections (SectionBuilder), or paragraphs with `headings_inline`.
 ///
-/// `what` names the page in messages ("page 'lesson1/index.html'" or "HTML"). Refuses
-/// (BadInput) before parsing a page over Limits::max_html_bytes, with more than
-/// Limits::max_html_tags start tags (gumbo's tree is bounded by them), or nesting elements
-/// deeper than Limits::max_html_depth (estimated from the tags; gumbo's time grows with
-/// tags x depth). The walk over the tree is
-/// iterative (a page may nest elements 100,000 deep) and polls cancellation every 4,096
-/// nodes; gumbo's own parse cannot be interrupted, but stays within seconds for the largest
-/// page allowed (figures in html.cpp).
+/// `what` names the page in messages ("page 'lesson1/index.html'" or "the HTML"). Before
+/// parsing, refuses (BadInput) a page over Limits::max_html_bytes, with more than
+/// Limits::max_html_tags start tags, a tag with more than Limits::max_html_attributes
+/// attributes, or elements nested deeper than Limits::max_html_depth (estimated from the
+/// tags): gumbo's time grows with tags x depth and with attributes squared. gumbo's parse
+/// runs on a counting allocator that abandons it past Limits::max_html_tree_bytes (the
+/// HTML5 algorithm clones elements, so tags alone do not bound the tree) or on
+/// cancellation. The walk over the tree is iterative and polls cancellation every 4,096
+/// nodes. Figures in html.cpp.
 HtmlText extract_html_text(Job& job, std::string_view html, bool headings_inline,
                            const std::string& what);
 

@@ -56,6 +56,12 @@ struct Limits {
   /// its whole tree first, ~340 bytes per element and text node ("<p>x" x 1.9 million took
   /// 654 MB): this bounds it to ~350 MB.
   std::size_t max_html_tags = 1'000'000;
+  /// Memory gumbo may allocate for one HTML document (counted by its allocator): the
+  /// HTML5 algorithm clones formatting elements, so the tree is not bounded by the tags.
+  std::size_t max_html_tree_bytes = 768u << 20;
+  /// Attributes of one tag: gumbo compares each new attribute with the tag's others
+  /// (50,000 attributes on one tag took 14.5 s).
+  std::size_t max_html_attributes = 256;
   /// How deeply elements may nest in one HTML document, estimated from its tags before
   /// parsing (html.cpp): gumbo's time grows with tags x depth. Chrome flattens the tree
   /// below 512 levels as well.

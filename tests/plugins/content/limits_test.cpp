@@ -428,6 +428,41 @@ TEST(ContentHtml, DeepNestingIsRefusedBeforeParsing) {
   EXPECT_TRUE(run_on("ok.html", "text/html", html).status.is_ok());
 }
 
+TEST(ContentHtml, CloningAmplificationIsBoundedByGumbosMemory) {
+  // 400 distinct <b>s closed by </div> stay "active" and are cloned before each later text:
+  // 12 bytes of input make 400 elements (10,000 repetitions took 1.5 GB unbounded).
+  std::string html = "<div>";
+  for (int i = 0; i < 400; ++i) html += "<b id=" + std::to_string(i) + ">";
+  html += "</div>";
+  for (int i = 0; i < 30000; ++i) html += "<div>x</div>";
+  const Outcome outcome = run_on("clones.html", "text/html", html);
+  expect_refused(outcome, {"input 'clones.html': the HTML builds a document tree larger than "
+                           "768 MiB (the limit)"});
+  EXPECT_LT(outcome.seconds, 4.0);
+}
+
+TEST(ContentHtml, TooManyAttributesOnOneTag) {
+  // gumbo compares each attribute with the tag's others: 50,000 took 14.5 s.
+  std::string html = "<p";
+  for (int i = 0; i < 50000; ++i) html += " a" + std::to_string(i);
+  const Outcome outcome = run_on("attrs.html", "text/html", html + ">x</p>");
+  expect_refused(outcome, {"input 'attrs.html': the HTML has a tag with more than 256 attributes"});
+  EXPECT_LT(outcome.seconds, 0.5);
+  // Quoted values may hold '>' and look like attributes: they are values.
+  std::string quoted = "<p title=\"";
+  for (int i = 0; i < 1000; ++i) quoted += " a> b=";
+  EXPECT_TRUE(run_on("q.html", "text/html", quoted + "\">text</p>").status.is_ok());
+}
+
+TEST(ContentCancel, CancelledDuringGumbosParse) {
+  FakeContext context;
+  context.add_input("big.html", "text/html", big_page(4u << 20));
+  context.cancel_after_polls(2);  // the first poll is before parsing; the next inside it
+  const Status status = run_extract(context);
+  EXPECT_EQ(status.message(), "content.extract: cancelled");
+  EXPECT_LE(context.cancellation_polls(), 3);
+}
+
 TEST(ContentLimits, MaxTextBytes) {
   std::string text;
   for (int i = 0; i < 100; ++i) text += "Paragraph number " + std::to_string(i) + ".\n\n";
