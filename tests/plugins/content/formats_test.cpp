@@ -1,6 +1,7 @@
 // content.extract on a real document of each format, made by the test: exact locations,
 // texts, titles and token estimates.
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -416,6 +417,48 @@ TEST(ContentText, Utf16SurrogatePairsConvert) {
   const std::string le("\xFF\xFE\x3D\xD8\x00\xDE\x20\x00o\x00k\x00", 12);
   const json doc = extract("emoji.txt", "text/plain", le);
   EXPECT_EQ(located(doc).at(0).at(2), "\xF0\x9F\x98\x80 ok");
+}
+
+// ---- Concurrency -------------------------------------------------------------------------
+
+TEST(ContentThreads, ConcurrentRunsGiveTheSameResults) {
+  // The worker runs several tasks at once: libxml2's error handler and the DOCTYPE hook are
+  // per thread, gumbo and cmark keep no global state.
+  struct Doc {
+    std::string name, type, data;
+  };
+  const std::vector<Doc> docs = {
+      {"h.docx", kDocx, handbook_docx(true)},
+      {"g.md", "text/markdown", "# Guide\n\nText *here*.\n\n## Sub\n\nMore.\n"},
+      {"p.html", "text/html", "<title>T</title><h1>A</h1><p>one</p><h2>B</h2><p>two</p>"},
+      {"bad.docx", kDocx,
+       make_zip({{"word/document.xml", "<?xml version=\"1.0\"?><!DOCTYPE x []><x/>"}})},
+  };
+  auto run_one = [](const Doc& doc) {
+    FakeContext context;
+    context.add_input(doc.name, doc.type, doc.data);
+    const gen::sdk::Status status = run_extract(context);
+    return status.is_ok() ? context.output_data("segments.json") : status.message();
+  };
+  std::vector<std::string> expected;
+  for (const Doc& doc : docs) expected.push_back(run_one(doc));
+  EXPECT_NE(expected[3].find("has a DOCTYPE"), std::string::npos) << expected[3];
+  std::vector<std::vector<std::string>> seen(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 25; ++round) {
+        for (const Doc& doc : docs) seen[t].push_back(run_one(doc));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const auto& results : seen) {
+    ASSERT_EQ(results.size(), 100u);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      EXPECT_EQ(results[i], expected[i % docs.size()]);
+    }
+  }
 }
 
 }  // namespace
