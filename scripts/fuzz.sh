@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-600}"
 shift || true
-ALL_TARGETS=(job_request multipart range rfc3339 mustache markdown pdf http_head)
+ALL_TARGETS=(job_request multipart range rfc3339 mustache markdown pdf http_head content_extract)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
@@ -32,7 +32,7 @@ max_len() {
     range | rfc3339) echo 256 ;;
     mustache) echo 4096 ;;
     markdown) echo 8192 ;;
-    pdf) echo 65536 ;;
+    pdf | content_extract) echo 65536 ;;
     *) echo 16384 ;;
   esac
 }
