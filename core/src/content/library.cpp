@@ -79,8 +79,9 @@ const std::string kVersionColumns = [] {
          " v.activate_when_ready, v.job_id, v.source_name, v.source_media_type,"
          " v.source_size_bytes, v.format, v.title, v.language, v.token_count, v.segment_count,"
          " COALESCE(v.error, CASE WHEN v.status = " +
-         importing + " AND j.id IS NULL THEN 'the import job was deleted' WHEN v.status = " +
-         importing + " AND j.status IN " + ended +
+         importing +
+         " AND j.id IS NULL THEN 'the import job was deleted' WHEN v.status = " + importing +
+         " AND j.status IN " + ended +
          " THEN j.status || ': ' || COALESCE(j.error, '') END), v.created_at_ms, v.updated_at_ms";
 }();
 constexpr const char* kVersionFrom =

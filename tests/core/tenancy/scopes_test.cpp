@@ -21,7 +21,9 @@ TEST(Scopes, SpellingsAreVerbColonSubject) {
   EXPECT_EQ(to_string(Scope::kWriteCredentials), "WRITE:CREDENTIALS");
   EXPECT_EQ(to_string(Scope::kReadWebhooks), "READ:WEBHOOKS");
   EXPECT_EQ(to_string(Scope::kWriteWebhooks), "WRITE:WEBHOOKS");
-  EXPECT_EQ(kAllScopes.size(), 11u);
+  EXPECT_EQ(to_string(Scope::kReadContent), "READ:CONTENT");
+  EXPECT_EQ(to_string(Scope::kWriteContent), "WRITE:CONTENT");
+  EXPECT_EQ(kAllScopes.size(), 13u);
 }
 
 TEST(Scopes, ParseIsTheInverseOfToString) {
