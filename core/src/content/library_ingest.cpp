@@ -81,28 +81,29 @@ std::string string_or(const nlohmann::json& obj, const char* key, const std::str
   return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
-void write_segments(const Database& db, DbSession& s, const Binding& b, const nlohmann::json& doc) {
-  // (A segment's index row goes with it: none exist before the index step.)
-  delete_index(db, s, b.tenant, b.content_id, b.version, IndexRows::kSegments);
+// Rows per multi-row INSERT: one round trip per batch instead of one per row (a man page
+// is hundreds of paragraph segments; row by row, PostgreSQL took ~0.2 s per document inside
+// the completing transaction, long enough for leases to expire under load).
+constexpr std::size_t kRowsPerInsert = 200;
+
+std::string values_list(std::size_t rows, const std::string& row) {
+  std::string out;
+  for (std::size_t i = 0; i < rows; ++i) out += (i ? ", " : "") + row;
+  return out;
+}
+
+// The version's format, title, language and counts from a segments or index document.
+void write_version_facts(const Database& db, DbSession& s, const Binding& b,
+                         const nlohmann::json& doc) {
   std::string t = b.tenant, c = b.content_id;
   int v = b.version;
-  s << db.sql("DELETE FROM content_segments WHERE tenant = ? AND content_id = ? AND version = ?"),
-      use(t), use(c), use(v), now;
   Poco::Int64 tokens_total = 0;
-  int seq = 0;
+  int count = 0;
   for (const auto& seg : doc["segments"]) {
-    std::string location = string_or(seg, "location", "");
-    std::string kind = string_or(seg, "location_kind", "");
-    std::string text = seg["text"].get<std::string>();
-    int tokens = seg.contains("tokens") && seg["tokens"].is_number_integer()
-                     ? seg["tokens"].get<int>()
-                     : static_cast<int>((text.size() + 3) / 4);
-    tokens_total += tokens;
-    s << db.sql(
-        "INSERT INTO content_segments (tenant, content_id, version, seq, location,"
-        " location_kind, text, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-        use(t), use(c), use(v), use(seq), use(location), use(kind), use(text), use(tokens), now;
-    ++seq;
+    ++count;
+    tokens_total += seg.contains("tokens") && seg["tokens"].is_number_integer()
+                        ? seg["tokens"].get<std::int64_t>()
+                        : static_cast<std::int64_t>((seg["text"].get_ref<const std::string&>().size() + 3) / 4);
   }
   std::string format = string_or(doc, "format", "");
   std::string title = string_or(doc, "title", "");
@@ -112,8 +113,41 @@ void write_segments(const Database& db, DbSession& s, const Binding& b, const nl
       "UPDATE content_versions SET format = ?, title = ?, language = ?, token_count = ?,"
       " segment_count = ?, updated_at_ms = ? WHERE tenant = ? AND content_id = ? AND"
       " version = ?"),
-      use(format), use(title), use(language), use(tokens_total), use(seq), use(at), use(t), use(c),
-      use(v), now;
+      use(format), use(title), use(language), use(tokens_total), use(count), use(at), use(t),
+      use(c), use(v), now;
+}
+
+void write_segments(const Database& db, DbSession& s, const Binding& b, const nlohmann::json& doc) {
+  delete_index(db, s, b.tenant, b.content_id, b.version, IndexRows::kSegments);
+  std::string t = b.tenant, c = b.content_id;
+  int v = b.version;
+  s << db.sql("DELETE FROM content_segments WHERE tenant = ? AND content_id = ? AND version = ?"),
+      use(t), use(c), use(v), now;
+  const auto& segments = doc["segments"];
+  std::vector<int> seqs, tokens;
+  std::vector<std::string> locations, kinds, texts;
+  for (const auto& seg : segments) {
+    seqs.push_back(static_cast<int>(seqs.size()));
+    locations.push_back(string_or(seg, "location", ""));
+    kinds.push_back(string_or(seg, "location_kind", ""));
+    texts.push_back(seg["text"].get<std::string>());
+    tokens.push_back(seg.contains("tokens") && seg["tokens"].is_number_integer()
+                         ? seg["tokens"].get<int>()
+                         : static_cast<int>((texts.back().size() + 3) / 4));
+  }
+  for (std::size_t first = 0; first < seqs.size(); first += kRowsPerInsert) {
+    const std::size_t n = std::min(kRowsPerInsert, seqs.size() - first);
+    Statement st(s);
+    st << db.sql("INSERT INTO content_segments (tenant, content_id, version, seq, location,"
+                 " location_kind, text, tokens) VALUES " +
+                 values_list(n, "(?, ?, ?, ?, ?, ?, ?, ?)"));
+    for (std::size_t i = first; i < first + n; ++i) {
+      st, use(t), use(c), use(v), use(seqs[i]), use(locations[i]), use(kinds[i]), use(texts[i]),
+          use(tokens[i]);
+    }
+    st.execute();
+  }
+  write_version_facts(db, s, b, doc);
 }
 
 // One row of the search index: a segment (seq >= 0, field "") or a field (seq -1), written
@@ -154,18 +188,46 @@ void index_row(const Database& db, DbSession& s, const Binding& b, int seq,
 }
 
 void write_index(const Database& db, DbSession& s, const Binding& b, const nlohmann::json& doc) {
-  delete_index(db, s, b.tenant, b.content_id, b.version, IndexRows::kSegments);
-  write_segments(db, s, b, doc);
+  write_segments(db, s, b, doc);  // (drops the old index rows first)
   std::string t = b.tenant, c = b.content_id;
   int v = b.version;
   const analysis::Language lang = language_of(doc);
-  int seq = 0;
-  for (const auto& seg : doc["segments"]) {
-    const std::string text = seg["text"].get<std::string>();
-    std::string terms;
-    const bool has_terms = seg.contains("terms") && seg["terms"].is_string();
-    if (has_terms) terms = seg["terms"].get<std::string>();
-    index_row(db, s, b, seq++, "", lang, text, has_terms ? &terms : nullptr);
+  if (db.dialect() == Dialect::kPostgres) {
+    // The text is already in content_segments: one statement, the dictionary stems it.
+    std::string config(analysis::postgres_config(lang));
+    s << db.sql("INSERT INTO content_index (tenant, content_id, version, seq, field, config, tsv)"
+                " SELECT tenant, content_id, version, seq, '', CAST(? AS regconfig),"
+                " to_tsvector(CAST(? AS regconfig), text) FROM content_segments WHERE tenant = ?"
+                " AND content_id = ? AND version = ?"),
+        use(config), use(config), use(t), use(c), use(v), now;
+  } else {
+    // FTS5 rows under the segments' ids: the terms in the language's column.
+    std::vector<int> seqs;
+    std::vector<std::string> terms;
+    for (const auto& seg : doc["segments"]) {
+      seqs.push_back(static_cast<int>(seqs.size()));
+      terms.push_back(seg.contains("terms") && seg["terms"].is_string()
+                          ? seg["terms"].get<std::string>()
+                          : analysis::index_terms(lang, seg["text"].get_ref<const std::string&>()));
+    }
+    std::string scope = tenant_token(b.tenant) + " " + content_token(b.content_id) + " " +
+                        kSegmentRowToken;
+    const char* columns = lang == analysis::Language::kGerman   ? "'', t.column2, ''"
+                          : lang == analysis::Language::kFrench ? "'', '', t.column2"
+                                                                : "t.column2, '', ''";
+    for (std::size_t first = 0; first < seqs.size(); first += kRowsPerInsert) {
+      const std::size_t n = std::min(kRowsPerInsert, seqs.size() - first);
+      Statement st(s);
+      st << db.sql(std::string("INSERT INTO content_index (rowid, scope, en, de, fr) SELECT"
+                               " r.id, ?, ") +
+                   columns + " FROM (VALUES " + values_list(n, "(?, ?)") +
+                   ") t JOIN content_segments r ON r.tenant = ? AND r.content_id = ? AND"
+                   " r.version = ? AND r.seq = t.column1");
+      st, use(scope);
+      for (std::size_t i = first; i < first + n; ++i) st, use(seqs[i]), use(terms[i]);
+      st, use(t), use(c), use(v);
+      st.execute();
+    }
   }
   // Ready; active if asked (replacing the active version).
   std::string ready = kVersionReady;
@@ -253,7 +315,13 @@ void LibraryIngest::ingest(Database& db, DbSession& s, const ClaimedTask& task,
     return;
   }
   if (output.media_type == kSegmentsMediaType) {
-    write_segments(db, s, *binding, doc);
+    // The extract step: the version's facts now; its segments arrive with the index step's
+    // output (which carries them), written once. A job without an index step writes them now.
+    if (task.step_count > 0 && task.step + 1 < task.step_count) {
+      write_version_facts(db, s, *binding, doc);
+    } else {
+      write_segments(db, s, *binding, doc);
+    }
   } else {
     write_index(db, s, *binding, doc);
   }
