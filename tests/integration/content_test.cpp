@@ -212,7 +212,8 @@ TEST_P(ContentFlow, EachFormatsTextComesBackWithItsLocations) {
   EXPECT_NE(text_at(scorm, "Module One > First Aid").find("pressure"), std::string::npos);
 
   json txt = segments("notes", 1);
-  EXPECT_EQ(text_at(txt, "paragraph 2"), "Second paragraph there.") << txt.dump();
+  EXPECT_EQ(text_at(txt, "paragraphs 1-2"), "First paragraph here.\n\nSecond paragraph there.")
+      << txt.dump();
   for (const auto& s : txt) EXPECT_GT(s["tokens"].get<int>(), 0);
 
   // The whole text as text/plain.

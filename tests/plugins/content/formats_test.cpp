@@ -378,7 +378,7 @@ TEST(ContentScorm, Scorm2004PrefixedNamespacesAndDeepItems) {
 
 // ---- Plain text --------------------------------------------------------------------------
 
-TEST(ContentText, OneSegmentPerParagraph) {
+TEST(ContentText, ShortParagraphsShareASegmentTheTitleStandsAlone) {
   const std::string text =
       "Short Title\r\n\r\nFirst paragraph line one.\nline two.   \n\n\n   \nSecond paragraph.";
   const json doc = extract("notes.txt", "text/plain", text);
@@ -387,11 +387,10 @@ TEST(ContentText, OneSegmentPerParagraph) {
   using Row = std::vector<std::string>;
   const std::vector<Row> expected = {
       {"paragraph 1", "paragraph", "Short Title"},
-      {"paragraph 2", "paragraph", "First paragraph line one.\nline two."},
-      {"paragraph 3", "paragraph", "Second paragraph."},
+      {"paragraphs 2-3", "paragraph", "First paragraph line one.\nline two.\n\nSecond paragraph."},
   };
   EXPECT_EQ(located(doc), expected);
-  EXPECT_EQ(doc.at("segments")[2].at("tokens"), 5);  // 17 code points
+  EXPECT_EQ(doc.at("segments")[1].at("tokens"), 14);  // 54 code points
 
   // A UTF-8 BOM is dropped; UTF-16 with a BOM (both byte orders) reads the same.
   EXPECT_EQ(located(extract("bom.txt", "text/plain", "\xEF\xBB\xBF" + text)), expected);
@@ -403,6 +402,19 @@ TEST(ContentText, OneSegmentPerParagraph) {
   }
   EXPECT_EQ(located(extract("le.txt", "text/plain", le)), expected);
   EXPECT_EQ(located(extract("be.txt", "application/octet-stream", be)), expected);
+}
+
+TEST(ContentText, ASegmentEndsBeforeItWouldPassItsSizeAndNeverSplitsAParagraph) {
+  const std::string a(900, 'a'), b(700, 'b'), c(3000, 'c'), d(10, 'd');
+  const json doc = extract("long.txt", "text/plain", a + "\n\n" + b + "\n\n" + c + "\n\n" + d);
+  using Row = std::vector<std::string>;
+  const std::vector<Row> expected = {
+      {"paragraph 1", "paragraph", a},  // a + b would pass 1,500 bytes
+      {"paragraph 2", "paragraph", b},
+      {"paragraph 3", "paragraph", c},  // longer than a segment, whole
+      {"paragraph 4", "paragraph", d},
+  };
+  EXPECT_EQ(located(doc), expected);
 }
 
 TEST(ContentText, NoTitleForALongFirstLineOrASingleParagraph) {
