@@ -217,7 +217,18 @@ std::optional<std::string> parse_url(std::string_view url, Url& out) {
     out.port = std::stoi(std::string(port));
   }
   path = path.substr(0, path.find('#'));
-  out.path = std::string(path);
+  // Bytes outside ASCII are percent-encoded, as Poco::URI (which parsed webhook URLs before)
+  // wrote them: the request line stays ASCII.
+  static const char* const hex = "0123456789ABCDEF";
+  for (unsigned char c : path) {
+    if (c < 0x80) {
+      out.path += static_cast<char>(c);
+    } else {
+      out.path += '%';
+      out.path += hex[c >> 4];
+      out.path += hex[c & 0xF];
+    }
+  }
   if (out.path.empty() || out.path.front() != '/') out.path = "/" + out.path;
   return std::nullopt;
 }

@@ -296,6 +296,28 @@ TEST_F(OpenAiProvider, SlowAnswerPastTheTimeoutIsARetryableTimeout) {
   std::cout << "timeout 400 ms: the run took " << r.took.count() << " ms\n";
 }
 
+// The task's own deadline ends a request that GENERATION__LLM_TIMEOUT_MS would still allow.
+TEST_F(OpenAiProvider, TheTasksDeadlineCutsARequestShort) {
+  LlmReply slow = LlmReply::completion({{"summary", kSummary}});
+  slow.delay = std::chrono::milliseconds(5000);
+  server.push(slow);
+  GenerateGenerator generator;
+  FakeContext ctx({{"field", "SUMMARY"}, {"provider", "openai"}});
+  ctx.set_setting("GENERATION__LLM_URL", server.base_url())
+      .set_setting("GENERATION__LLM_MODEL", "fake-model-1")
+      .set_setting("GENERATION__LLM_TIMEOUT_MS", "60000")
+      .set_time_limit(std::chrono::milliseconds(300));
+  ctx.add_input("doc.json", std::string(kSegmentsMediaType), short_doc());
+  const auto start = Clock::now();
+  const Status status = ctx.run(generator);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  EXPECT_FALSE(status.is_ok());
+  EXPECT_TRUE(ctx.timed_out()) << status.message();
+  EXPECT_LT(took, 1500) << "the request outlived the task's time limit";
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
 TEST_F(OpenAiProvider, ConnectionRefusedIsRetryable) {
   std::string url;
   {
@@ -421,6 +443,35 @@ TEST_F(OpenAiProvider, LongDocumentKeywordsAreCandidatesPerChunkThenAChoice) {
   for (const json& k : r.field["value"]) {
     EXPECT_NE(text.find(k.get<std::string>()), std::string::npos) << k;
   }
+}
+
+TEST_F(OpenAiProvider, LongDocumentQuestionsAreCandidatesPerChunkThenAChoice) {
+  const std::string segments =
+      segments_json(read_file("/usr/share/common-licenses/Apache-2.0"), "Apache License 2.0");
+  int map_calls = 0;
+  server.set_responder([&map_calls](const LlmRequest& q) {
+    const std::string user = q.payload()["messages"][1]["content"];
+    if (user.starts_with("Candidate questions:\n")) {
+      // The reduce call: keep the last two candidates offered.
+      json candidates = json::parse(user.substr(user.find('\n') + 1));
+      json chosen = json::array({candidates[candidates.size() - 2], candidates.back()});
+      return LlmReply::completion({{"questions", chosen}});
+    }
+    const int n = ++map_calls;
+    return LlmReply::completion({{"questions",
+                                  {{{"question", "Which part is this? (" + std::to_string(n) + ")"},
+                                    {"choices", {"part " + std::to_string(n), "none", "all"}},
+                                    {"correct_index", 0}}}}});
+  });
+  const Outcome r =
+      run("QUESTIONS", segments, {{"max_prompt_tokens", 1000}, {"question_count", 2}});
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  ASSERT_GE(map_calls, 3);
+  EXPECT_EQ(server.requests().size(), static_cast<std::size_t>(map_calls) + 1);
+  ASSERT_EQ(r.field["value"].size(), 2u);
+  // Every chunk's candidate was offered; the choice is the reduce call's.
+  EXPECT_EQ(r.field["value"][1]["choices"][0], "part " + std::to_string(map_calls));
+  EXPECT_EQ(r.field["value"][1]["correct_index"], 0);
 }
 
 // --- SSRF ---------------------------------------------------------------------------------------
