@@ -296,6 +296,15 @@ TEST_F(OpenAiProvider, SlowAnswerPastTheTimeoutIsARetryableTimeout) {
   std::cout << "timeout 400 ms: the run took " << r.took.count() << " ms\n";
 }
 
+TEST_F(OpenAiProvider, AnAnswerOverFourMebibytesIsRefused) {
+  LlmReply huge = LlmReply::completion_text(std::string(5 * 1024 * 1024, 'x'));
+  server.push(huge);
+  const Outcome r = run("SUMMARY", short_doc());
+  EXPECT_EQ(r.status.kind(), Status::Kind::kPermanent) << r.status.message();
+  EXPECT_NE(r.status.message().find("an answer of more than 4 MiB"), std::string::npos)
+      << r.status.message();
+}
+
 // The task's own deadline ends a request that GENERATION__LLM_TIMEOUT_MS would still allow.
 TEST_F(OpenAiProvider, TheTasksDeadlineCutsARequestShort) {
   LlmReply slow = LlmReply::completion({{"summary", kSummary}});
