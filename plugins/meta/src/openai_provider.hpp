@@ -48,7 +48,6 @@ std::optional<std::string> validate_answer(std::string_view field, const nlohman
 /// Generates `field` of `document` through the endpoint the settings name. On success fills
 /// `out` (method "openai:<model>"); otherwise the failure, retryable or permanent.
 sdk::Status openai_field(sdk::Context& ctx, std::string_view field, const Document& document,
-                         const FieldOptions& options, long long max_prompt_tokens,
-                         FieldValue& out);
+                         const FieldOptions& options, long long max_prompt_tokens, FieldValue& out);
 
 }  // namespace gen::meta
