@@ -153,6 +153,15 @@ json config_json(const ConfigValue& v) {
     out["maximum"] = d.max;
   }
   if (d.type == "enum") out["allowed"] = d.allowed;
+  if (d.secret) {
+    // A credential never leaves the store: `value` is null, `is_set` says whether it resolves
+    // to a non-empty string (at whichever `source`).
+    const bool is_set = v.value.is_string() && !v.value.get_ref<const std::string&>().empty();
+    out["value"] = nullptr;
+    out["default"] = nullptr;
+    out["secret"] = true;
+    out["is_set"] = is_set;
+  }
   return out;
 }
 

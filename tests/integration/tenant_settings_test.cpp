@@ -94,6 +94,64 @@ TEST_F(TenantSettings, PdfRenderUsesTheTenantsDefaultPageSize) {
       << rendered_page_size("beta");
 }
 
+// GENERATION__LLM_API_KEY is a secret: set through the API like any setting and read by
+// the worker's generators, but no answer ever carries its value, only `is_set`.
+TEST_F(TenantSettings, TheLlmApiKeyIsNeverReturned) {
+  create_tenant("acme");
+  const std::map<std::string, std::string> acme = {{"tenant-id", "acme"}};
+  const std::string key = "sk-proj-very-secret-0123456789";
+  auto get = [&](const std::map<std::string, std::string>& headers) {
+    HttpResponse r =
+        api().request("GET", "/api/v1/config/GENERATION__LLM_API_KEY", {}, {}, headers);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r;
+  };
+  json before = get(acme).json_body();
+  EXPECT_EQ(before["secret"], true);
+  EXPECT_EQ(before["is_set"], false);
+  EXPECT_TRUE(before["value"].is_null());
+
+  HttpResponse put = api().request("PUT", "/api/v1/config/GENERATION__LLM_API_KEY",
+                                   json{{"value", key}}.dump(), "application/json", acme);
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.body.find(key), std::string::npos) << put.body;
+  EXPECT_EQ(put.json_body()["is_set"], true);
+  EXPECT_EQ(put.json_body()["source"], "tenant");
+  EXPECT_TRUE(put.json_body()["value"].is_null());
+
+  HttpResponse one = get(acme);
+  EXPECT_EQ(one.body.find(key), std::string::npos) << one.body;
+  EXPECT_EQ(one.json_body()["is_set"], true);
+  HttpResponse list = api().request("GET", "/api/v1/config", {}, {}, acme);
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(list.body.find(key), std::string::npos);
+  bool listed = false;
+  const json listing = list.json_body();
+  for (const json& s : listing["settings"]) {
+    if (s["name"] != "GENERATION__LLM_API_KEY") continue;
+    listed = true;
+    EXPECT_EQ(s["is_set"], true);
+    EXPECT_TRUE(s["value"].is_null());
+  }
+  EXPECT_TRUE(listed) << list.body.substr(0, 2000);
+  // The other LLM settings are ordinary ones.
+  HttpResponse timeout =
+      api().request("GET", "/api/v1/config/GENERATION__LLM_TIMEOUT_MS", {}, {}, acme);
+  EXPECT_EQ(timeout.json_body()["value"], 60000) << timeout.body;
+  // Another scope does not see acme's key as set; a refused value is not echoed either.
+  EXPECT_EQ(get({}).json_body()["is_set"], false);
+  const std::string too_long(5000, 'k');
+  HttpResponse refused = api().request("PUT", "/api/v1/config/GENERATION__LLM_API_KEY",
+                                       json{{"value", too_long}}.dump(), "application/json", acme);
+  EXPECT_EQ(refused.status, 422) << refused.body.substr(0, 300);
+  EXPECT_EQ(refused.body.find("kkkkkkkkkk"), std::string::npos);
+  EXPECT_NE(refused.body.find("a string of 5000 characters"), std::string::npos);
+
+  ASSERT_EQ(api().request("DELETE", "/api/v1/config/GENERATION__LLM_API_KEY", {}, {}, acme).status,
+            204);
+  EXPECT_EQ(get(acme).json_body()["is_set"], false);
+}
+
 TEST(TenantSettingsStartup, ABadEnvironmentDefaultStopsTheService) {
   TempDir dir;
   auto env = service_environment({{"DATABASE__URL", "sqlite://" + (dir.path() / "g.db").string()},

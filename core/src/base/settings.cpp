@@ -291,8 +291,9 @@ const std::vector<Definition>& definitions() {
 // Sections that belong to Generator: an unknown variable in them is a typo.
 const std::vector<std::string>& sections() {
   static const std::vector<std::string> s = {
-      "HOSTING__", "DATABASE__",  "STORAGE__", "PLUGINS__",  "THREADS__", "WORKER__", "LIMITS__",
-      "LOGGING__", "RETENTION__", "AUTH__",    "WEBHOOKS__", "JOBS__",    "PDF__"};
+      "HOSTING__",  "DATABASE__", "STORAGE__", "PLUGINS__",   "THREADS__",
+      "WORKER__",   "LIMITS__",   "LOGGING__", "RETENTION__", "AUTH__",
+      "WEBHOOKS__", "JOBS__",     "PDF__",     "GENERATION__"};
   return s;
 }
 

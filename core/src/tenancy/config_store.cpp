@@ -57,6 +57,40 @@ const std::vector<ConfigDefinition>& ConfigStore::catalog() {
        0,
        0,
        {"native", "openai"}},
+      // meta.generate's openai provider (docs/generators/meta.generate.md).
+      {"GENERATION__LLM_URL",
+       "string",
+       "",
+       "Base URL of the OpenAI-compatible API the openai provider calls "
+       "(<url>/chat/completions), e.g. https://api.openai.com/v1; under the webhooks' address "
+       "policy (WEBHOOKS__ALLOW_HOSTS).",
+       0,
+       2048,
+       {}},
+      {"GENERATION__LLM_MODEL",
+       "string",
+       "",
+       "The model the openai provider asks for, e.g. gpt-4o-mini.",
+       0,
+       200,
+       {}},
+      {"GENERATION__LLM_API_KEY",
+       "string",
+       "",
+       "Bearer token for GENERATION__LLM_URL (none sent when empty). Secret: the API never "
+       "returns it, only whether it is set.",
+       0,
+       4096,
+       {},
+       true},
+      {"GENERATION__LLM_TIMEOUT_MS",
+       "integer",
+       60000,
+       "Time limit of one request to GENERATION__LLM_URL (connect, send, answer), in ms; never "
+       "past the task's own time limit.",
+       1000,
+       600000,
+       {}},
       {"PDF__DEFAULT_PAGE_SIZE",
        "enum",
        "A4",
@@ -77,8 +111,15 @@ const ConfigDefinition* ConfigStore::find(const std::string& name) {
 
 json ConfigStore::validate(const ConfigDefinition& def, const json& value) {
   auto bad = [&](const std::string& expected) -> json {
-    throw Error(ErrorCode::kValidationFailed,
-                def.name + ": expected " + expected + ", got " + value.dump(), def.name);
+    // A secret's value is never echoed, not even a wrong one.
+    const std::string got = !def.secret ? value.dump()
+                            : value.is_string()
+                                ? "a string of " +
+                                      std::to_string(value.get_ref<const std::string&>().size()) +
+                                      " characters"
+                                : std::string(value.type_name());
+    throw Error(ErrorCode::kValidationFailed, def.name + ": expected " + expected + ", got " + got,
+                def.name);
   };
   if (def.type == "integer") {
     if (!value.is_number_integer()) {

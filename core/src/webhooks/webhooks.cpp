@@ -2,19 +2,9 @@
 // Delivery itself is in webhook_delivery.cpp.
 #include "gen/core/webhooks/webhooks.hpp"
 
-#include <algorithm>
-#include <cctype>
-#include <cstring>
-
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
-#include <Poco/Exception.h>
-#include <Poco/Net/DNS.h>
-#include <Poco/Net/HostEntry.h>
-#include <Poco/Net/IPAddress.h>
-#include <Poco/Net/NetException.h>
-#include <Poco/URI.h>
 #include <nlohmann/json.hpp>
 
 #include "gen/core/base/clock.hpp"
@@ -38,127 +28,6 @@ namespace {
 using rows::i64;
 using rows::opt_i64;
 using rows::str;
-
-using Bytes = std::vector<unsigned char>;
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return {};
-  auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
-std::optional<Bytes> parse_address(const std::string& text) {
-  Poco::Net::IPAddress ip;
-  if (!Poco::Net::IPAddress::tryParse(text, ip)) return std::nullopt;
-  const auto* p = static_cast<const unsigned char*>(ip.addr());
-  return Bytes(p, p + ip.length());
-}
-
-// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are IPv4 addresses for every check.
-Bytes normalized(Bytes b) {
-  if (b.size() == 16) {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(b.data(), mapped, 12) == 0) return Bytes(b.begin() + 12, b.end());
-  }
-  return b;
-}
-
-bool in_block(const Bytes& b, const Bytes& net, int prefix) {
-  if (b.size() != net.size()) return false;
-  int full = prefix / 8;
-  if (std::memcmp(b.data(), net.data(), static_cast<std::size_t>(full)) != 0) return false;
-  int rest = prefix % 8;
-  if (rest == 0) return true;
-  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
-  return (b[full] & mask) == (net[full] & mask);
-}
-
-std::string v4_kind(const Bytes& b) {
-  struct Rule {
-    Bytes net;
-    int prefix;
-    const char* kind;
-  };
-  static const std::vector<Rule> rules = {
-      {{0, 0, 0, 0}, 8, "an unspecified (this-network) address"},
-      {{10, 0, 0, 0}, 8, "a private address"},
-      {{100, 64, 0, 0}, 10, "a shared (CGNAT) address"},
-      {{127, 0, 0, 0}, 8, "a loopback address"},
-      {{169, 254, 0, 0}, 16, "a link-local address"},
-      {{172, 16, 0, 0}, 12, "a private address"},
-      {{192, 0, 0, 0}, 24, "a reserved address"},
-      {{192, 0, 2, 0}, 24, "a reserved (documentation) address"},
-      {{192, 88, 99, 0}, 24, "a reserved (6to4 relay anycast) address"},
-      {{192, 168, 0, 0}, 16, "a private address"},
-      {{198, 18, 0, 0}, 15, "a reserved (benchmarking) address"},
-      {{198, 51, 100, 0}, 24, "a reserved (documentation) address"},
-      {{203, 0, 113, 0}, 24, "a reserved (documentation) address"},
-      {{224, 0, 0, 0}, 4, "a multicast address"},
-      {{240, 0, 0, 0}, 4, "a reserved (or broadcast) address"},
-  };
-  for (const Rule& r : rules) {
-    if (in_block(b, r.net, r.prefix)) return r.kind;
-  }
-  return {};
-}
-
-// The IANA IPv6 Special-Purpose Address Registry (checked 2026-12): every block that is not
-// globally reachable is refused, and so is everything outside global unicast (2000::/3) except
-// NAT64's well-known prefix, whose embedded IPv4 address is judged as IPv4.
-std::string v6_kind(const Bytes& b) {
-  Bytes zero(16, 0);
-  if (b == zero) return "an unspecified address";
-  Bytes one = zero;
-  one[15] = 1;
-  if (b == one) return "a loopback address";
-  auto embedded = [&](std::size_t at) { return Bytes(b.begin() + at, b.begin() + at + 4); };
-  auto net = [](std::initializer_list<unsigned char> head) {
-    Bytes n(16, 0);
-    std::copy(head.begin(), head.end(), n.begin());
-    return n;
-  };
-  // 64:ff9b::/96 (RFC 6052): the IPv4 address in the last 32 bits is the real destination.
-  if (in_block(b, net({0, 0x64, 0xff, 0x9b}), 96)) return v4_kind(embedded(12));
-  // 2002::/16 6to4 (RFC 3056): bits 16-47 are the IPv4 address of the site's relay.
-  if (in_block(b, net({0x20, 0x02}), 16)) {
-    std::string kind = v4_kind(embedded(2));
-    if (!kind.empty()) return kind + " (in a 6to4 address)";
-  }
-  struct Rule {
-    Bytes net;
-    int prefix;
-    const char* kind;
-  };
-  static const std::vector<Rule> rules = {
-      // ::/8 holds ::/128, ::1/128, IPv4-compatible ::a.b.c.d (deprecated) and
-      // IPv4-translated ::ffff:0:a.b.c.d (RFC 2765); IPv4-mapped ones were judged as IPv4.
-      {net({0}), 8, "a reserved (IPv4-compatible or IPv4-translated) address"},
-      {net({0, 0x64, 0xff, 0x9b, 0, 1}), 48, "a local-use NAT64 address"},  // RFC 8215
-      {net({0x01, 0x00}), 64, "a discard-only address"},                    // 100::/64
-      {net({0x01, 0x00, 0, 0, 0, 0, 0, 1}), 64, "a reserved (dummy) address"},
-      // 2001::/23, IETF protocol assignments: Teredo 2001::/32 (embeds an IPv4 server and an
-      // obfuscated client), benchmarking 2001:2::/48, ORCHID and the rest.
-      {net({0x20, 0x01, 0x00, 0x00}), 23, "a reserved (Teredo or IETF protocol) address"},
-      {net({0x20, 0x01, 0x0d, 0xb8}), 32, "a reserved (documentation) address"},
-      {net({0x3f, 0xff}), 20, "a reserved (documentation) address"},  // RFC 9637
-      {net({0x5f, 0x00}), 16, "a reserved (SRv6 segment identifier) address"},
-      {net({0xfc, 0x00}), 7, "a private (unique local) address"},
-      {net({0xfe, 0x80}), 10, "a link-local address"},
-      {net({0xfe, 0xc0}), 10, "a private (site-local) address"},
-      {net({0xff, 0x00}), 8, "a multicast address"},
-  };
-  for (const Rule& r : rules) {
-    if (in_block(b, r.net, r.prefix)) return r.kind;
-  }
-  if (!in_block(b, net({0x20}), 3)) return "a reserved (unallocated) address";
-  return {};
-}
-
-std::string kind_of(const Bytes& raw) {
-  Bytes b = normalized(raw);
-  return b.size() == 4 ? v4_kind(b) : v6_kind(b);
-}
 
 Webhook webhook_row(const RecordSet& rs, std::size_t r) {
   Webhook w;
@@ -197,116 +66,23 @@ std::string placeholders(std::size_t n) {
 // --- AddressPolicy -----------------------------------------------------------------------------
 
 AddressPolicy::AddressPolicy(const std::string& allow_list) {
-  std::size_t start = 0;
-  while (start <= allow_list.size()) {
-    std::size_t comma = allow_list.find(',', start);
-    if (comma == std::string::npos) comma = allow_list.size();
-    std::string entry = trim(allow_list.substr(start, comma - start));
-    start = comma + 1;
-    if (entry.empty()) continue;
-    std::string address = entry;
-    int prefix = -1;
-    if (auto slash = entry.find('/'); slash != std::string::npos) {
-      address = entry.substr(0, slash);
-      std::string bits = entry.substr(slash + 1);
-      bool digits =
-          !bits.empty() && bits.size() <= 3 &&
-          std::all_of(bits.begin(), bits.end(), [](unsigned char c) { return std::isdigit(c); });
-      prefix = digits ? std::stoi(bits) : 1000;
-    }
-    std::optional<Bytes> bytes = parse_address(address);
-    if (!bytes) {
-      bool hostname = prefix < 0 && std::all_of(entry.begin(), entry.end(), [](unsigned char c) {
-                        return std::isalnum(c) || c == '-' || c == '.' || c == '_';
-                      });
-      if (!hostname) {
-        throw Error(ErrorCode::kInvalidConfiguration,
-                    "WEBHOOKS__ALLOW_HOSTS: '" + entry +
-                        "' is neither a host name nor an IP address or CIDR block",
-                    "WEBHOOKS__ALLOW_HOSTS");
-      }
-      hosts_.push_back(ascii_lower(entry));
-      continue;
-    }
-    Bytes b = normalized(*bytes);
-    int max_prefix = static_cast<int>(b.size() * 8);
-    if (prefix < 0) prefix = max_prefix;
-    if (prefix > max_prefix) {
-      throw Error(ErrorCode::kInvalidConfiguration,
-                  "WEBHOOKS__ALLOW_HOSTS: '" + entry + "' has a prefix length above " +
-                      std::to_string(max_prefix),
-                  "WEBHOOKS__ALLOW_HOSTS");
-    }
-    blocks_.push_back(Block{std::move(b), prefix});
+  if (auto problem = egress::Policy::parse(allow_list, policy_)) {
+    throw Error(ErrorCode::kInvalidConfiguration, "WEBHOOKS__ALLOW_HOSTS: " + *problem,
+                "WEBHOOKS__ALLOW_HOSTS");
   }
 }
 
 std::string AddressPolicy::internal_kind(const std::string& address) {
-  std::optional<Bytes> b = parse_address(address);
-  if (!b) return "not an IP address";
-  return kind_of(*b);
-}
-
-bool AddressPolicy::allowed_host(const std::string& host) const {
-  return std::find(hosts_.begin(), hosts_.end(), ascii_lower(host)) != hosts_.end();
-}
-
-bool AddressPolicy::allowed_address(const Bytes& raw) const {
-  Bytes b = normalized(raw);
-  return std::any_of(blocks_.begin(), blocks_.end(),
-                     [&](const Block& block) { return in_block(b, block.bytes, block.prefix); });
+  return egress::internal_kind(std::string_view(address));
 }
 
 AddressPolicy::Target AddressPolicy::check(const std::string& url, const std::string& field) const {
-  auto refuse = [&](const std::string& why) {
-    return Error(ErrorCode::kValidationFailed, field + ": " + why, field);
-  };
-  Poco::URI uri;
-  try {
-    uri = Poco::URI(url);
-  } catch (const Poco::Exception& e) {
-    throw refuse("'" + url + "' is not a valid URL (" + e.displayText() + ")");
-  }
   Target t;
-  t.scheme = ascii_lower(uri.getScheme());
-  if (t.scheme != "http" && t.scheme != "https") {
-    throw refuse("must be an http:// or https:// URL; got '" + url + "'");
-  }
-  if (!uri.getUserInfo().empty()) {
-    throw refuse("must not carry user info; use \"auth\": {\"type\": \"basic\", ...} instead");
-  }
-  t.host = uri.getHost();
-  if (t.host.empty()) throw refuse("has no host: '" + url + "'");
-  t.port = uri.getPort();
-  t.path = uri.getPathEtc();
-  if (t.path.empty() || t.path.front() != '/') t.path = "/" + t.path;
-
-  std::vector<Bytes> resolved;
-  if (std::optional<Bytes> literal = parse_address(t.host)) {
-    resolved.push_back(*literal);
-  } else {
-    try {
-      const Poco::Net::HostEntry entry = Poco::Net::DNS::hostByName(t.host);
-      for (const Poco::Net::IPAddress& ip : entry.addresses()) {
-        const auto* p = static_cast<const unsigned char*>(ip.addr());
-        resolved.emplace_back(p, p + ip.length());
-      }
-    } catch (const Poco::Exception& e) {
-      throw refuse("cannot resolve host '" + t.host + "' (" + e.displayText() + ")");
+  if (auto problem = policy_.check(url, "outbound webhooks", t)) {
+    if (*problem == "must not carry user info") {
+      *problem += "; use \"auth\": {\"type\": \"basic\", ...} instead";
     }
-  }
-  if (resolved.empty()) throw refuse("host '" + t.host + "' has no address");
-  bool host_allowed = allowed_host(t.host);
-  for (const Bytes& b : resolved) {
-    std::string text =
-        Poco::Net::IPAddress(b.data(), static_cast<poco_socklen_t>(b.size())).toString();
-    std::string kind = kind_of(b);
-    if (!kind.empty() && !host_allowed && !allowed_address(b)) {
-      throw refuse("refused: host '" + t.host + "' resolves to " + text + ", " + kind +
-                   "; outbound webhooks reach such addresses only when WEBHOOKS__ALLOW_HOSTS "
-                   "allows them");
-    }
-    t.addresses.push_back(text);
+    throw Error(ErrorCode::kValidationFailed, field + ": " + *problem, field);
   }
   return t;
 }

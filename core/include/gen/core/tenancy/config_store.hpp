@@ -25,6 +25,9 @@ struct ConfigDefinition {
   std::string description;
   std::int64_t min = 0, max = 0;     ///< integers
   std::vector<std::string> allowed;  ///< enums
+  /// A credential (GENERATION__LLM_API_KEY): generators read it through the SDK context, but
+  /// the API never shows its value, only whether it is set (backend config_json).
+  bool secret = false;
 };
 
 struct ConfigValue {

@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include <gen/egress/address_policy.hpp>
+
 namespace gen {
 
 class Database;
@@ -35,7 +37,8 @@ inline constexpr const char* kJobProcessed = "JOB_PROCESSED";
 /// Tries per delivery before it is marked FAILED.
 inline constexpr int kWebhookMaxAttempts = 8;
 
-/// The address rules for outbound webhook requests.
+/// The address rules for outbound webhook requests: gen::egress::Policy (shared with the
+/// plugins that reach user-supplied URLs), with gen::Error for its refusals.
 class AddressPolicy {
  public:
   /// `allow_list`: comma-separated host names (matched exactly, case-insensitively) and IP
@@ -47,13 +50,7 @@ class AddressPolicy {
   /// address" ...), or "" when it is a public address. Ignores the allow-list.
   static std::string internal_kind(const std::string& address);
 
-  struct Target {
-    std::string scheme;  ///< "http" or "https"
-    std::string host;    ///< as written in the URL (Host header, TLS name)
-    int port = 0;
-    std::string path;                    ///< path and query, at least "/"
-    std::vector<std::string> addresses;  ///< resolved and allowed; connect to the first
-  };
+  using Target = egress::Target;
 
   /// Parses and checks `url` (http or https, a host, no user info), resolves its host and
   /// returns the target when every address may be reached. Throws gen::Error
@@ -61,14 +58,7 @@ class AddressPolicy {
   Target check(const std::string& url, const std::string& field) const;
 
  private:
-  struct Block {
-    std::vector<unsigned char> bytes;  ///< 4 or 16
-    int prefix = 0;
-  };
-  bool allowed_host(const std::string& host) const;
-  bool allowed_address(const std::vector<unsigned char>& bytes) const;
-  std::vector<std::string> hosts_;
-  std::vector<Block> blocks_;
+  egress::Policy policy_;
 };
 
 /// The runtime settings of webhook delivery (WEBHOOKS__* in the environment).
