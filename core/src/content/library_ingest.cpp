@@ -101,9 +101,10 @@ void write_version_facts(const Database& db, DbSession& s, const Binding& b,
   int count = 0;
   for (const auto& seg : doc["segments"]) {
     ++count;
-    tokens_total += seg.contains("tokens") && seg["tokens"].is_number_integer()
-                        ? seg["tokens"].get<std::int64_t>()
-                        : static_cast<std::int64_t>((seg["text"].get_ref<const std::string&>().size() + 3) / 4);
+    tokens_total +=
+        seg.contains("tokens") && seg["tokens"].is_number_integer()
+            ? seg["tokens"].get<std::int64_t>()
+            : static_cast<std::int64_t>((seg["text"].get_ref<const std::string&>().size() + 3) / 4);
   }
   std::string format = string_or(doc, "format", "");
   std::string title = string_or(doc, "title", "");
@@ -138,9 +139,10 @@ void write_segments(const Database& db, DbSession& s, const Binding& b, const nl
   for (std::size_t first = 0; first < seqs.size(); first += kRowsPerInsert) {
     const std::size_t n = std::min(kRowsPerInsert, seqs.size() - first);
     Statement st(s);
-    st << db.sql("INSERT INTO content_segments (tenant, content_id, version, seq, location,"
-                 " location_kind, text, tokens) VALUES " +
-                 values_list(n, "(?, ?, ?, ?, ?, ?, ?, ?)"));
+    st << db.sql(
+        "INSERT INTO content_segments (tenant, content_id, version, seq, location,"
+        " location_kind, text, tokens) VALUES " +
+        values_list(n, "(?, ?, ?, ?, ?, ?, ?, ?)"));
     for (std::size_t i = first; i < first + n; ++i) {
       st, use(t), use(c), use(v), use(seqs[i]), use(locations[i]), use(kinds[i]), use(texts[i]),
           use(tokens[i]);
@@ -167,9 +169,9 @@ void index_row(const Database& db, DbSession& s, const Binding& b, int seq,
         use(t), use(c), use(v), use(seq), use(f), use(config), use(config), use(body), now;
     return;
   }
-  std::string scope = tenant_token(b.tenant) + " " + content_token(b.content_id) + " " +
-                      (seq < 0 ? kFieldRowToken : kSegmentRowToken);
-  std::string analysed = terms ? *terms : analysis::index_terms(lang, text);
+  std::string scope = content_token(b.content_id);
+  std::string analysed = scoped_terms(seq < 0 ? kFieldRows : kSegmentRows, b.tenant,
+                                      terms ? *terms : analysis::index_terms(lang, text));
   std::string en, de, fr;
   (lang == analysis::Language::kGerman   ? de
    : lang == analysis::Language::kFrench ? fr
@@ -195,10 +197,11 @@ void write_index(const Database& db, DbSession& s, const Binding& b, const nlohm
   if (db.dialect() == Dialect::kPostgres) {
     // The text is already in content_segments: one statement, the dictionary stems it.
     std::string config(analysis::postgres_config(lang));
-    s << db.sql("INSERT INTO content_index (tenant, content_id, version, seq, field, config, tsv)"
-                " SELECT tenant, content_id, version, seq, '', CAST(? AS regconfig),"
-                " to_tsvector(CAST(? AS regconfig), text) FROM content_segments WHERE tenant = ?"
-                " AND content_id = ? AND version = ?"),
+    s << db.sql(
+        "INSERT INTO content_index (tenant, content_id, version, seq, field, config, tsv)"
+        " SELECT tenant, content_id, version, seq, '', CAST(? AS regconfig),"
+        " to_tsvector(CAST(? AS regconfig), text) FROM content_segments WHERE tenant = ?"
+        " AND content_id = ? AND version = ?"),
         use(config), use(config), use(t), use(c), use(v), now;
   } else {
     // FTS5 rows under the segments' ids: the terms in the language's column.
@@ -206,12 +209,13 @@ void write_index(const Database& db, DbSession& s, const Binding& b, const nlohm
     std::vector<std::string> terms;
     for (const auto& seg : doc["segments"]) {
       seqs.push_back(static_cast<int>(seqs.size()));
-      terms.push_back(seg.contains("terms") && seg["terms"].is_string()
-                          ? seg["terms"].get<std::string>()
-                          : analysis::index_terms(lang, seg["text"].get_ref<const std::string&>()));
+      terms.push_back(scoped_terms(
+          kSegmentRows, b.tenant,
+          seg.contains("terms") && seg["terms"].is_string()
+              ? seg["terms"].get<std::string>()
+              : analysis::index_terms(lang, seg["text"].get_ref<const std::string&>())));
     }
-    std::string scope = tenant_token(b.tenant) + " " + content_token(b.content_id) + " " +
-                        kSegmentRowToken;
+    std::string scope = content_token(b.content_id);
     const char* columns = lang == analysis::Language::kGerman   ? "'', t.column2, ''"
                           : lang == analysis::Language::kFrench ? "'', '', t.column2"
                                                                 : "t.column2, '', ''";
@@ -379,8 +383,26 @@ void delete_index(const Database& db, DbSession& s, const std::string& tenant,
   }
 }
 
-std::string tenant_token(const std::string& tenant) {
-  return fnv_token('t', tenant);
+std::string term_prefix(char kind, const std::string& tenant) {
+  return std::string(1, kind) + fnv_token('t', tenant).substr(1, 8);
+}
+
+std::string scoped_terms(char kind, const std::string& tenant, const std::string& terms) {
+  const std::string prefix = term_prefix(kind, tenant);
+  std::string out;
+  out.reserve(terms.size() + terms.size() / 3);
+  std::size_t i = 0;
+  while (i < terms.size()) {
+    std::size_t end = terms.find(' ', i);
+    if (end == std::string::npos) end = terms.size();
+    if (end > i) {
+      if (!out.empty()) out += ' ';
+      out += prefix;
+      out.append(terms, i, end - i);
+    }
+    i = end + 1;
+  }
+  return out;
 }
 std::string content_token(const std::string& content_id) {
   return fnv_token('c', content_id);

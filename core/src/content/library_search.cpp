@@ -99,10 +99,11 @@ std::vector<LanguageQuery> analyse(const std::vector<QueryPart>& parts) {
 // FTS5: `{en} : ("a" AND "b c") OR {de} : (...)`; a word that analyses to several stems
 // ("e-mail") is a phrase, as PostgreSQL's plainto_tsquery makes it.
 std::string fts5_match(const SearchQuery& query, const std::vector<LanguageQuery>& languages) {
-  std::string expr = std::string("scope : \"") + tenant_token(query.tenant) + "\" AND scope : \"" +
-                     (query.mode == SearchMode::kField ? kFieldRowToken : kSegmentRowToken) + "\"";
-  if (query.content_id) expr += " AND scope : \"" + content_token(*query.content_id) + "\"";
-  expr += " AND (";
+  const std::string prefix =
+      term_prefix(query.mode == SearchMode::kField ? kFieldRows : kSegmentRows, query.tenant);
+  std::string expr;
+  if (query.content_id) expr = "scope : \"" + content_token(*query.content_id) + "\" AND ";
+  expr += "(";
   for (std::size_t l = 0; l < languages.size(); ++l) {
     if (l) expr += " OR ";
     expr += "{" + std::string(analysis::language_code(languages[l].language)) + "} : (";
@@ -110,7 +111,7 @@ std::string fts5_match(const SearchQuery& query, const std::vector<LanguageQuery
       if (p) expr += " AND ";
       expr += '"';
       const auto& stems = languages[l].parts[p];
-      for (std::size_t k = 0; k < stems.size(); ++k) expr += (k ? " " : "") + stems[k];
+      for (std::size_t k = 0; k < stems.size(); ++k) expr += (k ? " " : "") + prefix + stems[k];
       expr += '"';
     }
     expr += ")";
