@@ -124,11 +124,18 @@ Result run(const std::string& database, const Options& options, const std::vecto
   stack_options.env["LOGGING__LEVEL"] = "error";
   stack_options.env["HOSTING__THREADS"] = "0";
   if (database == "postgres") {
-    pg = std::make_unique<gen::test::TestDatabase>("postgres");
-    stack_options.env["DATABASE__URL"] = pg->url();
+    if (const char* keep = std::getenv("BENCH_SEARCH_POSTGRES_URL")) {
+      // An existing (empty) database that outlives the run, to look at its plans afterwards.
+      stack_options.env["DATABASE__URL"] = keep;
+    } else {
+      pg = std::make_unique<gen::test::TestDatabase>("postgres");
+      stack_options.env["DATABASE__URL"] = pg->url();
+    }
   }
   itest::Stack stack(stack_options);
-  const std::string url = pg ? pg->url() : "sqlite://" + (stack.dir() / "generator.db").string();
+  const std::string url = database == "postgres"
+                              ? stack_options.env["DATABASE__URL"]
+                              : "sqlite://" + (stack.dir() / "generator.db").string();
 
   // Import: `clients` threads submit, then every job is awaited.
   std::vector<std::string> ids(files.size());
@@ -196,7 +203,9 @@ Result run(const std::string& database, const Options& options, const std::vecto
     // SQLite: ANALYZE likewise (PRAGMA optimize does it on connections that ran queries).
     auto db = gen::Database::open(url, 1);
     gen::DbSession s = db->session();
-    s << "ANALYZE", Poco::Data::Keywords::now;
+    s << "ANALYZE content_index", Poco::Data::Keywords::now;
+    s << "ANALYZE content_segments", Poco::Data::Keywords::now;
+    s << "ANALYZE content_items", Poco::Data::Keywords::now;
   }
 
   // Search: each query `rounds` times, over HTTP (one connection per request, as the harness

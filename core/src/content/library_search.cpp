@@ -4,8 +4,11 @@
 // required; "quoted phrases" in order; stop words ignored; each row matched with the query
 // stemmed in the row's language.
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
@@ -33,6 +36,12 @@ using rows::str;
 constexpr std::size_t kMaxQueryBytes = 1000;
 constexpr int kMaxOffset = 10000;
 constexpr std::size_t kSnippetBefore = 60;
+// PostgreSQL ranks a match by reading its row's tsvector (no index gives ts_rank_cd), so a word
+// in most documents costs a read per match: "file" in 10,000 man pages is ~15,000 segments,
+// ~90 ms. Each language's query therefore ranks at most this many matches (those the index
+// gives first); a query matching more is ranked within them. SQLite's FTS5 ranks from its
+// doclists and has no such cap. (bench_search: p99 120 ms uncapped, see docs/content.md.)
+constexpr int kMaxRankedPerLanguage = 2000;
 constexpr std::size_t kSnippetBytes = 240;
 
 // One part of a query: a word, or a quoted phrase (in order).
@@ -238,33 +247,97 @@ SearchPage Library::search(const SearchQuery& query) {
           use(match), use(tenant), use(any_content), use(content_id), use(active_only), use(fetch),
           use(skip), now;
     } else {
+      // Per language: the rows the GIN index finds, at most kMaxRankedPerLanguage of them
+      // ranked (see there), then the page; the page's texts in a second, keyed query.
       std::vector<std::string> args;
-      std::string sql = "SELECT x.content_id, x.version, x.seq, ";
-      sql += fields ? "'', '', r.value, r.field" : "r.location, r.location_kind, r.text, ''";
-      sql += ", x.score FROM (";
+      std::string sql = "SELECT content_id, version, seq, field, score FROM (";
       for (std::size_t l = 0; l < languages.size(); ++l) {
         std::vector<std::string> q_args;
         std::string tsq = pg_tsquery(languages[l], q_args);
         if (l) sql += " UNION ALL ";
-        sql += "SELECT tenant, content_id, version, seq, field, ts_rank_cd(tsv, " + tsq +
-               ", 32) AS score FROM content_index WHERE tenant = ? AND config = '" +
+        sql += "(SELECT content_id, version, seq, field, ts_rank_cd(tsv, " + tsq +
+               ", 32) AS score FROM content_index c WHERE tenant = ? AND config = '" +
                std::string(analysis::postgres_config(languages[l].language)) + "'::regconfig AND " +
-               (fields ? "seq < 0" : "seq >= 0") + " AND tsv @@ " + tsq;
+               (fields ? "seq < 0" : "seq >= 0") + " AND tsv @@ " + tsq +
+               (query.content_id ? " AND content_id = ?" : "") +
+               (query.active_only ? " AND EXISTS (SELECT 1 FROM content_items i WHERE i.tenant ="
+                                    " c.tenant AND i.content_id = c.content_id AND"
+                                    " i.active_version = c.version)"
+                                  : "") +
+               " LIMIT " + std::to_string(kMaxRankedPerLanguage) + ")";
         args.insert(args.end(), q_args.begin(), q_args.end());
         args.push_back(tenant);
         args.insert(args.end(), q_args.begin(), q_args.end());
+        if (query.content_id) args.push_back(content_id);
       }
-      sql += ") x JOIN content_items i ON i.tenant = x.tenant AND i.content_id = x.content_id ";
-      sql += fields ? "JOIN content_fields r ON r.tenant = x.tenant AND r.content_id ="
-                      " x.content_id AND r.version = x.version AND r.field = x.field"
-                    : "JOIN content_segments r ON r.tenant = x.tenant AND r.content_id ="
-                      " x.content_id AND r.version = x.version AND r.seq = x.seq";
-      sql +=
-          " WHERE (? = 1 OR x.content_id = ?) AND (? = 0 OR i.active_version = x.version)"
-          " ORDER BY x.score DESC, x.content_id, x.version, x.seq, x.field LIMIT ? OFFSET ?";
-      st << db_.sql(sql);
-      for (std::string& arg : args) st, use(arg);
-      st, use(any_content), use(content_id), use(active_only), use(fetch), use(skip), now;
+      sql += ") x ORDER BY score DESC, content_id, version, seq, field LIMIT ? OFFSET ?";
+      Statement top(s);
+      top << db_.sql(sql);
+      for (std::string& arg : args) top, use(arg);
+      top, use(fetch), use(skip), now;
+      RecordSet hits(top);
+      // The texts of the page's rows.
+      std::vector<std::string> ids, names;
+      std::vector<int> versions, seqs;
+      for (std::size_t r = 0; r < hits.rowCount(); ++r) {
+        ids.push_back(str(hits, 0, r));
+        versions.push_back(static_cast<int>(i64(hits, 1, r)));
+        seqs.push_back(static_cast<int>(i64(hits, 2, r)));
+        names.push_back(str(hits, 3, r));
+      }
+      std::map<std::tuple<std::string, int, int, std::string>, std::array<std::string, 3>> texts;
+      if (!ids.empty()) {
+        std::string keys;
+        for (std::size_t i = 0; i < ids.size(); ++i) keys += i ? ", (?, ?, ?)" : "(?, ?, ?)";
+        Statement rows(s);
+        rows << db_.sql(fields ? "SELECT content_id, version, -1, field, '', '', value FROM"
+                                 " content_fields WHERE tenant = ? AND (content_id, version,"
+                                 " field) IN (" +
+                                     keys + ")"
+                               : "SELECT content_id, version, seq, '', location, location_kind,"
+                                 " text FROM content_segments WHERE tenant = ? AND (content_id,"
+                                 " version, seq) IN (" +
+                                     keys + ")");
+        rows, use(tenant);
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          rows, use(ids[i]), use(versions[i]);
+          if (fields) {
+            rows, use(names[i]);
+          } else {
+            rows, use(seqs[i]);
+          }
+        }
+        rows, now;
+        RecordSet rs(rows);
+        for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+          texts[{str(rs, 0, r), static_cast<int>(i64(rs, 1, r)), static_cast<int>(i64(rs, 2, r)),
+                 str(rs, 3, r)}] = {str(rs, 4, r), str(rs, 5, r), str(rs, 6, r)};
+        }
+      }
+      for (std::size_t r = 0; r < hits.rowCount(); ++r) {
+        if (static_cast<int>(page.hits.size()) == query.limit) {
+          page.next = std::to_string(offset + query.limit);
+          break;
+        }
+        SearchHit hit;
+        hit.content_id = ids[r];
+        hit.version = versions[r];
+        hit.field = names[r];
+        const auto& row = texts[{ids[r], versions[r], fields ? -1 : seqs[r], names[r]}];
+        std::string text = row[2];
+        if (fields) {
+          hit.location = hit.field;
+          hit.location_kind = "field";
+          text = field_search_text(nlohmann::json::parse(text, nullptr, false));
+        } else {
+          hit.location = row[0];
+          hit.location_kind = row[1];
+        }
+        hit.snippet = snippet(text, languages);
+        hit.match_strength = std::clamp(dbl(hits, 4, r), 0.0, 1.0);  // r / (r + 1)
+        page.hits.push_back(std::move(hit));
+      }
+      return;
     }
     RecordSet rs(st);
     for (std::size_t r = 0; r < rs.rowCount(); ++r) {
