@@ -183,7 +183,8 @@ TEST_P(ContentFlow, EachFormatsTextComesBackWithItsLocations) {
                             "We expect steady demand." }},
                          "Quarterly Report"));
   import("course", "course.zip", "application/zip", scorm_package());
-  import("notes", "notes.txt", "text/plain", "First paragraph here.\n\nSecond paragraph there.");
+  import("notes", "notes.txt", "text/plain",
+         "Notes\n\nFirst paragraph here.\n\nSecond paragraph there.");
 
   json pdf_segments = segments("volcano", 1);
   EXPECT_NE(text_at(pdf_segments, "page 1").find("Magma rises"), std::string::npos)
@@ -212,7 +213,8 @@ TEST_P(ContentFlow, EachFormatsTextComesBackWithItsLocations) {
   EXPECT_NE(text_at(scorm, "Module One > First Aid").find("pressure"), std::string::npos);
 
   json txt = segments("notes", 1);
-  EXPECT_EQ(text_at(txt, "paragraphs 1-2"), "First paragraph here.\n\nSecond paragraph there.")
+  EXPECT_EQ(text_at(txt, "paragraph 1"), "Notes");  // a title line stands alone
+  EXPECT_EQ(text_at(txt, "paragraphs 2-3"), "First paragraph here.\n\nSecond paragraph there.")
       << txt.dump();
   for (const auto& s : txt) EXPECT_GT(s["tokens"].get<int>(), 0);
 

@@ -1,5 +1,7 @@
 #include "gen/core/queue/completion_batcher.hpp"
 
+#include <algorithm>
+
 #include "storage/write_retry.hpp"
 
 namespace gen {
@@ -94,15 +96,28 @@ void CompletionBatcher::commit_loop() {
     std::vector<WriteResult> results;
     const bool written = write_with_retry("store task results", {{"tasks", items.size()}},
                                           [&] { results = store_.complete_many(items); });
+    // A batch that cannot be stored is tried again one item at a time, once each, so that one
+    // item the database refuses does not leave the others unrecorded.
+    std::vector<bool> stored(batch.size(), written);
+    if (!written && items.size() > 1) {
+      results.assign(items.size(), WriteResult::kStale);
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        try {
+          results[i] = store_.complete_many({items[i]}).front();
+          stored[i] = true;
+        } catch (...) {
+        }
+      }
+    }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
-        batch[i].done(written ? results[i] : WriteResult::kStale, written);
+        batch[i].done(stored[i] ? results[i] : WriteResult::kStale, stored[i]);
       } catch (...) {
       }
     }
     lock.lock();
     ++commits_;
-    if (written) completions_ += batch.size();
+    completions_ += static_cast<std::size_t>(std::count(stored.begin(), stored.end(), true));
     async_in_flight_ -= batch.size();
     async_cv_.notify_all();
   }
