@@ -83,6 +83,8 @@ std::size_t decode(std::string_view text, std::size_t i, char32_t& cp) {
   return len;
 }
 
+// (gen::sdk::append_utf8 does the same; this library stays free of our other code, see
+// analyzer.hpp.)
 void encode(char32_t cp, std::string& out) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);

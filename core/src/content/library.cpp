@@ -482,17 +482,6 @@ std::optional<std::vector<Segment>> Library::segments(const std::string& tenant,
   return out;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> Library::version_counts() {
-  std::vector<std::pair<std::string, std::int64_t>> out;
-  db_.read([&](DbSession& s) {
-    Statement st(s);
-    st << "SELECT status, COUNT(*) FROM content_versions GROUP BY status ORDER BY status", now;
-    RecordSet rs(st);
-    for (std::size_t r = 0; r < rs.rowCount(); ++r) out.emplace_back(str(rs, 0, r), i64(rs, 1, r));
-  });
-  return out;
-}
-
 // --- shared with library_search.cpp and library_ingest.cpp -----------------------------------
 
 std::vector<Segment> read_segments(const Database& db, DbSession& s, const std::string& tenant,

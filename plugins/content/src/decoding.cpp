@@ -3,30 +3,13 @@
 #include <cstdint>
 
 #include <gen/sdk/params.hpp>  // gen::sdk::detail::valid_utf8
+#include <gen/sdk/utf8.hpp>
 
 #include "zip.hpp"
 
 namespace gen::content {
 
 namespace {
-
-void append_utf8(std::uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 /// UTF-16 (after the BOM) to UTF-8. Hand-written: 20 lines with an exact error position,
 /// where iconv would need a conversion loop and still report less.
@@ -53,7 +36,7 @@ std::optional<std::string> utf16_to_utf8(std::string_view data, bool big_endian,
       problem = "UTF-16 text with an unpaired surrogate at byte " + std::to_string(i + 2);
       return std::nullopt;
     }
-    append_utf8(cp, out);
+    sdk::append_utf8(out, cp);
   }
   return out;
 }
@@ -94,7 +77,7 @@ std::string decode_page(std::string_view data) {
   if (auto text = decode_text(data, problem)) return std::move(*text);
   std::string out;
   out.reserve(data.size() * 2);
-  for (char c : data) append_utf8(static_cast<unsigned char>(c), out);
+  for (char c : data) sdk::append_utf8(out, static_cast<unsigned char>(c));
   return out;
 }
 

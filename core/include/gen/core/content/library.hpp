@@ -170,8 +170,6 @@ class Library {
   /// Throws kValidationFailed (field q, mode, limit or cursor) for a bad query. A query of
   /// stop words only finds nothing.
   SearchPage search(const SearchQuery& query);
-  /// Versions in the library, by status (for /metrics).
-  std::vector<std::pair<std::string, std::int64_t>> version_counts();
 
  private:
   Database& db_;
