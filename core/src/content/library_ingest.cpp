@@ -152,11 +152,10 @@ void write_segments(const Database& db, DbSession& s, const Binding& b, const nl
   write_version_facts(db, s, b, doc);
 }
 
-// One row of the search index: a segment (seq >= 0, field "") or a field (seq -1), written
-// after the segment's or field's own row.
-void index_row(const Database& db, DbSession& s, const Binding& b, int seq,
-               const std::string& field, analysis::Language lang, const std::string& text,
-               const std::string* terms) {
+// A field's row of the search index (segments' rows are written together by write_index),
+// after the field's own row (SQLite's index row takes minus its id).
+void index_field(const Database& db, DbSession& s, const Binding& b, const std::string& field,
+                 analysis::Language lang, const std::string& text) {
   std::string t = b.tenant, c = b.content_id, f = field;
   int v = b.version;
   if (db.dialect() == Dialect::kPostgres) {
@@ -164,29 +163,20 @@ void index_row(const Database& db, DbSession& s, const Binding& b, int seq,
     std::string body = text;
     s << db.sql(
         "INSERT INTO content_index (tenant, content_id, version, seq, field, config, tsv)"
-        " VALUES (?, ?, ?, ?, ?, CAST(? AS regconfig), to_tsvector(CAST(? AS regconfig),"
-        " ?))"),
-        use(t), use(c), use(v), use(seq), use(f), use(config), use(config), use(body), now;
+        " VALUES (?, ?, ?, -1, ?, CAST(? AS regconfig), to_tsvector(CAST(? AS regconfig), ?))"),
+        use(t), use(c), use(v), use(f), use(config), use(config), use(body), now;
     return;
   }
   std::string scope = content_token(b.content_id);
-  std::string analysed = scoped_terms(seq < 0 ? kFieldRows : kSegmentRows, b.tenant,
-                                      terms ? *terms : analysis::index_terms(lang, text));
+  std::string analysed = scoped_terms(kFieldRows, b.tenant, analysis::index_terms(lang, text));
   std::string en, de, fr;
   (lang == analysis::Language::kGerman   ? de
    : lang == analysis::Language::kFrench ? fr
                                          : en) = std::move(analysed);
-  if (seq >= 0) {
-    s << db.sql(
-        "INSERT INTO content_index (rowid, scope, en, de, fr) SELECT id, ?, ?, ?, ? FROM"
-        " content_segments WHERE tenant = ? AND content_id = ? AND version = ? AND seq = ?"),
-        use(scope), use(en), use(de), use(fr), use(t), use(c), use(v), use(seq), now;
-  } else {
-    s << db.sql(
-        "INSERT INTO content_index (rowid, scope, en, de, fr) SELECT -id, ?, ?, ?, ? FROM"
-        " content_fields WHERE tenant = ? AND content_id = ? AND version = ? AND field = ?"),
-        use(scope), use(en), use(de), use(fr), use(t), use(c), use(v), use(f), now;
-  }
+  s << db.sql(
+      "INSERT INTO content_index (rowid, scope, en, de, fr) SELECT -id, ?, ?, ?, ? FROM"
+      " content_fields WHERE tenant = ? AND content_id = ? AND version = ? AND field = ?"),
+      use(scope), use(en), use(de), use(fr), use(t), use(c), use(v), use(f), now;
 }
 
 void write_index(const Database& db, DbSession& s, const Binding& b, const nlohmann::json& doc) {
@@ -284,7 +274,7 @@ void write_field(const Database& db, DbSession& s, const Binding& b, const std::
       use(t), use(c), use(v), into(languages), now;
   analysis::Language lang = analysis::Language::kEnglish;
   if (!languages.empty()) lang = analysis::parse_language(languages.front()).value_or(lang);
-  index_row(db, s, b, -1, field, lang, field_search_text(doc["value"]), nullptr);
+  index_field(db, s, b, field, lang, field_search_text(doc["value"]));
 }
 
 }  // namespace
